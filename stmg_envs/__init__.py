@@ -1,0 +1,38 @@
+"""stmg-envs: spatio-temporal sequential Markov games for PettingZoo and Gymnasium.
+
+``import stmg_envs`` registers every task in PettingZoo's registry
+(``pettingzoo.make("aec" | "parallel", "stmg/<Task>-v0")``) and in Gymnasium's
+(``gymnasium.make("stmg/<Task>-v0")``).
+
+Example:
+    >>> import pettingzoo, stmg_envs
+    >>> env = pettingzoo.make("aec", "stmg/Penalty-v0", k=-100)
+    >>> env.reset(seed=0)
+    >>> env.agent_selection
+    'agent_0'
+"""
+
+from stmg_envs.registration import TaskSpec, make_parallel, register_all, register_task, registered_task_ids
+from stmg_envs.wrappers import (
+    InvalidActionError,
+    InvalidOrderError,
+    SequentialGymEnv,
+    STMGEnv,
+    stmg_v0,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "stmg_v0",
+    "STMGEnv",
+    "SequentialGymEnv",
+    "InvalidActionError",
+    "InvalidOrderError",
+    "TaskSpec",
+    "register_task",
+    "registered_task_ids",
+    "make_parallel",
+]
+
+register_all()

@@ -1,0 +1,17 @@
+"""The STMG wrapper (:func:`stmg_v0`) and its single-agent Gymnasium view."""
+
+from stmg_envs.wrappers.action_codec import ActionCodec, InvalidActionError
+from stmg_envs.wrappers.priority_order import InvalidOrderError, PriorityOrder
+from stmg_envs.wrappers.sequential_gym import SequentialGymEnv
+from stmg_envs.wrappers.stmg import OBSERVATION_KEYS, STMGEnv, stmg_v0
+
+__all__ = [
+    "stmg_v0",
+    "STMGEnv",
+    "SequentialGymEnv",
+    "ActionCodec",
+    "PriorityOrder",
+    "InvalidActionError",
+    "InvalidOrderError",
+    "OBSERVATION_KEYS",
+]

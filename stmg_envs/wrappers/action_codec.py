@@ -1,0 +1,192 @@
+"""Check one agent's action against its space and encode it as numbers.
+
+The STMG shows each agent the actions its superiors chose this step. Those
+actions are laid out as flat float32 vectors: a ``Discrete`` action becomes a
+one-hot vector, a ``MultiDiscrete`` one a concatenation of one-hots, a ``Box``
+or ``MultiBinary`` one its values, anything else Gymnasium's ``flatten``.
+
+An :class:`ActionCodec` is built once per agent and does both jobs on the hot
+path of :class:`~stmg_envs.wrappers.STMGEnv`: :meth:`ActionCodec.check` rejects
+a bad action with an error that names the agent, the value and the space, and
+:meth:`ActionCodec.encode_into` writes a valid one into a buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+__all__ = ["ActionCodec", "InvalidActionError"]
+
+
+class InvalidActionError(ValueError):
+    """An action that is not an element of the acting agent's action space."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        body = np.array2string(value, threshold=8, precision=4)
+        return f"array({body}, dtype={value.dtype}, shape={value.shape})"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class ActionCodec:
+    """Validation and flat encoding of the actions of one agent.
+
+    Args:
+        agent: The agent's name (used in error messages).
+        space: The agent's action space.
+
+    Attributes:
+        size: Length of the encoded action.
+        low: Lower bound of every encoded entry (float32, never above 0).
+        high: Upper bound of every encoded entry (float32, never below 0).
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> codec = ActionCodec("agent_0", spaces.Discrete(3))
+        >>> codec.encode(codec.check(2))
+        array([0., 0., 1.], dtype=float32)
+        >>> codec.check(3)
+        Traceback (most recent call last):
+        ...
+        stmg_envs.wrappers.action_codec.InvalidActionError: invalid action for agent 'agent_0': expected an element of Discrete(3) (an integer in [0, 2]), got 3. Pass a valid action, or None only when the agent is terminated or truncated.
+    """
+
+    def __init__(self, agent: Any, space: spaces.Space):
+        self.agent = agent
+        self.space = space
+        if isinstance(space, spaces.Discrete):
+            self.kind = "discrete"
+            self._n = int(space.n)
+            self._start = int(space.start)
+            self.size = self._n
+            low, high = np.zeros(self.size), np.ones(self.size)
+        elif isinstance(space, spaces.MultiDiscrete):
+            self.kind = "multidiscrete"
+            nvec = np.asarray(space.nvec).ravel()
+            self._nvec = nvec
+            self._mstart = np.asarray(space.start).ravel()
+            self._offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]]).astype(np.intp)
+            self.size = int(nvec.sum())
+            low, high = np.zeros(self.size), np.ones(self.size)
+        elif isinstance(space, spaces.Box):
+            self.kind = "box"
+            self.size = int(np.prod(space.shape))
+            low = np.asarray(space.low, dtype=np.float64).ravel()
+            high = np.asarray(space.high, dtype=np.float64).ravel()
+        elif isinstance(space, spaces.MultiBinary):
+            self.kind = "multibinary"
+            self.size = int(np.prod(space.shape))
+            low, high = np.zeros(self.size), np.ones(self.size)
+        else:
+            self.kind = "generic"
+            flat = spaces.flatten_space(space)
+            if not isinstance(flat, spaces.Box):
+                raise TypeError(
+                    f"stmg_v0 cannot encode the actions of agent {agent!r}: expected an action space that "
+                    f"Gymnasium can flatten to a Box, got {space}."
+                )
+            self.size = int(np.prod(flat.shape))
+            low = np.asarray(flat.low, dtype=np.float64).ravel()
+            high = np.asarray(flat.high, dtype=np.float64).ravel()
+        # An empty slot reads 0, so 0 must lie inside the bounds.
+        self.low = np.minimum(low, 0.0).astype(np.float32)
+        self.high = np.maximum(high, 0.0).astype(np.float32)
+
+    # ------------------------------------------------------------------ checking
+    def _fail(self, action: Any, reason: str) -> InvalidActionError:
+        return InvalidActionError(
+            f"invalid action for agent {self.agent!r}: expected {reason}, got {_describe(action)}. "
+            "Pass a valid action, or None only when the agent is terminated or truncated."
+        )
+
+    def check(self, action: Any) -> Any:
+        """Return ``action`` in the form to hand to the parallel env, or raise :class:`InvalidActionError`.
+
+        Integers are accepted for ``Discrete`` spaces (not floats, not bools);
+        real arrays of the right shape, finite and within bounds for ``Box``
+        spaces (cast to the space's dtype).
+        """
+        kind = self.kind
+        if kind == "discrete":
+            if type(action) is int or (isinstance(action, np.integer) and not isinstance(action, np.bool_)):
+                pass
+            elif isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer):
+                action = action.item()
+            else:
+                raise self._fail(action, f"an element of {self.space} (an integer in [{self._start}, {self._start + self._n - 1}])")
+            if not self._start <= action < self._start + self._n:
+                raise self._fail(action, f"an element of {self.space} (an integer in [{self._start}, {self._start + self._n - 1}])")
+            return int(action)
+        if kind == "box":
+            space = self.space
+            arr = action if isinstance(action, np.ndarray) else np.asarray(action) if _is_real_sequence(action) else None
+            if arr is None or arr.dtype == np.bool_ or not (
+                np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+            ):
+                raise self._fail(action, f"a real-valued array for {space}")
+            if arr.shape != space.shape:
+                raise self._fail(action, f"an array of shape {space.shape} for {space}")
+            if not np.all(np.isfinite(arr)):
+                raise self._fail(action, f"finite values (no NaN or infinity) for {space}")
+            if not (np.all(arr >= space.low) and np.all(arr <= space.high)):
+                raise self._fail(action, f"values within the bounds of {space} (the action is not clipped for you)")
+            return arr.astype(space.dtype, copy=False)
+        if kind == "multidiscrete":
+            arr = np.asarray(action) if _is_real_sequence(action) or isinstance(action, np.ndarray) else None
+            if arr is None or not np.issubdtype(arr.dtype, np.integer) or arr.shape != self.space.shape:
+                raise self._fail(action, f"an integer array of shape {self.space.shape} for {self.space}")
+            if not self.space.contains(arr.astype(self.space.dtype)):
+                raise self._fail(action, f"an element of {self.space}")
+            return arr.astype(self.space.dtype, copy=False)
+        if kind == "multibinary":
+            arr = np.asarray(action) if _is_real_sequence(action) or isinstance(action, np.ndarray) else None
+            if arr is None or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_) or arr.shape != self.space.shape:
+                raise self._fail(action, f"a 0/1 integer array of shape {self.space.shape} for {self.space}")
+            if not np.all((arr == 0) | (arr == 1)):
+                raise self._fail(action, f"only 0 and 1 for {self.space}")
+            return arr.astype(self.space.dtype, copy=False)
+        try:
+            ok = self.space.contains(action)
+        except Exception:  # contains() of exotic spaces may raise on foreign types
+            ok = False
+        if not ok:
+            raise self._fail(action, f"an element of {self.space}")
+        return action
+
+    # ------------------------------------------------------------------ encoding
+    def encode_into(self, buffer: np.ndarray, offset: int, action: Any) -> None:
+        """Write the encoding of a *checked* action into ``buffer[offset:offset + size]``.
+
+        The slot must be zero beforehand (one-hot encodings only set ones).
+        """
+        kind = self.kind
+        if kind == "discrete":
+            buffer[offset + action - self._start] = 1.0
+        elif kind == "box" or kind == "multibinary":
+            buffer[offset : offset + self.size] = np.ravel(action)
+        elif kind == "multidiscrete":
+            buffer[offset + self._offsets + (np.ravel(action) - self._mstart)] = 1.0
+        else:
+            buffer[offset : offset + self.size] = spaces.flatten(self.space, action)
+
+    def encode(self, action: Any) -> np.ndarray:
+        """The float32 encoding of a *checked* action."""
+        out = np.zeros(self.size, dtype=np.float32)
+        self.encode_into(out, 0, action)
+        return out
+
+
+def _is_real_sequence(value: Any) -> bool:
+    """True for numbers and (nested) lists/tuples of them; rejects strings and other objects."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.number)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_real_sequence(v) for v in value)
+    return False

@@ -1,0 +1,582 @@
+"""The spatio-temporal sequential Markov game (STMG) of any PettingZoo ``ParallelEnv``."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import AECEnv, ParallelEnv
+
+from stmg_envs.wrappers.action_codec import ActionCodec, InvalidActionError
+from stmg_envs.wrappers.priority_order import InvalidOrderError, OrderSpec, PriorityOrder
+
+__all__ = ["STMGEnv", "stmg_v0", "OBSERVATION_KEYS"]
+
+#: Keys of the ``Dict`` observation, in order (``"action_mask"`` follows when the parallel env has one).
+OBSERVATION_KEYS = ("observation", "prior_actions", "prior_mask", "rank")
+
+_NEEDS_RESET = "call reset() before step(), observe(), last(), state(), render() or agent_iter()"
+
+
+def _blank(space: spaces.Space) -> Any:
+    """A fixed, valid element of ``space``: what an agent that has no observation yet observes."""
+    if isinstance(space, spaces.Box):
+        return np.clip(np.zeros(space.shape, dtype=space.dtype), space.low, space.high).astype(space.dtype)
+    if isinstance(space, spaces.Discrete):
+        return np.int64(space.start)
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.asarray(space.start, dtype=space.dtype).copy()
+    if isinstance(space, spaces.MultiBinary):
+        return np.zeros(space.shape, dtype=space.dtype)
+    if isinstance(space, spaces.Dict):
+        return {key: _blank(sub) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(_blank(sub) for sub in space.spaces)
+    sampler = copy.deepcopy(space)  # never disturb the caller's space RNG
+    sampler.seed(0)
+    return sampler.sample()
+
+
+class _OrderEnforcingIterator(Iterator):
+    """``agent_iter`` that, like PettingZoo's order enforcement, insists on a ``step`` per yielded agent."""
+
+    __slots__ = ("env", "remaining")
+
+    def __init__(self, env: "STMGEnv", max_iter: int):
+        self.env = env
+        self.remaining = max_iter
+
+    def __iter__(self) -> "_OrderEnforcingIterator":
+        return self
+
+    def __next__(self) -> Any:
+        env = self.env
+        if not env.agents or self.remaining <= 0:
+            raise StopIteration
+        if not env._has_updated:
+            raise RuntimeError("agent_iter(): call step() (or reset()) once for every agent it yields.")
+        env._has_updated = False
+        self.remaining -= 1
+        return env.agent_selection
+
+
+class STMGEnv(AECEnv):
+    """The sequential game of a ``ParallelEnv``: agents act one at a time in priority order.
+
+    Within each time step the live agents act in the order :attr:`order`. The
+    acting agent observes its own observation from the parallel env, the
+    actions that the agents ranked above it chose *this step*, which of those
+    slots are filled, and its own rank. Only after the last agent of the order
+    has acted is the parallel env stepped, once, with the joint action. This
+    is the spatio-temporal sequential Markov game of Zhang et al. (STEP paper,
+    Definition 1, Fig. 1-2).
+
+    Build it with :func:`stmg_v0`.
+
+    ## Observation space (per agent, fixed for the whole episode whatever the order)
+    ``Dict`` with keys
+
+    * ``"observation"``: the parallel env's observation of the agent (its own space;
+      if that space is a ``Dict`` with ``"observation"`` and ``"action_mask"``,
+      its ``"observation"``),
+    * ``"prior_actions"``: ``Box(float32, (D,))``; one slot per possible agent in
+      ``possible_agents`` order (:attr:`action_layout`), holding the encoded
+      action of each agent ranked above this one that has acted this step
+      (``Discrete``: one-hot; ``MultiDiscrete``: concatenated one-hots; ``Box``,
+      ``MultiBinary``: values), zeros elsewhere,
+    * ``"prior_mask"``: ``MultiBinary(N)``, 1 where a slot of ``prior_actions`` is filled,
+    * ``"rank"``: ``Discrete(N)``, the agent's position in the current order (0 acts first),
+    * ``"action_mask"`` (only when the parallel env's observation carries one).
+
+    With ``flatten=True`` the observation is one float32 ``Box``: those parts
+    concatenated in that order (the observation flattened, the rank one-hot),
+    and an action mask travels in ``infos[agent]["action_mask"]``.
+
+    ## Action space
+    The parallel env's, unchanged. An action outside it (wrong type, shape,
+    dtype, NaN, out of bounds) raises :class:`InvalidActionError` and changes
+    nothing; ``None`` is the only action of a terminated or truncated agent.
+
+    ## Rewards, terminations, truncations, infos
+    Set once per time step, when the parallel env steps, following PettingZoo's
+    AEC semantics: ``rewards`` holds the rewards of the last ``step()`` call (0
+    on steps that did not complete a time step), ``last()`` returns the reward
+    accumulated since the agent last acted. Terminated or truncated agents take
+    one dead step (``None``) before they leave ``agents``; agents that the
+    parallel env adds join the next time step. ``infos[agent]`` is the parallel
+    env's info plus ``"rank"`` (the rank in the coming time step; for agents
+    that just finished, the rank they last acted with) and ``"order"``.
+
+    ## Arguments
+    See :func:`stmg_v0`.
+
+    ## Version history
+    * v0: first version.
+    """
+
+    def __init__(self, env: ParallelEnv, order: OrderSpec = None, flatten: bool = False):
+        super().__init__()
+        if not isinstance(env, ParallelEnv):
+            hint = ""
+            if isinstance(env, AECEnv):
+                hint = " It is an AECEnv: convert it with pettingzoo.utils.conversions.aec_to_parallel(env) first."
+            elif isinstance(env, gymnasium.Env):
+                hint = " It is a single-agent gymnasium.Env; the STMG needs several agents."
+            raise TypeError(f"stmg_v0 expected a pettingzoo.ParallelEnv, got {type(env).__name__}.{hint}")
+        if not isinstance(flatten, bool):
+            raise TypeError(f"stmg_v0 expected flatten to be True or False, got {flatten!r}.")
+        try:
+            possible = list(env.possible_agents)
+        except AttributeError:
+            raise TypeError(
+                f"stmg_v0 expected the parallel env to define possible_agents, got {type(env).__name__} without it. "
+                "The STMG needs every agent up front to lay out the observation."
+            ) from None
+        if not possible:
+            raise ValueError("stmg_v0 expected at least one agent in possible_agents, got none.")
+        if len(set(possible)) != len(possible):
+            raise ValueError(f"stmg_v0 expected distinct possible_agents, got {possible}.")
+
+        self.parallel_env = env
+        self.possible_agents = possible
+        self.flatten = flatten
+        self._priority = PriorityOrder(order, possible)
+        self._index = {a: i for i, a in enumerate(possible)}
+        n = len(possible)
+        self._n = n
+
+        # Action codecs and the layout of "prior_actions".
+        self._action_spaces = {a: env.action_space(a) for a in possible}
+        self._codecs: dict[Any, ActionCodec] = {}
+        self._offsets: dict[Any, int] = {}
+        self.action_layout: dict[Any, slice] = {}
+        offset = 0
+        for agent in possible:
+            codec = ActionCodec(agent, self._action_spaces[agent])
+            self._codecs[agent] = codec
+            self._offsets[agent] = offset
+            self.action_layout[agent] = slice(offset, offset + codec.size)
+            offset += codec.size
+        self._prior_size = offset
+        # Fast path for Discrete actions given as plain ints: (start, stop, slot offset - start).
+        self._int_actions: dict[Any, tuple[int, int, int] | None] = {
+            a: (c._start, c._start + c._n, self._offsets[a] - c._start) if c.kind == "discrete" else None
+            for a, c in self._codecs.items()
+        }
+        prior_low = np.concatenate([self._codecs[a].low for a in possible]).astype(np.float32)
+        prior_high = np.concatenate([self._codecs[a].high for a in possible]).astype(np.float32)
+        prior_space = spaces.Box(prior_low, prior_high, dtype=np.float32)
+        mask_space = spaces.MultiBinary(n)
+        rank_space = spaces.Discrete(n)
+
+        # Observation spaces, built once (PettingZoo requires the same object on every call).
+        self._inner_obs_spaces = {a: env.observation_space(a) for a in possible}
+        self._mask_key: dict[Any, bool] = {}
+        self._dict_spaces: dict[Any, spaces.Dict] = {}
+        self._obs_spaces: dict[Any, spaces.Space] = {}
+        self._flat_parts: dict[Any, tuple[slice, slice, slice, int]] = {}
+        for agent in possible:
+            inner = self._inner_obs_spaces[agent]
+            has_mask = (
+                isinstance(inner, spaces.Dict) and "observation" in inner.spaces and "action_mask" in inner.spaces
+            )
+            self._mask_key[agent] = has_mask
+            own = inner["observation"] if has_mask else inner
+            parts = {"observation": own, "prior_actions": prior_space, "prior_mask": mask_space, "rank": rank_space}
+            if has_mask:
+                parts["action_mask"] = inner["action_mask"]
+            dict_space = spaces.Dict(parts)
+            self._dict_spaces[agent] = dict_space
+            if flatten:
+                own_flat = spaces.flatten_space(own)
+                if not isinstance(own_flat, spaces.Box):
+                    raise TypeError(
+                        f"stmg_v0(flatten=True) cannot flatten the observation space of {agent!r} to a Box: {own}."
+                    )
+                k = int(np.prod(own_flat.shape))
+                low = np.concatenate(
+                    [own_flat.low.ravel().astype(np.float32), prior_low, np.zeros(2 * n, np.float32)]
+                )
+                high = np.concatenate(
+                    [own_flat.high.ravel().astype(np.float32), prior_high, np.ones(2 * n, np.float32)]
+                )
+                self._obs_spaces[agent] = spaces.Box(low, high, dtype=np.float32)
+                d = self._prior_size
+                self._flat_parts[agent] = (slice(0, k), slice(k, k + d), slice(k + d, k + d + n), k + d + n)
+            else:
+                self._obs_spaces[agent] = dict_space
+        self._own_obs_spaces = {a: self._dict_spaces[a]["observation"] for a in possible}
+        self._rank_values = [np.int64(r) for r in range(n)]
+
+        self.metadata = {
+            **getattr(env, "metadata", {}),
+            "name": f"stmg_{getattr(env, 'metadata', {}).get('name', type(env).__name__)}",
+            "is_parallelizable": False,
+        }
+        self.render_mode = getattr(env, "render_mode", None)
+        if hasattr(env, "state_space"):
+            self.state_space = env.state_space
+
+        # Episode state; set by reset().
+        self._has_reset = False
+        self._has_updated = False
+        self._broken: str | None = None
+        self._rng = np.random.default_rng()
+        self.agents: list[Any] = []
+        self._order: tuple[Any, ...] = ()
+        self._plain_infos: dict[Any, dict] = {}
+        self._ranks: dict[Any, int] = {}
+        self._last_ranks: dict[Any, int] = {}
+        self._pos = 0
+        self._actions: dict[Any, Any] = {}
+        self._prior = np.zeros(self._prior_size, dtype=np.float32)
+        self._mask = np.zeros(n, dtype=np.int8)
+        self._observations: dict[Any, Any] = {}
+        self._rewards_stale = False
+        self._skip_agent_selection = None
+        self.num_time_steps = 0
+
+    # ----------------------------------------------------------------- spaces
+    def observation_space(self, agent: Any) -> spaces.Space:
+        return self._obs_spaces[agent]
+
+    def action_space(self, agent: Any) -> spaces.Space:
+        return self._action_spaces[agent]
+
+    @property
+    def observation_spaces(self) -> dict[Any, spaces.Space]:
+        return dict(self._obs_spaces)
+
+    @property
+    def action_spaces(self) -> dict[Any, spaces.Space]:
+        return dict(self._action_spaces)
+
+    @property
+    def unwrapped(self) -> "STMGEnv":
+        """The STMG itself: it is a game of its own, not a view of an AEC env (see :attr:`parallel_env`)."""
+        return self
+
+    @property
+    def order(self) -> tuple[Any, ...]:
+        """The priority order of the current time step (first acts first)."""
+        self._require_reset()
+        return self._order
+
+    def rank(self, agent: Any) -> int:
+        """Position of ``agent`` in the current order (0 acts first)."""
+        self._require_reset()
+        try:
+            return self._ranks[agent]
+        except KeyError:
+            raise KeyError(f"agent {agent!r} has no rank this time step; live agents: {list(self._order)}.") from None
+
+    def encode_action(self, agent: Any, action: Any) -> np.ndarray:
+        """The content of ``agent``'s slot of ``prior_actions`` when it plays ``action``.
+
+        Raises :class:`InvalidActionError` for an action outside the agent's space.
+        """
+        codec = self._codec_of(agent)
+        return codec.encode(codec.check(action))
+
+    def _codec_of(self, agent: Any) -> ActionCodec:
+        try:
+            return self._codecs[agent]
+        except KeyError:
+            raise KeyError(f"unknown agent {agent!r}; possible agents: {self.possible_agents}.") from None
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        observations, infos = self.parallel_env.reset(seed=seed, options=options)
+        self._has_reset = False  # until the new episode is fully set up
+        agents = list(self.parallel_env.agents)
+        self._priority.new_episode(self._rng)
+        order = self._priority.for_step(self.parallel_env, agents, self._rng)
+        self._observations = dict(observations)
+        self.agents = agents
+        self.rewards = dict.fromkeys(agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(agents, 0.0)
+        self.terminations = dict.fromkeys(agents, False)
+        self.truncations = dict.fromkeys(agents, False)
+        self._last_ranks = {}
+        self._start_time_step(order)
+        self.infos = self._make_infos(infos, agents)
+        self._skip_agent_selection = None
+        self._rewards_stale = False
+        self.num_time_steps = 0
+        self._broken = None
+        self._has_reset = True
+        self._has_updated = True
+
+    def _start_time_step(self, order: tuple[Any, ...]) -> None:
+        if order is not self._order:  # fixed orders come back as the same tuple: nothing to redo
+            self._order = order
+            self._ranks = {a: r for r, a in enumerate(order)}
+            self._plain_infos = {a: {"rank": r, "order": order} for r, a in enumerate(order)}
+        self._last_ranks.update(self._ranks)
+        self._pos = 0
+        self._actions = {}
+        self._prior.fill(0.0)
+        self._mask.fill(0)
+        if order:
+            self.agent_selection = order[0]
+
+    def _make_infos(self, infos: dict[Any, dict], agents: list[Any]) -> dict[Any, dict]:
+        out = {}
+        order = self._order
+        plain = self._plain_infos
+        for agent in agents:
+            extra = infos.get(agent)
+            if not extra and agent in plain and not self.flatten:
+                out[agent] = plain[agent].copy()
+                continue
+            info = dict(extra or {})
+            info["rank"] = self._last_ranks.get(agent, -1)
+            info["order"] = order
+            if self.flatten and self._mask_key[agent] and agent in self._observations:
+                info["action_mask"] = self._observations[agent]["action_mask"]
+            out[agent] = info
+        return out
+
+    # ------------------------------------------------------------------- step
+    def _require_reset(self) -> None:
+        if not self._has_reset:
+            raise RuntimeError(f"{self}: {self._broken or 'the environment has not been reset'}; {_NEEDS_RESET}.")
+
+    def step(self, action: Any) -> None:
+        if not self._has_reset:
+            self._require_reset()
+        if not self.agents:
+            raise RuntimeError(f"{self}: step() called after the episode ended (no agents left); call reset().")
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            if action is not None:
+                raise InvalidActionError(
+                    f"invalid action for agent {agent!r}: it is terminated or truncated, so its only action is "
+                    f"None, got {action!r}."
+                )
+            self._dead_step(agent)
+            self._has_updated = True
+            return
+        if action is None:
+            raise InvalidActionError(
+                f"invalid action for agent {agent!r}: None is only for terminated or truncated agents; "
+                f"expected an element of {self._action_spaces[agent]}."
+            )
+        fast = self._int_actions[agent]
+        if fast is None or type(action) is not int or not fast[0] <= action < fast[1]:
+            fast = None
+            action = self._codecs[agent].check(action)  # raises before anything changes
+        if self._rewards_stale:
+            for a in self.rewards:
+                self.rewards[a] = 0.0
+            self._rewards_stale = False
+        self._cumulative_rewards[agent] = 0.0
+        self._actions[agent] = action
+        self._pos += 1
+        if self._pos < len(self._order):
+            if fast is not None:
+                self._prior[fast[2] + action] = 1.0
+            else:
+                self._codecs[agent].encode_into(self._prior, self._offsets[agent], action)
+            self._mask[self._index[agent]] = 1
+            self.agent_selection = self._order[self._pos]
+        else:
+            self._time_step()
+        self._has_updated = True
+
+    def _time_step(self) -> None:
+        """Step the parallel env with the joint action and update the AEC bookkeeping."""
+        env = self.parallel_env
+        observations, rewards, terminations, truncations, infos = env.step(self._actions)
+        self.num_time_steps += 1
+        self._observations.update(observations)
+        live = list(env.agents)
+        agents = self.agents
+        same_agents = live == agents
+        if not same_agents:
+            known = set(agents)
+            for agent in live:
+                if agent not in known:  # an agent that appears joins now
+                    agents.append(agent)
+                    self._cumulative_rewards[agent] = 0.0
+                    known.add(agent)
+            live_set = set(live)
+        own_rewards, cumulative = self.rewards, self._cumulative_rewards
+        own_terms, own_truncs = self.terminations, self.truncations
+        any_done = False
+        for agent in agents:
+            reward = rewards.get(agent, 0.0)
+            own_rewards[agent] = reward
+            cumulative[agent] += reward
+            term = True if terminations.get(agent) else False
+            trunc = True if truncations.get(agent) else False
+            if not same_agents and agent not in live_set and not (term or trunc):
+                # Gone from the parallel env without a flag: it is over for it all the same.
+                term = True
+            own_terms[agent] = term
+            own_truncs[agent] = trunc
+            any_done = any_done or term or trunc
+        self._rewards_stale = True
+        try:
+            order = self._priority.for_step(env, live, self._rng) if live else ()
+        except InvalidOrderError as exc:
+            self._has_reset = False
+            self._broken = f"the episode was stopped because the order callable failed ({exc})"
+            raise
+        self._start_time_step(order)
+        self.infos = self._make_infos(infos, agents)
+        if any_done:
+            self._deads_step_first()
+
+    def _dead_step(self, agent: Any) -> None:
+        for store in (self.terminations, self.truncations, self.rewards, self._cumulative_rewards, self.infos):
+            del store[agent]
+        self.agents.remove(agent)
+        dead = [a for a in self.agents if self.terminations[a] or self.truncations[a]]
+        if dead:
+            if self._skip_agent_selection is None:
+                self._skip_agent_selection = self.agent_selection
+            self.agent_selection = dead[0]
+        else:
+            if self._skip_agent_selection is not None:
+                self.agent_selection = self._skip_agent_selection
+            self._skip_agent_selection = None
+            if self._order and self.agent_selection not in self._ranks:
+                self.agent_selection = self._order[self._pos]
+        for a in self.rewards:
+            self.rewards[a] = 0.0
+
+    # ---------------------------------------------------------------- observe
+    def observe(self, agent: Any) -> Any:
+        if not self._has_reset:
+            self._require_reset()
+        try:
+            own = self._observations[agent]
+        except KeyError:
+            if agent not in self._index:
+                raise KeyError(f"unknown agent {agent!r}; possible agents: {self.possible_agents}.") from None
+            own = self._observations[agent] = _blank(self._inner_obs_spaces[agent])
+        rank = self._ranks.get(agent)
+        if rank is None:  # not in this time step (dead, or not spawned): sees no prior actions
+            rank = self._last_ranks.get(agent, 0)
+            prior = np.zeros(self._prior_size, dtype=np.float32)
+            mask = np.zeros(self._n, dtype=np.int8)
+        elif rank >= self._pos:  # everyone who has acted is above it
+            prior = self._prior.copy()
+            mask = self._mask.copy()
+        else:  # it has acted already: hide the agents that acted after it
+            prior = self._prior.copy()
+            mask = self._mask.copy()
+            for later in self._order[rank : self._pos]:
+                prior[self.action_layout[later]] = 0.0
+                mask[self._index[later]] = 0
+        has_mask = self._mask_key[agent]
+        # A fresh copy: callers keep observations, and parallel envs may reuse their arrays.
+        own = own.copy() if type(own) is np.ndarray else copy.deepcopy(own)
+        if self.flatten:
+            obs_part, prior_part, mask_part, rank_at = self._flat_parts[agent]
+            out = np.zeros(self._obs_spaces[agent].shape, dtype=np.float32)
+            inner = own["observation"] if has_mask else own
+            space = self._own_obs_spaces[agent]
+            out[obs_part] = inner.ravel() if isinstance(space, spaces.Box) else spaces.flatten(space, inner)
+            out[prior_part] = prior
+            out[mask_part] = mask
+            out[rank_at + rank] = 1.0
+            return out
+        if has_mask:
+            return {
+                "observation": own["observation"],
+                "prior_actions": prior,
+                "prior_mask": mask,
+                "rank": self._rank_values[rank],
+                "action_mask": own["action_mask"],
+            }
+        return {"observation": own, "prior_actions": prior, "prior_mask": mask, "rank": self._rank_values[rank]}
+
+    def last(self, observe: bool = True):
+        if not self._has_reset:
+            self._require_reset()
+        agent = self.agent_selection
+        return (
+            self.observe(agent) if observe else None,
+            self._cumulative_rewards[agent],
+            self.terminations[agent],
+            self.truncations[agent],
+            self.infos[agent],
+        )
+
+    def agent_iter(self, max_iter: int = 2**63) -> Iterator[Any]:
+        self._require_reset()
+        return _OrderEnforcingIterator(self, max_iter)
+
+    # ------------------------------------------------------------ pass-through
+    def state(self) -> np.ndarray:
+        self._require_reset()
+        return self.parallel_env.state()
+
+    def render(self) -> Any:
+        self._require_reset()
+        return self.parallel_env.render()
+
+    def close(self) -> None:
+        self.parallel_env.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes STMGEnv does not have: forward public ones to the parallel env,
+        # as PettingZoo's wrappers do (e.g. ``env.payoffs``).
+        if name.startswith("_") or name == "parallel_env":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name in ("agent_selection", "rewards", "terminations", "truncations", "infos", "_cumulative_rewards"):
+            raise AttributeError(f"{name} cannot be accessed before reset(); {_NEEDS_RESET}.")
+        return getattr(self.parallel_env, name)
+
+    def __str__(self) -> str:
+        return self.metadata["name"]
+
+    def __repr__(self) -> str:
+        return f"stmg_v0({self.parallel_env!r}, order={self._priority.spec!r}, flatten={self.flatten})"
+
+
+def stmg_v0(env: ParallelEnv, order: OrderSpec = None, flatten: bool = False) -> STMGEnv:
+    """Turn a PettingZoo ``ParallelEnv`` into its spatio-temporal sequential Markov game.
+
+    Args:
+        env: Any PettingZoo ``ParallelEnv`` (heterogeneous spaces, agents that
+            die or appear, ``Box``/``Discrete``/``MultiDiscrete`` actions,
+            ``Dict`` observations with an ``action_mask`` are all fine).
+        order: The priority order within each time step. ``None`` (default):
+            ``env.possible_agents`` order. A sequence of agent names: that
+            fixed order. ``"random"``: a new order each episode, drawn from the
+            RNG seeded by ``reset(seed=...)``. A callable
+            ``order(parallel_env, rng) -> list``: asked before every time step
+            for an order of the live agents (e.g. a safety priority in traffic).
+        flatten: ``False`` (default) gives ``Dict`` observations; ``True`` one
+            float32 ``Box`` per agent, for libraries that need flat arrays.
+
+    Returns:
+        The sequential game as a PettingZoo ``AECEnv`` (order enforcement built in).
+
+    Raises:
+        TypeError: ``env`` is not a ``ParallelEnv``, or ``order``/``flatten`` of the wrong kind.
+        InvalidOrderError: an order that does not rank every agent exactly once.
+
+    Example:
+        >>> from stmg_envs import stmg_v0
+        >>> from stmg_envs.matrix import penalty
+        >>> env = stmg_v0(penalty(k=-50))
+        >>> env.reset(seed=0)
+        >>> env.step(0)                           # the leader, agent_0, plays a1
+        >>> obs, reward, terminated, truncated, info = env.last()
+        >>> env.agent_selection, obs["prior_actions"], int(obs["rank"])
+        ('agent_1', array([1., 0., 0., 0., 0., 0.], dtype=float32), 1)
+        >>> env.step(2)                           # the follower answers a3: payoff 10
+        >>> env.rewards
+        {'agent_0': 10.0, 'agent_1': 10.0}
+    """
+    return STMGEnv(env, order=order, flatten=flatten)

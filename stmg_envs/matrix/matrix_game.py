@@ -8,11 +8,13 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from stmg_envs.games.payoffs import as_payoff_tensor, common_payoff_tensor
+
 __all__ = ["MatrixGame"]
 
 
 def _as_payoff_tensor(payoffs: Any, common_payoff: Any) -> np.ndarray:
-    """Validate the payoff arguments and return the (N, A_1, ..., A_N) float64 tensor."""
+    """Validate the payoff arguments and return the read-only (N, A_1, ..., A_N) float64 tensor."""
     if (payoffs is None) == (common_payoff is None):
         raise ValueError(
             "MatrixGame expected exactly one of `payoffs` (shape (N, A_1, ..., A_N)) or "
@@ -20,34 +22,8 @@ def _as_payoff_tensor(payoffs: Any, common_payoff: Any) -> np.ndarray:
             f"common_payoff={'set' if common_payoff is not None else None}."
         )
     if common_payoff is not None:
-        table = np.asarray(common_payoff)
-        name = "common_payoff"
-    else:
-        table = np.asarray(payoffs)
-        name = "payoffs"
-    if table.dtype == object or not np.issubdtype(table.dtype, np.number) or np.issubdtype(table.dtype, np.complexfloating):
-        raise TypeError(f"MatrixGame expected a real numeric `{name}` array, got dtype {table.dtype}.")
-    table = table.astype(np.float64)
-    if common_payoff is not None:
-        if table.ndim < 1:
-            raise ValueError(f"MatrixGame expected `common_payoff` with one axis per agent, got a scalar.")
-        table = np.broadcast_to(table, (table.ndim, *table.shape)).copy()
-    if table.ndim < 2:
-        raise ValueError(
-            f"MatrixGame expected `payoffs` of shape (N, A_1, ..., A_N) with N >= 1, got shape {table.shape}."
-        )
-    n_agents = table.ndim - 1
-    if table.shape[0] != n_agents:
-        raise ValueError(
-            "MatrixGame expected the first axis of `payoffs` to equal the number of action axes "
-            f"(shape (N, A_1, ..., A_N)), got shape {table.shape}: first axis {table.shape[0]}, "
-            f"{n_agents} action axes. For a team game pass `common_payoff` of shape (A_1, ..., A_N)."
-        )
-    if min(table.shape[1:]) < 1:
-        raise ValueError(f"MatrixGame expected at least one action per agent, got shape {table.shape}.")
-    if not np.all(np.isfinite(table)):
-        raise ValueError(f"MatrixGame expected finite payoffs, got NaN or infinity in `{name}`.")
-    return table
+        return common_payoff_tensor(common_payoff)
+    return as_payoff_tensor(payoffs)
 
 
 class MatrixGame(ParallelEnv):
@@ -102,7 +78,6 @@ class MatrixGame(ParallelEnv):
         name: str = "matrix_game_v0",
     ):
         self.payoffs = _as_payoff_tensor(payoffs, common_payoff)
-        self.payoffs.setflags(write=False)
         if isinstance(episode_length, bool) or not isinstance(episode_length, (int, np.integer)) or episode_length < 1:
             raise ValueError(f"MatrixGame expected `episode_length` to be an integer >= 1, got {episode_length!r}.")
         if render_mode not in (None, "ansi"):

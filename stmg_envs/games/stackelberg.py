@@ -1,0 +1,162 @@
+"""Pure Stackelberg equilibria of N-player normal-form games under a priority order.
+
+Under a priority order ``(p_1, ..., p_N)`` the simultaneous stage game becomes a game of
+perfect information: ``p_1`` (the top leader) acts, ``p_2`` sees that action and acts, and
+so on, ``p_N`` acting last with every other action known. This is one time step of the
+STMG built by :func:`stmg_envs.stmg_v0`. The Stackelberg equilibrium (SE) under the
+order is the outcome of backward induction on that game:
+
+1. ``p_N`` best-responds to every prefix of actions ``(a_{p_1}, ..., a_{p_{N-1}})``;
+2. ``p_{N-1}`` best-responds to every prefix ``(a_{p_1}, ..., a_{p_{N-2}})``, anticipating
+   that ``p_N`` answers as in step 1;
+3. and so on up to ``p_1``, whose choice fixes the equilibrium joint action.
+
+Tie rule (``tie_break``). Let ``o(a)`` be the joint action reached when ``p_k`` plays
+``a`` after a given prefix and everyone below answers as already solved. ``p_k``'s
+candidates are its best responses ``C = {a : u_{p_k}(o(a)) >= max_b u_{p_k}(o(b)) - atol}``.
+Then:
+
+* ``"optimistic"`` (default; the *strong* SE when ``N = 2``): followers break ties in
+  favour of their leaders, the higher-priority leader first: ``C`` is narrowed to the
+  actions maximising ``u_{p_1}(o(a))``, then among those to the ones maximising
+  ``u_{p_2}(o(a))``, ..., up to ``u_{p_{k-1}}``.
+* ``"leader_pessimistic"`` (the *weak* SE when ``N = 2``: the leader secures the worst
+  case over the follower's best responses): the same narrowing, minimising instead of
+  maximising.
+* ``"first"``: no narrowing (what ``np.argmax`` over best responses does).
+
+Whatever is left after that goes to the lowest action index, so the result is unique
+and deterministic. The top leader ``p_1`` has no leader above it: its ties always go to
+its lowest action index. In a team game (common payoff) every rule reaches a global
+maximum of the common payoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+
+from stmg_envs.games.payoffs import as_order, as_payoff_tensor, as_tolerance
+
+__all__ = ["TieBreak", "TIE_BREAKS", "StackelbergEquilibrium", "stackelberg_equilibrium"]
+
+#: How a follower chooses among its best responses (see the module docstring).
+TieBreak = Literal["optimistic", "leader_pessimistic", "first"]
+#: The accepted values of ``tie_break``.
+TIE_BREAKS: tuple[str, ...] = get_args(TieBreak)
+
+
+@dataclass(frozen=True)
+class StackelbergEquilibrium:
+    """The pure Stackelberg equilibrium of a normal-form game under one priority order.
+
+    Attributes:
+        joint_action: one action index per player, in player index order (not in
+            priority order), so ``payoffs[(slice(None), *joint_action)]`` is its payoff vector.
+        payoffs: the payoff of every player at ``joint_action``, in player index order.
+        order: the priority order used, ``order[0]`` acting first.
+        tie_break: the tie rule used (see :mod:`stmg_envs.games.stackelberg`).
+    """
+
+    joint_action: tuple[int, ...]
+    payoffs: tuple[float, ...]
+    order: tuple[int, ...]
+    tie_break: TieBreak
+
+    @property
+    def leader(self) -> int:
+        """The player who acts first (``order[0]``)."""
+        return self.order[0]
+
+
+def _check_tie_break(tie_break: str) -> None:
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"expected `tie_break` to be one of {TIE_BREAKS}, got {tie_break!r}.")
+
+
+def _near_max(values: np.ndarray, atol: float) -> np.ndarray:
+    """Mask of the entries within ``atol`` of the maximum along the last axis."""
+    return values >= values.max(axis=-1, keepdims=True) - atol
+
+
+def stackelberg_equilibrium(
+    payoffs: npt.ArrayLike,
+    order: Sequence[int] | None = None,
+    *,
+    tie_break: TieBreak = "optimistic",
+    atol: float = 0.0,
+) -> StackelbergEquilibrium:
+    """Compute the pure Stackelberg equilibrium under a priority order by backward induction.
+
+    Each player, given the actions of the players above it in ``order``, plays a best
+    response that anticipates the (already solved) best responses of the players below
+    it; ties follow ``tie_break`` and then the lowest action index (see
+    :mod:`stmg_envs.games.stackelberg` for the exact rule). The induction is vectorised
+    over all action prefixes, so its cost is ``O(N * prod(A_i))``.
+
+    Args:
+        payoffs: array-like of shape ``(N, A_1, ..., A_N)``; ``payoffs[i]`` is player
+            ``i``'s payoff. For a team game use :func:`common_payoff_tensor`.
+        order: priority order of player indices, first acts first; ``None`` means
+            ``(0, 1, ..., N-1)``, i.e. player 0 (the row player) leads.
+        tie_break: ``"optimistic"`` (followers favour their leaders; default),
+            ``"leader_pessimistic"`` (followers disfavour them) or ``"first"`` (lowest index).
+        atol: payoffs closer than ``atol`` count as tied (default 0: exact comparison).
+
+    Returns:
+        The equilibrium joint action, its payoff vector, the order and the tie rule.
+
+    Raises:
+        TypeError: if ``payoffs`` is not a real numeric array.
+        ValueError: on a malformed ``payoffs``, ``order``, ``tie_break`` or ``atol``.
+
+    Example:
+        >>> import numpy as np
+        >>> from stmg_envs.games import common_payoff_tensor, stackelberg_equilibrium
+        >>> k = -100
+        >>> penalty = common_payoff_tensor([[k, 0, 10], [0, 2, 0], [8, 0, k]])
+        >>> se = stackelberg_equilibrium(penalty)
+        >>> se.joint_action, se.payoffs
+        ((0, 2), (10.0, 10.0))
+        >>> stackelberg_equilibrium(penalty, order=[1, 0]).joint_action   # column player leads
+        (0, 2)
+    """
+    table = as_payoff_tensor(payoffs)
+    num_players = table.shape[0]
+    priority = as_order(order, num_players)
+    _check_tie_break(tie_break)
+    tolerance = as_tolerance(atol)
+
+    # values[i][b_1, ..., b_k]: player i's payoff when the first k movers of the order play
+    # b_1..b_k and everybody below answers as already solved. Action axes in priority order.
+    values = np.transpose(table, (0, *(1 + player for player in priority)))
+    choices: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * num_players
+    for rank in reversed(range(num_players)):
+        mover = priority[rank]
+        candidates = _near_max(values[mover], tolerance)
+        if tie_break != "first":
+            sign = 1.0 if tie_break == "optimistic" else -1.0
+            for leader in priority[:rank]:
+                key = np.where(candidates, sign * values[leader], -np.inf)
+                candidates &= _near_max(key, tolerance)
+        choice = np.argmax(candidates, axis=-1)  # lowest index among the remaining candidates
+        choices[rank] = choice
+        values = np.take_along_axis(values, choice[np.newaxis, ..., np.newaxis], axis=-1)[..., 0]
+
+    joint_action = [0] * num_players
+    prefix: tuple[int, ...] = ()
+    for rank, player in enumerate(priority):
+        action = int(choices[rank][prefix])
+        joint_action[player] = action
+        prefix += (action,)
+    payoff_vector = table[(slice(None), *joint_action)]
+    return StackelbergEquilibrium(
+        joint_action=tuple(joint_action),
+        payoffs=tuple(float(v) for v in payoff_vector),
+        order=priority,
+        tie_break=tie_break,
+    )

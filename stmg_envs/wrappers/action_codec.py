@@ -21,6 +21,10 @@ from gymnasium import spaces
 __all__ = ["ActionCodec", "InvalidActionError"]
 
 
+#: Box actions up to this many entries are checked with plain Python floats (faster than NumPy for few values).
+_SMALL_BOX = 16
+
+
 class InvalidActionError(ValueError):
     """An action that is not an element of the acting agent's action space."""
 
@@ -59,6 +63,7 @@ class ActionCodec:
     def __init__(self, agent: Any, space: spaces.Space):
         self.agent = agent
         self.space = space
+        self._bounds: list[tuple[float, float]] | None = None
         if isinstance(space, spaces.Discrete):
             self.kind = "discrete"
             self._n = int(space.n)
@@ -78,6 +83,8 @@ class ActionCodec:
             self.size = int(np.prod(space.shape))
             low = np.asarray(space.low, dtype=np.float64).ravel()
             high = np.asarray(space.high, dtype=np.float64).ravel()
+            if self.size <= _SMALL_BOX:
+                self._bounds = list(zip(low.tolist(), high.tolist()))
         elif isinstance(space, spaces.MultiBinary):
             self.kind = "multibinary"
             self.size = int(np.prod(space.shape))
@@ -124,6 +131,16 @@ class ActionCodec:
             return int(action)
         if kind == "box":
             space = self.space
+            if type(action) is np.ndarray and action.shape == space.shape and action.dtype.kind in "fiu":
+                if self._bounds is not None:  # small box: plain floats are faster than NumPy reductions
+                    for value, (lo, hi) in zip(action.ravel().tolist(), self._bounds):
+                        # NaN fails both comparisons; v - v != 0 catches infinities.
+                        if not (lo <= value <= hi) or value - value != 0:
+                            break
+                    else:
+                        return action if action.dtype == space.dtype else action.astype(space.dtype)
+                elif np.isfinite(action).all() and (action >= space.low).all() and (action <= space.high).all():
+                    return action if action.dtype == space.dtype else action.astype(space.dtype)
             arr = action if isinstance(action, np.ndarray) else np.asarray(action) if _is_real_sequence(action) else None
             if arr is None or arr.dtype == np.bool_ or not (
                 np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
@@ -168,7 +185,7 @@ class ActionCodec:
         if kind == "discrete":
             buffer[offset + action - self._start] = 1.0
         elif kind == "box" or kind == "multibinary":
-            buffer[offset : offset + self.size] = np.ravel(action)
+            buffer[offset : offset + self.size] = action.reshape(-1)
         elif kind == "multidiscrete":
             buffer[offset + self._offsets + (np.ravel(action) - self._mstart)] = 1.0
         else:

@@ -1,0 +1,261 @@
+"""Hyper-parameters of the IPPO and MAPPO baselines, as frozen dataclasses.
+
+The defaults follow the MAPPO settings that the STEP authors' follow-up code
+uses for the matrix games (4 rollout environments, 25-step rollouts, learning
+rate 5e-4, 5 epochs, one mini-batch, entropy 0.05, two hidden layers of 64,
+clip 0.2, gamma 0.99, GAE lambda 0.95, max gradient norm 10), so that both
+baselines run on the same budget as STEP.
+
+Example:
+    >>> from stmg_agents.baselines import MAPPOConfig
+    >>> config = MAPPOConfig(ent_coef=0.01)
+    >>> config.rollout_joint_steps
+    100
+    >>> MAPPOConfig.from_kwargs({"lr": 1e-3})
+    Traceback (most recent call last):
+    ...
+    TypeError: unknown hyper-parameter 'lr' for MAPPOConfig; did you mean 'learning_rate'? ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+__all__ = ["SharedPPOConfig", "IPPOConfig", "MAPPOConfig", "Activation", "CriticInput"]
+
+Activation = Literal["relu", "tanh"]
+CriticInput = Literal["state", "concat_obs"]
+
+_ConfigT = TypeVar("_ConfigT", bound="SharedPPOConfig")
+
+#: Names used by SB3 and by the MAPPO reference code, mapped to ours (for error hints).
+_ALIASES = {
+    "lr": "learning_rate",
+    "critic_lr": "critic_learning_rate",
+    "n_rollout_threads": "n_envs",
+    "episode_length": "n_steps",
+    "ppo_epoch": "n_epochs",
+    "num_mini_batch": "n_minibatches",
+    "batch_size": "n_minibatches",
+    "entropy_coef": "ent_coef",
+    "value_loss_coef": "vf_coef",
+    "clip_param": "clip_range",
+    "gae": "gae_lambda",
+    "hidden_size": "hidden_sizes",
+    "net_arch": "hidden_sizes",
+    "use_valuenorm": "value_norm",
+    "use_huber_loss": "huber_delta",
+    "use_feature_normalization": "feature_norm",
+    "use_clipped_value_loss": "clip_value_loss",
+}
+
+
+def _expect_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"expected `{name}` to be an int >= {minimum}, got {value!r}.")
+
+
+def _expect_float(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"expected `{name}` to be a finite number, got {value!r}.")
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"expected `{name}` in {bracket}{low}, {high}], got {value!r}.")
+
+
+def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"expected `{name}` to be one of {choices}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class SharedPPOConfig:
+    """PPO hyper-parameters shared by :class:`IPPOConfig` and :class:`MAPPOConfig`.
+
+    Attributes:
+        n_envs: Copies of the environment stepped in lock-step per rollout
+            (MAPPO's ``n_rollout_threads``).
+        n_steps: Joint steps per environment copy per rollout (MAPPO's
+            ``episode_length``); one update uses ``n_envs * n_steps`` joint steps.
+        learning_rate: Adam step size (actor and critic).
+        n_epochs: Passes over each rollout (MAPPO's ``ppo_epoch``).
+        n_minibatches: Mini-batches per epoch; must divide the number of
+            agent-samples of a rollout.
+        gamma: Discount factor.
+        gae_lambda: GAE lambda.
+        clip_range: PPO ratio clip.
+        ent_coef: Entropy bonus coefficient.
+        vf_coef: Value-loss coefficient.
+        max_grad_norm: Gradient-norm clip.
+        hidden_sizes: Hidden layer widths of the actor and of the critic.
+        activation: ``"relu"`` (MAPPO default) or ``"tanh"`` (SB3 default).
+        normalize_advantage: Standardise advantages per mini-batch.
+        adam_eps: Adam epsilon (MAPPO uses 1e-5).
+        agent_indicator: Append a one-hot agent id to each agent's observation,
+            so that the shared policy can act differently per agent.
+        torch_num_threads: If not None, ``torch.set_num_threads`` is called
+            with it when the agent is built (1 is fastest for these small
+            networks; note that this setting is process-wide).
+    """
+
+    n_envs: int = 4
+    n_steps: int = 25
+    learning_rate: float = 5e-4
+    n_epochs: int = 5
+    n_minibatches: int = 1
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.05
+    vf_coef: float = 1.0
+    max_grad_norm: float = 10.0
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: Activation = "relu"
+    normalize_advantage: bool = True
+    adam_eps: float = 1e-5
+    agent_indicator: bool = True
+    torch_num_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        _expect_int("n_envs", self.n_envs, 1)
+        _expect_int("n_steps", self.n_steps, 1)
+        _expect_int("n_epochs", self.n_epochs, 1)
+        _expect_int("n_minibatches", self.n_minibatches, 1)
+        _expect_float("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
+        _expect_float("gamma", self.gamma, 0.0, 1.0)
+        _expect_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        _expect_float("clip_range", self.clip_range, 0.0, math.inf, low_open=True)
+        _expect_float("ent_coef", self.ent_coef, 0.0, math.inf)
+        _expect_float("vf_coef", self.vf_coef, 0.0, math.inf)
+        _expect_float("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
+        _expect_float("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True)
+        if (
+            not isinstance(self.hidden_sizes, tuple)
+            or not self.hidden_sizes
+            or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden_sizes)
+        ):
+            raise ValueError(
+                f"expected `hidden_sizes` to be a non-empty tuple of positive ints such as (64, 64), "
+                f"got {self.hidden_sizes!r}."
+            )
+        _expect_choice("activation", self.activation, ("relu", "tanh"))
+        for flag in ("normalize_advantage", "agent_indicator"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"expected `{flag}` to be a bool, got {getattr(self, flag)!r}.")
+        if self.torch_num_threads is not None:
+            _expect_int("torch_num_threads", self.torch_num_threads, 1)
+
+    @property
+    def rollout_joint_steps(self) -> int:
+        """Joint (temporal) steps collected per update: ``n_envs * n_steps``."""
+        return self.n_envs * self.n_steps
+
+    def check_minibatches(self, n_agents: int) -> int:
+        """Return the mini-batch size for ``n_agents`` agents, or raise if it is not whole.
+
+        Args:
+            n_agents: Number of agents sharing the policy.
+
+        Returns:
+            Agent-samples per mini-batch.
+
+        Raises:
+            ValueError: If ``n_minibatches`` does not divide ``n_envs * n_steps * n_agents``.
+        """
+        samples = self.rollout_joint_steps * n_agents
+        if samples % self.n_minibatches:
+            raise ValueError(
+                f"expected `n_minibatches` to divide the {samples} agent-samples of a rollout "
+                f"(n_envs * n_steps * n_agents = {self.n_envs} * {self.n_steps} * {n_agents}), "
+                f"got n_minibatches={self.n_minibatches}."
+            )
+        return samples // self.n_minibatches
+
+    @classmethod
+    def from_kwargs(cls: type[_ConfigT], hyper_parameters: Mapping[str, Any]) -> _ConfigT:
+        """Build the config from keyword arguments, rejecting unknown names clearly.
+
+        Args:
+            hyper_parameters: Field names and values; lists given for
+                ``hidden_sizes`` are turned into tuples.
+
+        Returns:
+            The validated config.
+
+        Raises:
+            TypeError: If a name is not a field of this config.
+        """
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in hyper_parameters:
+            if key not in names:
+                alias = _ALIASES.get(key)
+                close = [alias] if alias in names else difflib.get_close_matches(key, names, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise TypeError(
+                    f"unknown hyper-parameter {key!r} for {cls.__name__}; {hint}expected one of {names}."
+                )
+        values = dict(hyper_parameters)
+        if isinstance(values.get("hidden_sizes"), list):
+            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-friendly dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class IPPOConfig(SharedPPOConfig):
+    """Hyper-parameters of :class:`~stmg_agents.baselines.IPPO` (see :class:`SharedPPOConfig`).
+
+    IPPO trains one SB3 ``PPO`` whose actor and critic both see only the
+    agent's own observation (plus the agent indicator), shared by all agents.
+
+    Example:
+        >>> IPPOConfig(n_envs=2).rollout_joint_steps
+        50
+    """
+
+
+@dataclass(frozen=True)
+class MAPPOConfig(SharedPPOConfig):
+    """Hyper-parameters of :class:`~stmg_agents.baselines.MAPPO`.
+
+    Attributes (besides those of :class:`SharedPPOConfig`):
+        critic_learning_rate: Critic step size; None uses ``learning_rate``.
+        critic_input: ``"state"`` feeds ``parallel_env.state()`` to the critic;
+            ``"concat_obs"`` feeds the concatenation of every agent's encoded
+            observation (for environments without ``state()``).
+        clip_value_loss: Clip the value update around the rollout's values.
+        value_norm: Normalise value targets with running statistics (MAPPO's ValueNorm).
+        huber_delta: Huber-loss threshold of the value loss; None uses squared error.
+        feature_norm: LayerNorm on the network inputs (MAPPO's feature normalisation).
+
+    Example:
+        >>> MAPPOConfig(critic_input="concat_obs").critic_input
+        'concat_obs'
+    """
+
+    critic_learning_rate: float | None = None
+    critic_input: CriticInput = "state"
+    clip_value_loss: bool = True
+    value_norm: bool = True
+    huber_delta: float | None = 10.0
+    feature_norm: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.critic_learning_rate is not None:
+            _expect_float("critic_learning_rate", self.critic_learning_rate, 0.0, math.inf, low_open=True)
+        _expect_choice("critic_input", self.critic_input, ("state", "concat_obs"))
+        for flag in ("clip_value_loss", "value_norm", "feature_norm"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"expected `{flag}` to be a bool, got {getattr(self, flag)!r}.")
+        if self.huber_delta is not None:
+            _expect_float("huber_delta", self.huber_delta, 0.0, math.inf, low_open=True)

@@ -1,0 +1,98 @@
+"""Training behaviour of IPPO and MAPPO: reproducibility, learning progress, step counting, callbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from stmg_agents.baselines import IPPO, MAPPO
+from stmg_envs.matrix import penalty_payoff
+
+pytestmark = pytest.mark.agents
+
+ALGORITHMS = [IPPO, MAPPO]
+
+
+def _parameters(agent) -> list[np.ndarray]:
+    module = agent.model.policy if isinstance(agent, IPPO) else torch.nn.ModuleList([agent.actor, agent.critic])
+    return [p.detach().numpy().copy() for p in module.parameters()]
+
+
+def _expected_penalty_reward(agent, k: float) -> float:
+    """Expected per-step payoff of the joint policy in Penalty(k) (both agents get the same)."""
+    readout = agent.action_readout()
+    return float(readout["agent_0"].probabilities @ penalty_payoff(k) @ readout["agent_1"].probabilities)
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_same_seed_same_run_even_when_interleaved(cls):
+    """Two agents with one seed must train identically, whatever the process does with the global RNGs between."""
+    first = cls("stmg/Penalty-v0", seed=3, env_kwargs={"k": -50})
+    torch.rand(7), np.random.rand(7)  # disturb the global streams
+    second = cls("stmg/Penalty-v0", seed=3, env_kwargs={"k": -50})
+    first.learn(200)
+    torch.rand(7), np.random.rand(7)
+    second.learn(200)
+    for a, b in zip(_parameters(first), _parameters(second)):
+        np.testing.assert_array_equal(a, b)
+    obs = {"agent_0": np.ones(1, np.float32), "agent_1": np.ones(1, np.float32)}
+    assert [first.predict(obs, deterministic=False) for _ in range(5)] == [
+        second.predict(obs, deterministic=False) for _ in range(5)
+    ]
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_different_seeds_differ(cls):
+    """The seed must reach the networks: two seeds give different initial parameters."""
+    a, b = cls("stmg/Penalty-v0", seed=0), cls("stmg/Penalty-v0", seed=1)
+    assert any(not np.array_equal(x, y) for x, y in zip(_parameters(a), _parameters(b)))
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_short_learn_on_penalty_k0_improves_the_return(cls):
+    """2,000 joint steps on Penalty(k=0) must raise the policy's expected payoff well above uniform play (2.22)."""
+    agent = cls("stmg/Penalty-v0", seed=0, env_kwargs={"k": 0})
+    before = _expected_penalty_reward(agent, 0)
+    assert before == pytest.approx(20 / 9, abs=0.1)
+    agent.learn(2_000)
+    assert _expected_penalty_reward(agent, 0) > before + 0.5
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_timesteps_count_joint_steps_and_callback_runs_per_update(cls):
+    """num_timesteps counts joint steps in whole rollouts; the callback runs after each update and can stop."""
+    agent = cls("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=5)  # 10 joint steps per update
+    seen = []
+    agent.learn(25, callback=lambda a: seen.append(a.num_timesteps))
+    assert seen == [10, 20, 30] and agent.num_timesteps == 30
+    agent.learn(20, reset_num_timesteps=False, callback=lambda a: seen.append(a.num_timesteps) or len(seen) < 4)
+    assert seen[3:] == [40] and agent.num_timesteps == 40
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_action_readout_matches_predict(cls):
+    """The read-out's greedy action is what deterministic predict plays; probabilities sum to one."""
+    agent = cls("stmg/Mixing-v0", seed=2).learn(300)
+    readout = agent.action_readout()
+    actions = agent.predict({a: np.ones(1, np.float32) for a in agent.possible_agents})
+    for name, entry in readout.items():
+        assert entry.greedy_action == actions[name] == int(np.argmax(entry.probabilities))
+        assert entry.probabilities.shape == (3,) and entry.probabilities.sum() == pytest.approx(1.0)
+        assert not entry.probabilities.flags.writeable
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_box_actions_and_agent_death_train(cls, dying_agent_env):
+    """Continuous actions, unequal observation spaces and an early death go through a full update."""
+    agent = cls(lambda: dying_agent_env(length=5, death_step=2, box_actions=True), seed=0, n_envs=2, n_steps=5)
+    agent.learn(20)
+    action = agent.predict({"agent_0": np.zeros(1, np.float32)})["agent_0"]
+    assert action.shape == (2,) and np.all(np.abs(action) <= 1.0)
+
+
+def test_mappo_env_copies_get_seed_plus_index(dying_agent_env):
+    """MAPPO seeds copy i with seed + i at the first collection and lets later resets continue the streams."""
+    agent = MAPPO(dying_agent_env, seed=9, n_envs=3, n_steps=4).learn(24)
+    assert [env.seeds[0] for env in agent.rollout.envs] == [9, 10, 11]
+    assert all(len(env.seeds) > 1 and set(env.seeds[1:]) == {None} for env in agent.rollout.envs)

@@ -1,0 +1,305 @@
+"""Reproduce the matrix-game results of the STEP paper (Fig. 5, Table 1) and the Bi-AC games.
+
+STEP (on the sequential form) against MAPPO and IPPO (on the simultaneous form),
+on Penalty for every k, Mixing, Escape and Maintain. Each trial trains one
+algorithm with one seed; its final greedy joint action is labelled by the exact
+solver of :mod:`stmg_envs.games` (the Stackelberg equilibrium, which Nash
+equilibrium, or none). Trials run in parallel (local process pool, or Ray with
+``--backend ray``) and each is saved the moment it ends, so an interrupted run
+resumes where it stopped.
+
+Outputs, in ``benchmarks/results/<name>.{md,csv}`` and ``<name>_*.png``:
+the proportion of outcomes per game and algorithm (Fig. 5), the action
+probabilities and rewards of Table 1, action-probability curves over
+training (Fig. B.2), training throughput, the targets and the wall time.
+
+Usage::
+
+    python benchmarks/matrix_games.py                             # 100 seeds x 10,000 steps (the paper's budget)
+    python benchmarks/matrix_games.py --seeds 3 --name quick      # a short run (what `make run` does)
+    python benchmarks/matrix_games.py --games penalty:-100,mixing --algos step
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep, sweep_kwargs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: Game label -> (registered ID, arguments).
+GAMES: dict[str, tuple[str, dict]] = {
+    **{f"penalty:{k}": ("stmg/Penalty-v0", {"k": float(k)}) for k in (0, -25, -50, -75, -100)},
+    "mixing": ("stmg/Mixing-v0", {}),
+    "escape": ("stmg/Escape-v0", {}),
+    "maintain": ("stmg/Maintain-v0", {}),
+}
+ALGOS = ("step", "mappo", "ippo")
+
+
+@dataclass(frozen=True)
+class Args:
+    """Command-line arguments (see ``--help``)."""
+
+    games: tuple[str, ...] = tuple(GAMES)
+    """games to run: penalty:<k> for k in 0,-25,-50,-75,-100, mixing, escape, maintain"""
+    algos: tuple[str, ...] = ALGOS
+    """algorithms: step, mappo, ippo"""
+    seeds: int = 100
+    """trials per game and algorithm (the paper: 100)"""
+    steps: int = 10_000
+    """joint environment steps of training per trial (the paper: 10,000)"""
+    curve_points: int = 20
+    """read-outs of the policy during training, for the curves"""
+    name: str = "matrix_games"
+    """base name of the results files"""
+    out: Path = RESULTS
+    """results folder"""
+    backend: str = "local"
+    """local (process pool) or ray"""
+    address: str | None = None
+    """Ray cluster address (backend ray); none starts a local Ray instance"""
+    workers: int | None = None
+    """parallel trials (default: CPU count)"""
+    fresh: bool = False
+    """delete saved trial records of this name first instead of resuming"""
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    defaults = Args()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--games", default=",".join(defaults.games), help=f"comma-separated, from {list(GAMES)}")
+    parser.add_argument("--algos", default=",".join(defaults.algos), help=f"comma-separated, from {list(ALGOS)}")
+    parser.add_argument("--seeds", type=int, default=defaults.seeds, help="trials per game and algorithm")
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="joint steps of training per trial")
+    parser.add_argument("--curve-points", type=int, default=defaults.curve_points, help="policy read-outs during training")
+    parser.add_argument("--name", default=defaults.name, help="base name of the results files")
+    parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
+    add_sweep_arguments(parser)
+    ns = parser.parse_args(argv)
+    games = tuple(g.strip() for g in ns.games.split(",") if g.strip())
+    algos = tuple(a.strip() for a in ns.algos.split(",") if a.strip())
+    if unknown := [g for g in games if g not in GAMES]:
+        parser.error(f"unknown games {unknown}; expected some of {list(GAMES)}")
+    if unknown := [a for a in algos if a not in ALGOS]:
+        parser.error(f"unknown algos {unknown}; expected some of {list(ALGOS)}")
+    if ns.seeds < 1 or ns.steps < 100 or ns.curve_points < 0:
+        parser.error("expected --seeds >= 1, --steps >= 100 and --curve-points >= 0")
+    return Args(
+        games=games, algos=algos, seeds=ns.seeds, steps=ns.steps, curve_points=ns.curve_points, name=ns.name,
+        out=ns.out, backend=ns.backend, address=ns.address, workers=ns.workers, fresh=ns.fresh,
+    )
+
+
+def make_trials(args: Args) -> list[Trial]:
+    trials = []
+    for game in args.games:
+        task_id, kwargs = GAMES[game]
+        for algo in args.algos:
+            for seed in range(args.seeds):
+                trials.append(
+                    Trial(
+                        key=f"{algo}_{game.replace(':', '')}_s{seed}",
+                        fn="stmg_agents.matrix_trials:matrix_trial",
+                        kwargs={
+                            "algo": algo, "task_id": task_id, "task_kwargs": kwargs, "seed": seed,
+                            "steps": args.steps, "curve_points": args.curve_points,
+                        },
+                    )
+                )
+    return trials
+
+
+def game_of(record: dict) -> str:
+    kw = record["kwargs"]
+    for game, (task_id, kwargs) in GAMES.items():
+        if task_id == kw["task_id"] and kwargs == kw["task_kwargs"]:
+            return game
+    raise KeyError(kw)
+
+
+def summarise(records: list[dict], args: Args) -> tuple[list[dict], dict[tuple[str, str], dict]]:
+    """Per-trial rows and per (game, algo) aggregates."""
+    rows = []
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for record in records:
+        res = record["result"]
+        game = game_of(record)
+        groups[(game, res["algo"])].append(res)
+        rows.append({
+            "game": game, "algo": res["algo"], "seed": res["seed"], "steps": res["steps"], "label": res["label"],
+            "tag": res["tag"], "greedy_joint_action": " ".join(f"a{a + 1}" for a in res["greedy_joint_action"]),
+            "p_se": round(res["p_se"], 4),
+            **{f"p_{agent}_a{j + 1}": round(p, 4) for agent, m in zip(res["agents"], res["marginals"]) for j, p in enumerate(m)},
+            **{f"reward_{agent}": round(r, 4) for agent, r in zip(res["agents"], res["expected_payoffs"])},
+            "train_s": round(res["train_s"], 3), "decisions_per_s": round(res["decisions_per_s"]),
+        })
+    stats = {}
+    for key, results in groups.items():
+        tags = Counter(r["tag"] for r in results)
+        labels = Counter(r["label"] for r in results)
+        n = len(results)
+        marg = np.mean([r["marginals"] for r in results], axis=0)
+        stats[key] = {
+            "n": n,
+            "se": labels["SE"] / n,
+            "ne": labels["NE"] / n,
+            "none": labels["none"] / n,
+            "tags": dict(tags),
+            "marginals": marg,
+            "agents": results[0]["agents"],
+            "rewards": np.mean([r["expected_payoffs"] for r in results], axis=0),
+            "dps": float(np.mean([r["decisions_per_s"] for r in results])),
+            "train_s": float(np.sum([r["train_s"] for r in results])),
+        }
+    return rows, stats
+
+
+def targets(stats: dict, args: Args) -> list[tuple[str, bool | None, str]]:
+    out = []
+    for game in args.games:
+        if (game, "step") in stats:
+            se = stats[(game, "step")]["se"]
+            if game.startswith("penalty"):
+                out.append((f"STEP reaches the SE in >= 95% of trials on {game}", se >= 0.95, f"{se:.0%}"))
+            elif game == "mixing":
+                out.append(("STEP reaches the SE in >= 99% of trials on mixing", se >= 0.99, f"{se:.0%}"))
+    pairs = [(stats[(g, "step")]["dps"], stats[(g, "ippo")]["dps"]) for g in args.games if (g, "step") in stats and (g, "ippo") in stats]
+    if pairs:
+        ratio = float(np.mean([s for s, _ in pairs]) / np.mean([i for _, i in pairs]))
+        out.append(("STEP training throughput >= 0.7x IPPO's (agent-decisions/s during learn)", ratio >= 0.7, f"{ratio:.2f}x"))
+    return out
+
+
+def write_markdown(path: Path, stats: dict, checks: list, args: Args, wall_s: float, n_new: int) -> str:
+    lines = [
+        f"# Matrix games: STEP vs MAPPO vs IPPO ({args.name})",
+        "",
+        f"Written by `benchmarks/matrix_games.py` with --seeds {args.seeds} --steps {args.steps} "
+        f"--games {','.join(args.games)} --algos {','.join(args.algos)}; {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}.",
+        "",
+        "Outcome = the greedy joint action after training, labelled by the exact solver "
+        "(`stmg_envs.games.classify_outcome`): SE = the Stackelberg equilibrium with agent_0 leading; "
+        "NE[i] = the i-th pure Nash equilibrium (row-major); none = neither.",
+        "",
+        "| game | algo | trials | SE | NE (which) | none | P(a1,a2,a3) agent_0 | P(a1,a2,a3) agent_1 | reward agent_0 | reward agent_1 | avg reward | decisions/s |",
+        "|---|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for game in args.games:
+        for algo in args.algos:
+            s = stats.get((game, algo))
+            if s is None:
+                continue
+            ne = ", ".join(f"{t} {c / s['n']:.0%}" for t, c in sorted(s["tags"].items()) if t.startswith("NE")) or "-"
+            probs = [" / ".join(f"{p:.2f}" for p in m) for m in s["marginals"]]
+            lines.append(
+                f"| {game} | {algo} | {s['n']} | {s['se']:.0%} | {ne} | {s['none']:.0%} | {probs[0]} | {probs[1]} | "
+                f"{s['rewards'][0]:.2f} | {s['rewards'][1]:.2f} | {np.mean(s['rewards']):.2f} | {s['dps']:,.0f} |"
+            )
+    lines += ["", "## Targets", ""]
+    for text, ok, value in checks:
+        lines.append(f"- {text}: **{value}** ({'met' if ok else 'NOT met'})")
+    lines += [
+        "",
+        f"Wall time of this invocation: {wall_s / 60:.1f} min for {n_new} new trials "
+        f"(backend {args.backend}, {args.workers or os.cpu_count()} workers); trials already saved were not rerun.",
+        "",
+    ]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def plot(stats: dict, records: list[dict], args: Args) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    penalty = [g for g in args.games if g.startswith("penalty")]
+    if penalty:
+        fig, axes = plt.subplots(1, len(args.algos), figsize=(4 * len(args.algos), 3.2), sharey=True, squeeze=False)
+        for ax, algo in zip(axes[0], args.algos):
+            ks = [g.split(":")[1] for g in penalty]
+            se = np.array([stats[(g, algo)]["se"] for g in penalty if (g, algo) in stats])
+            ne = np.array([stats[(g, algo)]["ne"] for g in penalty if (g, algo) in stats])
+            none = np.array([stats[(g, algo)]["none"] for g in penalty if (g, algo) in stats])
+            if len(se) != len(ks):
+                continue
+            ax.bar(ks, se, label="SE (a1,a3)", color="tab:green")
+            ax.bar(ks, ne, bottom=se, label="other NE", color="tab:orange")
+            ax.bar(ks, none, bottom=se + ne, label="none", color="tab:gray")
+            ax.set_title(algo.upper())
+            ax.set_xlabel("k")
+        axes[0][0].set_ylabel("proportion of trials")
+        axes[0][-1].legend(loc="lower right", fontsize=8)
+        fig.suptitle(f"Penalty: outcome of {args.seeds} trials x {args.steps} steps")
+        fig.tight_layout()
+        path = args.out / f"{args.name}_penalty_outcomes.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    for game in [g for g in ("mixing", "penalty:-100") if g in args.games]:
+        fig, axes = plt.subplots(2, len(args.algos), figsize=(4 * len(args.algos), 5), sharex=True, sharey=True, squeeze=False)
+        for col, algo in enumerate(args.algos):
+            curves = [r["result"]["curve"] for r in records if game_of(r) == game and r["result"]["algo"] == algo]
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            steps = [c[0] for c in curves[0][:length]]
+            probs = np.array([[point[1] for point in c[:length]] for c in curves])  # trial, point, agent, action
+            mean = probs.mean(axis=0)
+            for row in range(mean.shape[1]):
+                ax = axes[row][col]
+                for action in range(mean.shape[2]):
+                    ax.plot(steps, mean[:, row, action], label=f"a{action + 1}")
+                ax.set_title(f"{algo.upper()} agent_{row}")
+                ax.set_ylim(0, 1)
+        axes[-1][0].set_xlabel("joint steps")
+        axes[0][0].set_ylabel("P(action)")
+        axes[0][-1].legend(fontsize=8)
+        fig.suptitle(f"{game}: action probabilities during training (mean over trials)")
+        fig.tight_layout()
+        path = args.out / f"{args.name}_{game.replace(':', '')}_curves.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    trials = make_trials(args)
+    records = run_sweep(
+        trials, args.out / "trials" / args.name, backend=args.backend, workers=args.workers,
+        address=args.address, fresh=args.fresh, desc=f"{args.name}: trials",
+    )
+    wall_s = records.wall_s
+    rows, stats = summarise(records, args)
+    with open(args.out / f"{args.name}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    checks = targets(stats, args)
+    text = write_markdown(args.out / f"{args.name}.md", stats, checks, args, wall_s, len(records.executed))
+    plot(stats, records, args)
+    print(text)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -128,6 +128,12 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         spec = getattr(single, "spec", None)
         self.episode_length: int | None = spec.max_episode_steps if spec is not None else None
 
+        # Reset infos carry fewer keys than step infos (x_position only); libraries that build their
+        # info specs from reset() (TorchRL) then fail on step. Learn the step keys once, to pad resets.
+        single.reset(seed=0)
+        zero = np.zeros(single.action_space.shape, dtype=single.action_space.dtype)
+        self._step_info_keys: tuple[str, ...] = tuple(single.step(zero)[4])
+
         name = "mamujoco" if scenario is None else f"mamujoco_{scenario}_{agent_conf}"
         self.metadata = {
             **type(self).metadata,
@@ -172,7 +178,8 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self.agents = list(self.possible_agents)
         if self.pad_observations:
             observations = self._pad(observations)
-        return observations, {agent: dict(infos[agent]) for agent in self.agents}
+        blank = dict.fromkeys(self._step_info_keys, 0.0)
+        return observations, {agent: {**blank, **infos[agent]} for agent in self.agents}
 
     def step(
         self, actions: dict[str, np.ndarray]

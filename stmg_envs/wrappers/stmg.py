@@ -109,7 +109,9 @@ class STMGEnv(AECEnv):
     one dead step (``None``) before they leave ``agents``; agents that the
     parallel env adds join the next time step. ``infos[agent]`` is the parallel
     env's info plus ``"rank"`` (the rank in the coming time step; for agents
-    that just finished, the rank they last acted with) and ``"order"``.
+    that just finished, the rank they last acted with) and ``"order"`` (the
+    order as ``possible_agents`` indices, padded with -1 to length N, so that
+    libraries which stack infos into arrays can; :attr:`order` gives the names).
 
     ## Arguments
     See :func:`stmg_v0`.
@@ -228,6 +230,7 @@ class STMGEnv(AECEnv):
         self._rng = np.random.default_rng()
         self.agents: list[Any] = []
         self._order: tuple[Any, ...] = ()
+        self._order_info: tuple[int, ...] = (-1,) * n
         self._plain_infos: dict[Any, dict] = {}
         self._ranks: dict[Any, int] = {}
         self._last_ranks: dict[Any, int] = {}
@@ -317,7 +320,9 @@ class STMGEnv(AECEnv):
         if order is not self._order:  # fixed orders come back as the same tuple: nothing to redo
             self._order = order
             self._ranks = {a: r for r, a in enumerate(order)}
-            self._plain_infos = {a: {"rank": r, "order": order} for r, a in enumerate(order)}
+            # Fixed length, numeric: libraries that stack infos into arrays (TorchRL, Tianshou) need that.
+            self._order_info = tuple(self._index[a] for a in order) + (-1,) * (self._n - len(order))
+            self._plain_infos = {a: {"rank": r, "order": self._order_info} for r, a in enumerate(order)}
         self._last_ranks.update(self._ranks)
         self._pos = 0
         self._actions = {}
@@ -328,7 +333,7 @@ class STMGEnv(AECEnv):
 
     def _make_infos(self, infos: dict[Any, dict], agents: list[Any]) -> dict[Any, dict]:
         out = {}
-        order = self._order
+        order = self._order_info
         plain = self._plain_infos
         for agent in agents:
             extra = infos.get(agent)

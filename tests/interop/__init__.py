@@ -1,0 +1,1 @@
+"""Other MARL libraries consume the stmg tasks (see docs/interop.md)."""

@@ -1,0 +1,31 @@
+"""Reference agents for stmg-envs: STEP, and the IPPO/MAPPO baselines (:mod:`stmg_agents.baselines`).
+
+Importing this package is cheap: ``STEP`` and friends (torch, Stable-Baselines3)
+load on first access.
+
+Example:
+    >>> from stmg_agents import STEP
+    >>> STEP.__name__
+    'STEP'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_STEP = ("STEP", "NLevelPolicy", "STMGVecEnv", "joint_policy_readout", "train_step", "play_time_step", "symmetric_action")
+_BASELINES = ("IPPO", "MAPPO", "IPPOConfig", "MAPPOConfig", "ActionReadout")
+__all__ = [*_STEP, *_BASELINES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STEP:
+        return getattr(importlib.import_module("stmg_agents.step"), name)
+    if name in _BASELINES:
+        return getattr(importlib.import_module("stmg_agents.baselines"), name)
+    raise AttributeError(f"module 'stmg_agents' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

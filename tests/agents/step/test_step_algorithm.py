@@ -1,0 +1,215 @@
+"""STEP end to end: learning, determinism, save/load, SB3 integration, bad arguments, general STMGs."""
+
+from __future__ import annotations
+
+import csv
+
+import gymnasium
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure
+
+import stmg_envs  # noqa: F401  (registers the tasks)
+from stmg_agents import STEP
+from stmg_agents.step.evaluation import joint_policy_readout
+from stmg_agents.step.policy import NLevelPolicy
+from stmg_envs import stmg_v0
+from stmg_envs.matrix import MIXING, penalty, penalty_payoff
+from tests.agents.step.toy_games import CountdownGame, rotating_order
+
+pytestmark = pytest.mark.agents
+
+
+def parameters(model: STEP) -> list[th.Tensor]:
+    return [p.detach().clone() for p in model.policy.parameters()]
+
+
+def same_parameters(a: list[th.Tensor], b: list[th.Tensor]) -> bool:
+    return len(a) == len(b) and all(th.equal(x, y) for x, y in zip(a, b))
+
+
+def team_payoff(model: STEP, k: float) -> float:
+    payoffs = np.stack([penalty_payoff(k)] * 2)
+    return float(joint_policy_readout(model, seed=0).expected_payoffs(payoffs)[0])
+
+
+def test_short_learn_on_penalty_improves_the_return():
+    """A few thousand joint steps on Penalty(k=-25) raise the expected team payoff of the joint policy."""
+    model = STEP("stmg/Penalty-v0", seed=0, env_kwargs={"k": -25})
+    before = team_payoff(model, -25)
+    model.learn(3000)
+    after = team_payoff(model, -25)
+    assert before < 0 < 5 < after, (before, after)
+    assert np.mean([info["r"] for info in model.ep_info_buffer]) > 25 * before
+
+
+def test_learn_counts_joint_time_steps():
+    """total_timesteps counts temporal steps summed over copies, in whole rollouts (n_envs * n_steps)."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=25)
+    model.learn(250)
+    assert model.num_timesteps == 300
+
+
+def test_same_seed_same_run_different_seed_different_run():
+    """Seeded runs are reproducible bit for bit; another seed gives another run."""
+    runs = []
+    for seed in (3, 3, 4):
+        model = STEP("stmg/Mixing-v0", seed=seed, n_envs=2, n_steps=10)
+        model.learn(60)
+        runs.append(parameters(model))
+    assert same_parameters(runs[0], runs[1])
+    assert not same_parameters(runs[0], runs[2])
+
+
+def test_save_load_round_trip_and_continued_training(tmp_path):
+    """Loading restores predictions and hyper-parameters, and continuing training matches the original exactly."""
+    model = STEP("stmg/Penalty-v0", seed=7, env_kwargs={"k": -50}, beta=0.3, n_envs=2, n_steps=25,
+                 policy_kwargs=dict(rank_embedding_dim=8, hyper_net_arch=(32,)))
+    model.learn(50)  # exactly one 25-step episode per copy: the copies are between episodes now
+    path = tmp_path / "step.zip"
+    model.save(path)
+    loaded = STEP.load(path, env="stmg/Penalty-v0", env_kwargs={"k": -50})
+    assert loaded.beta == 0.3 and loaded.n_envs == 2 and loaded.num_timesteps == 50
+    assert loaded.policy.rank_embedding_dim == 8 and loaded.policy.hyper_net_arch == (32,)
+    assert same_parameters(parameters(model), parameters(loaded))
+    env = stmg_v0(penalty(k=-50))
+    env.reset(seed=0)
+    for _ in range(2):
+        obs = env.observe(env.agent_selection)
+        assert model.predict(obs, deterministic=True)[0] == loaded.predict(obs, deterministic=True)[0]
+        env.step(int(model.predict(obs, deterministic=True)[0]))
+    model.learn(50, reset_num_timesteps=False)
+    loaded.learn(50, reset_num_timesteps=False)
+    assert loaded.num_timesteps == model.num_timesteps == 100
+    assert same_parameters(parameters(model), parameters(loaded))
+
+
+def test_load_without_env_can_predict(tmp_path):
+    """A model loaded without an env still predicts and reads out its joint policy on a given env."""
+    model = STEP("stmg/Mixing-v0", seed=0, n_envs=1, n_steps=5)
+    model.save(tmp_path / "m.zip")
+    loaded = STEP.load(tmp_path / "m.zip")
+    assert loaded.get_env() is None
+    readout = joint_policy_readout(loaded, env=stmg_v0(stmg_envs.matrix.mixing()))
+    np.testing.assert_allclose(readout.joint_probabilities, joint_policy_readout(model).joint_probabilities, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(policy="MlpPolicy"), ValueError, "unknown policy 'MlpPolicy'"),
+        (dict(policy=th.nn.Linear), ValueError, "subclass of NLevelPolicy"),
+        (dict(beta=-0.1), ValueError, "beta"),
+        (dict(beta=float("nan")), ValueError, "beta"),
+        (dict(beta="big"), ValueError, "beta"),
+        (dict(n_steps=0), ValueError, "n_steps"),
+        (dict(n_envs=0), ValueError, "n_envs"),
+        (dict(batch_size=1), ValueError, "batch_size"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(kwargs, error, match):
+    """Unknown policies, negative beta and other bad hyper-parameters are rejected up front."""
+    with pytest.raises(error, match=match):
+        STEP("stmg/Penalty-v0", **kwargs)
+
+
+def test_wrong_env_types_raise_clear_errors():
+    """A Gymnasium env, a ParallelEnv, a flattened STMG or no env at all is refused with a hint."""
+    with pytest.raises(ValueError, match="only for STEP.load"):
+        STEP(None)
+    with pytest.raises(TypeError, match="Gymnasium env"):
+        STEP(gymnasium.make("stmg/Penalty-v0"))
+    with pytest.raises(TypeError, match="STMG AECEnv"):
+        STEP(penalty())
+    with pytest.raises(TypeError, match="flatten=False"):
+        STEP(stmg_v0(penalty(), flatten=True))
+
+
+@pytest.mark.parametrize("box_actions", [False, True])
+def test_dynamic_orders_dying_agents_and_uneven_observations(box_actions):
+    """Any STMG works: a rotating order, agents dying at different steps, Box actions, padded observations."""
+    factory = lambda: stmg_v0(  # noqa: E731
+        CountdownGame(3, lifetimes=(None, 2, 5), episode_length=7, box_actions=box_actions, extra_obs=(0, 1, 2)),
+        order=rotating_order,
+    )
+    model = STEP(factory, seed=0, n_envs=2, n_steps=9, n_epochs=2)
+    model.learn(36)
+    buf = model.rollout_buffer
+    assert buf.ranks_present() == [0, 1, 2]
+    assert not buf.valid.all()  # dead agents leave gaps
+    assert np.isfinite(buf.advantages[buf.valid]).all()
+    env = factory()
+    env.reset(seed=1)
+    action, _ = model.predict(env.observe(env.agent_selection), deterministic=True)
+    assert np.asarray(action).shape == (() if not box_actions else (2,))
+
+
+def test_each_agent_gets_its_own_reward_stream():
+    """In general-sum Mixing, lane k's rewards are agent k's payoffs for the joint action played."""
+    model = STEP("stmg/Mixing-v0", seed=0, n_envs=2, n_steps=25)
+    model.learn(50)
+    buf = model.rollout_buffer
+    actions = buf.actions[..., 0].astype(int).reshape(25, 2, 2)  # step, copy, agent
+    rewards = buf.rewards.reshape(25, 2, 2)
+    for t in range(24):  # the last step of the episode also holds the truncation bootstrap
+        for e in range(2):
+            a0, a1 = actions[t, e]
+            np.testing.assert_allclose(rewards[t, e], MIXING[:, a0, a1])
+
+
+def test_sb3_callbacks_and_logger(tmp_path):
+    """SB3 callbacks see one on_step per time step; the SB3 logger gets STEP's training metrics."""
+
+    class Count(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.steps = 0
+            self.rollouts = 0
+
+        def _on_step(self) -> bool:
+            self.steps += 1
+            return True
+
+        def _on_rollout_end(self) -> None:
+            self.rollouts += 1
+
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=25)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    counter = Count()
+    model.learn(100, callback=counter)
+    assert counter.steps == 50 and counter.rollouts == 2
+    with open(tmp_path / "progress.csv") as f:
+        row = next(csv.DictReader(f))
+    for key in ("train/hypernetwork_regularizer", "train/value_loss", "rollout/ep_rew_mean", "rollout/ep_rew_mean/agent_1"):
+        assert key in row
+
+
+def test_a_callback_can_stop_training():
+    """on_step returning False stops learn() early, as in SB3."""
+
+    class Stop(BaseCallback):
+        def _on_step(self) -> bool:
+            return self.n_calls < 3
+
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=25)
+    model.learn(1000, callback=Stop())
+    assert model.num_timesteps == 6
+
+
+def test_torch_rollout_path_collects_every_rank():
+    """With numpy_rollouts=False the torch path collects complete rollouts (every agent, every rank)."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=5, numpy_rollouts=False)
+    model.learn(10)
+    assert model.rollout_buffer.valid.all() and model.rollout_buffer.ranks_present() == [0, 1]
+
+
+def test_policy_alias_and_class():
+    """The policy can be named by alias or given as an NLevelPolicy subclass."""
+
+    class MyPolicy(NLevelPolicy):
+        pass
+
+    assert isinstance(STEP("stmg/Penalty-v0", policy="MultiInputPolicy").policy, NLevelPolicy)
+    assert isinstance(STEP("stmg/Penalty-v0", policy=MyPolicy).policy, MyPolicy)

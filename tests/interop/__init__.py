@@ -1,1 +1,1 @@
-"""Other MARL libraries consume the stmg tasks (see docs/interop.md)."""
+"""Other MARL libraries consume the stmg tasks (see the README, section Interop)."""

@@ -171,7 +171,7 @@ def test_ppo_trains_one_iteration(rllib, ray_instance, form: str, task: Task, fl
 
 @pytest.mark.slow
 def test_ppo_with_a_remote_env_runner(rllib, ray_instance):
-    """The docs/interop.md recipe: an env creator that imports stmg_envs itself works in RLlib's env-runner processes.
+    """The README recipe: an env creator that imports stmg_envs itself works in RLlib's env-runner processes.
 
     PettingZoo's registry lives in each process, so a creator that only calls
     ``pettingzoo.make("aec", "stmg/...")`` fails in a remote runner with

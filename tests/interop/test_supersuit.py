@@ -123,7 +123,7 @@ def test_normalize_obs_refuses_mujoco_observations(ss):
 
 
 def test_observation_wrappers_need_the_flat_stmg(ss):
-    """SuperSuit's observation wrappers refuse the Dict observation: flatten=True is the way in (docs/interop.md)."""
+    """SuperSuit's observation wrappers refuse the Dict observation: flatten=True is the way in (README, section Interop)."""
     for wrap in (ss.frame_stack_v1, ss.pad_observations_v0):
         with pytest.raises(AssertionError):
             wrap(make_aec(MATRIX_TASK))

@@ -103,7 +103,7 @@ def test_mujoco_stmg_episodes_with_a_shared_policy(ts, flatten: bool):
     strict=True,
     raises=AttributeError,
     reason="Tianshou 2.0.1: MultiAgentPolicy.forward reads batch.obs_next, absent while collecting, whenever the "
-    "observation has no action mask (Box actions); use one shared policy instead (see docs/interop.md)",
+    "observation has no action mask (Box actions); use one shared policy instead (see the README, section Interop)",
 )
 def test_tianshou_multi_agent_policy_with_box_actions(ts):
     """Documents the Tianshou bug above; the strict xfail turns red once Tianshou fixes it, to update the docs."""

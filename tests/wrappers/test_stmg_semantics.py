@@ -268,3 +268,46 @@ def test_encode_action_matches_the_layout():
     assert env.encode_action("disc_0", 2).tolist() == [0, 0, 1]
     sizes = {a: s.stop - s.start for a, s in env.action_layout.items()}
     assert sizes == {"disc_0": 3, "box_1": 2, "multi_2": 5}
+
+
+class _DictObsGame(MatrixGame):
+    """A matrix game whose agents observe a Dict (position Box + Discrete id), not a Box."""
+
+    def __init__(self):
+        super().__init__(np.zeros((2, 2, 3)), episode_length=3)
+        space = spaces.Dict({"pos": spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32), "id": spaces.Discrete(2)})
+        self.observation_spaces = {a: space for a in self.possible_agents}
+
+    def _dict_obs(self):
+        return {a: {"pos": np.full(2, 0.5 * i, np.float32), "id": np.int64(i)} for i, a in enumerate(self.possible_agents)}
+
+    def reset(self, seed=None, options=None):
+        _, infos = super().reset(seed=seed, options=options)
+        return self._dict_obs(), infos
+
+    def step(self, actions):
+        _, rewards, terms, truncs, infos = super().step(actions)
+        return self._dict_obs(), rewards, terms, truncs, infos
+
+
+@pytest.mark.parametrize("flatten", [False, True])
+def test_dict_observations_of_the_parallel_env(flatten):
+    """A Dict observation (without action_mask) is kept whole in 'observation', or flattened with flatten=True."""
+    import contextlib
+    import io
+    import warnings
+
+    from pettingzoo.test import api_test
+
+    env = stmg_v0(_DictObsGame(), flatten=flatten)
+    env.reset(seed=0)
+    obs = env.observe("agent_1")
+    assert env.observation_space("agent_1").contains(obs)
+    if flatten:
+        # id one-hot (2) + pos (2) (Gymnasium sorts Dict keys) + prior actions (2 + 3) + mask (2) + rank one-hot (2)
+        assert obs.shape == (13,) and obs[:4].tolist() == [0.0, 1.0, 0.5, 0.5]
+    else:
+        assert obs["observation"]["id"] == 1 and obs["observation"]["pos"].tolist() == [0.5, 0.5]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        api_test(stmg_v0(_DictObsGame(), flatten=flatten), num_cycles=10)

@@ -197,9 +197,9 @@ def joint_steps_parallel(env, joint_actions: list[dict], n: int, seed: int) -> N
         env.step({a: joint[a] for a in env.agents})
 
 
-def joint_steps_aec(env, joint_actions: list[dict], n: int, seed: int) -> None:
+def joint_steps_aec(env, joint_actions: list[dict], n: int, seed: int, options: dict | None = None) -> None:
     """The same joint actions through the AEC loop of an STMG (``agent_iter``/``last``/``step``)."""
-    env.reset(seed=seed)
+    env.reset(seed=seed, options=options)
     t = 0
     while t < n:
         joint = joint_actions[t % len(joint_actions)]
@@ -215,7 +215,7 @@ def joint_steps_aec(env, joint_actions: list[dict], n: int, seed: int) -> None:
                 if t >= n:
                     return
                 joint = joint_actions[t % len(joint_actions)]
-        env.reset()
+        env.reset(options=options)
 
 
 def interleaved(rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, float]:
@@ -335,7 +335,7 @@ def onramp_section(args: Args) -> tuple[list[str], list[dict]]:
     def random_seq():
         rng = np.random.default_rng(args.seed)
         joints = [{"vehicle_0": int(a)} for a in rng.integers(5, size=256)]
-        joint_steps_aec_options(five_seq, joints, n, args.seed, FIVE_VEHICLES)
+        joint_steps_aec(five_seq, joints, n, args.seed, FIVE_VEHICLES)
 
     cases["OnRampMerge, 1 controlled + 4 human (stmg_v0)"] = (random_seq, "5", 0.2)
     with warnings.catch_warnings():
@@ -357,25 +357,6 @@ def onramp_section(args: Args) -> tuple[list[str], list[dict]]:
         "",
     ]
     return lines, rows
-
-
-def joint_steps_aec_options(env, joint_actions: list[dict], n: int, seed: int, options: dict) -> None:
-    """:func:`joint_steps_aec` for an env whose resets take ``options``."""
-    env.reset(seed=seed, options=options)
-    t = 0
-    while t < n:
-        for agent in env.agent_iter():
-            _, _, term, trunc, _ = env.last()
-            if term or trunc:
-                env.step(None)
-                continue
-            before = env.num_time_steps
-            env.step(joint_actions[t % len(joint_actions)][agent])
-            if env.num_time_steps != before:
-                t += 1
-                if t >= n:
-                    return
-        env.reset(options=options)
 
 
 def matrix_section(args: Args, actions: list[int]) -> tuple[list[str], list[dict], bool]:

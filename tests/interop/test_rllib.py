@@ -49,7 +49,14 @@ def ray_instance(rllib):
 
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        for attempt in (1, 2):
+            try:
+                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+                break
+            except Exception as exc:  # Ray gives its raylet a fixed 30 s to register; a loaded machine can miss it
+                ray.shutdown()
+                if attempt == 2 or "timed out during startup" not in str(exc):
+                    raise
     yield ray
     if started:
         ray.shutdown()

@@ -46,6 +46,7 @@ class ActionCodec:
 
     Attributes:
         size: Length of the encoded action.
+        int_range: ``(start, stop)`` of a ``Discrete`` space's integers, ``None`` for other spaces.
         low: Lower bound of every encoded entry (float32, never above 0).
         high: Upper bound of every encoded entry (float32, never below 0).
 
@@ -64,10 +65,12 @@ class ActionCodec:
         self.agent = agent
         self.space = space
         self._bounds: list[tuple[float, float]] | None = None
+        self.int_range: tuple[int, int] | None = None
         if isinstance(space, spaces.Discrete):
             self.kind = "discrete"
             self._n = int(space.n)
             self._start = int(space.start)
+            self.int_range = (self._start, self._start + self._n)
             self.size = self._n
             low, high = np.zeros(self.size), np.ones(self.size)
         elif isinstance(space, spaces.MultiDiscrete):

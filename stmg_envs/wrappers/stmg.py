@@ -166,7 +166,7 @@ class STMGEnv(AECEnv):
         self._prior_size = offset
         # Fast path for Discrete actions given as plain ints: (start, stop, slot offset - start).
         self._int_actions: dict[Any, tuple[int, int, int] | None] = {
-            a: (c._start, c._start + c._n, self._offsets[a] - c._start) if c.kind == "discrete" else None
+            a: (c.int_range[0], c.int_range[1], self._offsets[a] - c.int_range[0]) if c.int_range else None
             for a, c in self._codecs.items()
         }
         prior_low = np.concatenate([self._codecs[a].low for a in possible]).astype(np.float32)
@@ -295,8 +295,9 @@ class STMGEnv(AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        observations, infos = self.parallel_env.reset(seed=seed, options=options)
         self._has_reset = False  # until the new episode is fully set up
+        self._broken = None
+        observations, infos = self.parallel_env.reset(seed=seed, options=options)
         agents = list(self.parallel_env.agents)
         self._priority.new_episode(self._rng)
         order = self._priority.for_step(self.parallel_env, agents, self._rng)
@@ -312,7 +313,6 @@ class STMGEnv(AECEnv):
         self._skip_agent_selection = None
         self._rewards_stale = False
         self.num_time_steps = 0
-        self._broken = None
         self._has_reset = True
         self._has_updated = True
 
@@ -337,7 +337,7 @@ class STMGEnv(AECEnv):
         plain = self._plain_infos
         for agent in agents:
             extra = infos.get(agent)
-            if not extra and agent in plain and not self.flatten:
+            if not extra and agent in plain and not (self.flatten and self._mask_key[agent]):
                 out[agent] = plain[agent].copy()
                 continue
             info = dict(extra or {})

@@ -39,7 +39,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import sys
@@ -50,6 +49,7 @@ from pathlib import Path
 from stmg_agents.control_trials import ALGORITHMS, MUJOCO_HYPERPARAMETERS
 from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval
 from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep, sweep_kwargs
+from stmg_envs.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -128,8 +128,6 @@ class Args:
     """delete saved trial records of this name first instead of resuming"""
 
 
-def _csv_list(text: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -150,8 +148,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
     add_sweep_arguments(parser)
     ns = parser.parse_args(argv)
-    scenarios = tuple(SCENARIOS) if ns.scenarios.strip() == "all" else _csv_list(ns.scenarios)
-    algos = _csv_list(ns.algos)
+    scenarios = tuple(SCENARIOS) if ns.scenarios.strip() == "all" else parse_csv_list(ns.scenarios)
+    algos = parse_csv_list(ns.algos)
     if unknown := [s for s in scenarios if s not in SCENARIOS]:
         parser.error(f"unknown scenarios {unknown}; expected some of {list(SCENARIOS)} or 'all'")
     if unknown := [a for a in algos if a not in ALGORITHMS]:
@@ -160,7 +158,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     if ablation is not None and ablation not in SCENARIOS:
         parser.error(f"unknown ablation scenario {ablation!r}; expected one of {list(SCENARIOS)} or 'none'")
     try:
-        betas = tuple(float(b) for b in _csv_list(ns.betas))
+        betas = tuple(float(b) for b in parse_csv_list(ns.betas))
     except ValueError:
         parser.error(f"expected --betas as comma-separated numbers, got {ns.betas!r}")
     if any(b < 0 for b in betas):
@@ -205,10 +203,6 @@ def _trial(args: Args, scenario: str, algo: str, seed: int, steps: int, beta: fl
     )
 
 
-def workers_of(args: Args) -> int:
-    if args.workers:
-        return args.workers
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str, int]:
@@ -235,7 +229,7 @@ def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str,
         shares[args.ablation_scenario] = shares.get(args.ablation_scenario, 0) + 1
     if args.steps is not None:
         return {s: max(rollout, -(-args.steps // rollout) * rollout) for s in groups}
-    share = args.budget * 60.0 * workers_of(args) * TRAINING_FRACTION / sum(shares.values())
+    share = args.budget * 60.0 * default_workers(args.workers) * TRAINING_FRACTION / sum(shares.values())
     return {s: steps_for_share(share * shares[s], rates, rollout) for s, rates in groups.items() if rates}
 
 
@@ -326,20 +320,8 @@ def curve_rows(groups: dict) -> list[dict]:
     return rows
 
 
-def sweep_span_s(records: list[dict]) -> float:
-    """Seconds from the first trial's start to the last trial's end, from the records (survives resuming)."""
-    import datetime
-
-    ends = [datetime.datetime.fromisoformat(r["finished_at"]).timestamp() for r in records]
-    starts = [end - r["wall_s"] for end, r in zip(ends, records)]
-    return max(ends) - min(starts)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, int], throughput_source: str,
@@ -351,7 +333,7 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
         f"# Multi-Agent MuJoCo: STEP vs MAPPO vs IPPO ({args.name})",
         "",
         f"Written by `benchmarks/mamujoco.py` with {budget}, --seeds {args.seeds}, --episode-length {args.episode_length}, "
-        f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {workers_of(args)} workers "
+        f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {default_workers(args.workers)} workers "
         f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}). Steps per trial from "
         f"{throughput_source}: " + ", ".join(f"{s} {n:,}" for s, n in steps.items()) + " joint steps.",
         "",

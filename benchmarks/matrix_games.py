@@ -23,18 +23,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep, sweep_kwargs
+from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep
+from stmg_envs.sweep.reporting import parse_csv_list, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -88,8 +87,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
     add_sweep_arguments(parser)
     ns = parser.parse_args(argv)
-    games = tuple(g.strip() for g in ns.games.split(",") if g.strip())
-    algos = tuple(a.strip() for a in ns.algos.split(",") if a.strip())
+    games = parse_csv_list(ns.games)
+    algos = parse_csv_list(ns.algos)
     if unknown := [g for g in games if g not in GAMES]:
         parser.error(f"unknown games {unknown}; expected some of {list(GAMES)}")
     if unknown := [a for a in algos if a not in ALGOS]:
@@ -184,9 +183,7 @@ def targets(stats: dict, args: Args) -> list[tuple[str, bool | None, str]]:
 
 def timing_lines(records: list[dict], args: Args, wall_s: float, n_new: int) -> list[str]:
     """Elapsed time of the whole sweep, reconstructed from the records (it survives resumes), and CPU time."""
-    starts = [datetime.fromisoformat(r["finished_at"]) - timedelta(seconds=r["wall_s"]) for r in records]
-    ends = [datetime.fromisoformat(r["finished_at"]) for r in records]
-    elapsed = (max(ends) - min(starts)).total_seconds()
+    elapsed = sweep_span_s(records)
     busy = sum(r["wall_s"] for r in records)
     workers = args.workers or os.cpu_count() or 1
     core = [g for g in args.games if g.startswith("penalty") or g == "mixing"]
@@ -311,10 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     wall_s = records.wall_s
     rows, stats = summarise(records, args)
-    with open(args.out / f"{args.name}.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.out / f"{args.name}.csv", rows)
     checks = targets(stats, args)
     text = write_markdown(args.out / f"{args.name}.md", stats, checks, args, wall_s, len(records.executed), records)
     plot(stats, records, args)

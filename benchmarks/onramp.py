@@ -42,7 +42,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import sys
@@ -55,6 +54,7 @@ import numpy as np
 from stmg_agents.control_trials import ALGORITHMS, ONRAMP_HYPERPARAMETERS, ORDERS
 from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval
 from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep, sweep_kwargs
+from stmg_envs.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TASK_ID = "stmg/OnRampMerge-v0"
@@ -112,8 +112,6 @@ class Args:
     """delete saved trial records of this name first instead of resuming"""
 
 
-def _csv_list(text: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -132,7 +130,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
     add_sweep_arguments(parser)
     ns = parser.parse_args(argv)
-    difficulties, algos = _csv_list(ns.difficulties), _csv_list(ns.algos)
+    difficulties, algos = parse_csv_list(ns.difficulties), parse_csv_list(ns.algos)
     if not difficulties or (unknown := [d for d in difficulties if d not in DIFFICULTIES]):
         parser.error(f"expected --difficulties from {list(DIFFICULTIES)}, got {ns.difficulties!r}")
     if not algos or (unknown := [a for a in algos if a not in ALGORITHMS]):
@@ -148,10 +146,6 @@ def parse_args(argv: list[str] | None = None) -> Args:
     )
 
 
-def workers_of(args: Args) -> int:
-    if args.workers:
-        return args.workers
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str, int]:
@@ -159,7 +153,7 @@ def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str,
     rollout = ONRAMP_HYPERPARAMETERS.rollout_joint_steps
     if args.steps is not None:
         return {d: max(rollout, -(-args.steps // rollout) * rollout) for d in args.difficulties}
-    share = args.budget * 60.0 * workers_of(args) * TRAINING_FRACTION / len(args.difficulties)
+    share = args.budget * 60.0 * default_workers(args.workers) * TRAINING_FRACTION / len(args.difficulties)
     return {
         d: steps_for_share(share, [throughput[d][a] for a in args.algos for _ in range(args.seeds)], rollout)
         for d in args.difficulties
@@ -269,20 +263,8 @@ def curve_rows(groups: dict) -> list[dict]:
     return rows
 
 
-def sweep_span_s(records: list[dict]) -> float:
-    """Seconds from the first trial's start to the last trial's end, from the records (survives resuming)."""
-    import datetime
-
-    ends = [datetime.datetime.fromisoformat(r["finished_at"]).timestamp() for r in records]
-    starts = [end - r["wall_s"] for end, r in zip(ends, records)]
-    return max(ends) - min(starts)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _ci(row: dict, metric: str, fmt: str) -> str:
@@ -298,7 +280,7 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
         f"# Highway on-ramp merging: STEP vs MAPPO vs IPPO ({args.name})",
         "",
         f"Written by `benchmarks/onramp.py` with {budget}, --seeds {args.seeds}, --order {args.order}, "
-        f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {workers_of(args)} workers "
+        f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {default_workers(args.workers)} workers "
         f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}). Steps per trial from "
         f"{throughput_source}: " + ", ".join(f"{d} {n:,}" for d, n in steps.items()) + " joint steps "
         f"(100 decisions per episode at most).",

@@ -14,6 +14,7 @@ MODULES = [
     "stmg_envs.sweep.execution",
     "stmg_envs.sweep.runner",
     "stmg_envs.sweep.cli",
+    "stmg_envs.sweep.reporting",
 ]
 
 

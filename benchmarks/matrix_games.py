@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep
+from stmg_envs.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
 from stmg_envs.sweep.reporting import parse_csv_list, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -48,7 +48,7 @@ ALGOS = ("step", "mappo", "ippo")
 
 
 @dataclass(frozen=True)
-class Args:
+class Args(SweepOptions):
     """Command-line arguments (see ``--help``)."""
 
     games: tuple[str, ...] = tuple(GAMES)
@@ -65,14 +65,6 @@ class Args:
     """base name of the results files"""
     out: Path = RESULTS
     """results folder"""
-    backend: str = "local"
-    """local (process pool) or ray"""
-    address: str | None = None
-    """Ray cluster address (backend ray); none starts a local Ray instance"""
-    workers: int | None = None
-    """parallel trials (default: CPU count)"""
-    fresh: bool = False
-    """delete saved trial records of this name first instead of resuming"""
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -302,10 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     trials = make_trials(args)
-    records = run_sweep(
-        trials, args.out / "trials" / args.name, backend=args.backend, workers=args.workers,
-        address=args.address, fresh=args.fresh, desc=f"{args.name}: trials",
-    )
+    records = run_sweep(trials, args.out / "trials" / args.name, desc=f"{args.name}: trials", **sweep_kwargs(args))
     wall_s = records.wall_s
     rows, stats = summarise(records, args)
     write_csv(args.out / f"{args.name}.csv", rows)

@@ -53,7 +53,7 @@ import numpy as np
 
 from stmg_agents.control_trials import ALGORITHMS, ONRAMP_HYPERPARAMETERS, ORDERS
 from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval
-from stmg_envs.sweep import Trial, add_sweep_arguments, run_sweep, sweep_kwargs
+from stmg_envs.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
 from stmg_envs.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -77,7 +77,7 @@ TRAINING_FRACTION = 0.7
 
 
 @dataclass(frozen=True)
-class Args:
+class Args(SweepOptions):
     """Command-line arguments (see ``--help``)."""
 
     difficulties: tuple[str, ...] = DIFFICULTIES
@@ -102,14 +102,6 @@ class Args:
     """base name of the results files"""
     out: Path = RESULTS
     """results folder"""
-    backend: str = "local"
-    """local (process pool) or ray"""
-    workers: int | None = None
-    """parallel trials (default: all cores)"""
-    address: str | None = None
-    """Ray cluster address (backend ray); none starts a local Ray instance"""
-    fresh: bool = False
-    """delete saved trial records of this name first instead of resuming"""
 
 
 

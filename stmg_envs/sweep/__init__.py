@@ -29,7 +29,7 @@ Example:
     [('seed=0', 0), ('seed=1', 1.5), ('seed=2', 3)]
 """
 
-from stmg_envs.sweep.cli import add_sweep_arguments, sweep_kwargs
+from stmg_envs.sweep.cli import SweepOptions, add_sweep_arguments, sweep_kwargs
 from stmg_envs.sweep.errors import MissingRayError, RecordError, SweepError, TrialsFailedError
 from stmg_envs.sweep.records import RECORD_FIELDS, read_record, record_path, write_record
 from stmg_envs.sweep.runner import BACKENDS, SweepResult, run_sweep
@@ -40,6 +40,7 @@ __all__ = [
     "run_sweep",
     "SweepResult",
     "add_sweep_arguments",
+    "SweepOptions",
     "sweep_kwargs",
     "BACKENDS",
     "RECORD_FIELDS",

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
 from stmg_envs.sweep.runner import BACKENDS
@@ -63,3 +64,27 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 def sweep_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of :func:`stmg_envs.sweep.run_sweep` chosen by the flags in ``args``."""
     return {"backend": args.backend, "workers": args.workers, "address": args.address, "fresh": args.fresh}
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """Where a benchmark's trials run: the flags of :func:`add_sweep_arguments`, as a base for a script's ``Args``.
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Args(SweepOptions):
+        ...     seeds: int = 3
+        >>> sweep_kwargs(Args(workers=1))
+        {'backend': 'local', 'workers': 1, 'address': None, 'fresh': False}
+    """
+
+    backend: str = "local"
+    """local (process pool) or ray"""
+    address: str | None = None
+    """Ray cluster address (backend ray); none starts a local Ray instance"""
+    workers: int | None = None
+    """parallel trials (default: the CPUs this process may use)"""
+    fresh: bool = False
+    """delete saved trial records of this name first instead of resuming"""
+

@@ -120,8 +120,6 @@ class Args(SweepOptions):
     """results folder"""
 
 
-
-
 def parse_args(argv: list[str] | None = None) -> Args:
     defaults = Args()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -193,8 +191,6 @@ def _trial(args: Args, scenario: str, algo: str, seed: int, steps: int, beta: fl
             "hyperparams": hyper,
         },
     )
-
-
 
 
 def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str, int]:
@@ -310,10 +306,6 @@ def curve_rows(groups: dict) -> list[dict]:
                 "ci95_low": round(interval.low, 3), "ci95_high": round(interval.high, 3),
             })
     return rows
-
-
-
-
 
 
 def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, int], throughput_source: str,

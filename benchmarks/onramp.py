@@ -104,8 +104,6 @@ class Args(SweepOptions):
     """results folder"""
 
 
-
-
 def parse_args(argv: list[str] | None = None) -> Args:
     defaults = Args()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,8 +134,6 @@ def parse_args(argv: list[str] | None = None) -> Args:
         eval_points=ns.eval_points, eval_episodes=ns.eval_episodes, calibrate=ns.calibrate, name=ns.name,
         out=ns.out, backend=ns.backend, workers=ns.workers, address=ns.address, fresh=ns.fresh,
     )
-
-
 
 
 def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str, int]:
@@ -253,10 +249,6 @@ def curve_rows(groups: dict) -> list[dict]:
                 row[f"{metric}_ci95_high"] = round(float(high), 3)
             rows.append(row)
     return rows
-
-
-
-
 
 
 def _ci(row: dict, metric: str, fmt: str) -> str:

@@ -45,3 +45,39 @@ def test_unknown_algorithm():
     """A typo in the algorithm name is a clear ValueError."""
     with pytest.raises(ValueError, match="expected algo"):
         matrix_trial("ppo", "stmg/Penalty-v0")
+
+
+def _matrix_games_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "matrix_games.py"
+    spec = importlib.util.spec_from_file_location("benchmark_matrix_games", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_gives_every_algorithm_the_same_settings():
+    """benchmarks/matrix_games.py hands --n-envs and --gamma to every algorithm's trial, and the trials take them."""
+    script = _matrix_games_script()
+    args = script.parse_args(["--seeds", "1", "--games", "mixing", "--n-envs", "2", "--gamma", "0.5"])
+    trials = script.make_trials(args)
+    assert {t.kwargs["algo"] for t in trials} == set(ALGORITHMS)
+    assert all(t.kwargs["hyperparams"] == {"n_envs": 2, "gamma": 0.5} for t in trials)
+    defaults = script.parse_args([])
+    assert script.hyperparams(defaults) == {"n_envs": 8, "gamma": 0.0}
+    for algo in ALGORITHMS:  # every algorithm accepts them (an unknown name would raise)
+        record = matrix_trial(algo, "stmg/Mixing-v0", seed=0, steps=100, curve_points=0, hyperparams=script.hyperparams(args))
+        assert record["steps"] >= 100
+
+
+@pytest.mark.parametrize("flags", [["--n-envs", "0"], ["--gamma", "1.5"], ["--gamma", "-0.1"]])
+def test_benchmark_rejects_bad_settings(flags, capsys):
+    """Out-of-range --n-envs or --gamma stop the script with a message that names both values."""
+    script = _matrix_games_script()
+    with pytest.raises(SystemExit):
+        script.parse_args(flags)
+    assert "expected --n-envs >= 1 and 0 <= --gamma <= 1" in capsys.readouterr().err

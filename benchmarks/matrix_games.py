@@ -29,7 +29,7 @@ Usage::
     python benchmarks/matrix_games.py                             # 100 seeds x 10,000 steps (the paper's budget)
     python benchmarks/matrix_games.py --seeds 3 --name quick      # a short run (what `make run` does)
     python benchmarks/matrix_games.py --games penalty:-100,mixing --algos step
-    python benchmarks/matrix_games.py --n-envs 4 --gamma 0.99 --games penalty:-100,mixing --algos step \
+    python benchmarks/matrix_games.py --n-envs 4 --gamma 0.99 --games penalty:-100,mixing \
         --name matrix_games_authors_settings                     # the authors' PPO settings
 """
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Interval", "t_interval", "T_975", "CurveBand", "aggregate_curves", "steps_for_share"]
+__all__ = ["Interval", "t_interval", "T_975", "CurveBand", "aggregate_curves", "steps_for_share", "whole_rollouts"]
 
 #: Two-sided 95% quantiles of Student's t, ``t_{0.975, df}`` for df = 1..30 (beyond: the normal 1.96).
 T_975 = (
@@ -136,3 +136,13 @@ def steps_for_share(share_core_s: float, trial_rates: Sequence[float], rollout: 
         )
     steps = share_core_s / sum(1.0 / r for r in trial_rates)
     return max(rollout, int(steps // rollout) * rollout)
+
+
+def whole_rollouts(steps: int, rollout: int) -> int:
+    """``steps`` rounded up to whole rollouts of ``rollout`` joint steps (at least one).
+
+    Example:
+        >>> whole_rollouts(2500, rollout=1000), whole_rollouts(0, rollout=400)
+        (3000, 400)
+    """
+    return max(rollout, -(-steps // rollout) * rollout)

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stmg_agents.control_trials import ALGORITHMS, MUJOCO_HYPERPARAMETERS
-from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval
+from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval, whole_rollouts
 from stmg_envs.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
 from stmg_envs.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
 
@@ -216,7 +216,7 @@ def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str,
         )
         shares[args.ablation_scenario] = shares.get(args.ablation_scenario, 0) + 1
     if args.steps is not None:
-        return {s: max(rollout, -(-args.steps // rollout) * rollout) for s in groups}
+        return {s: whole_rollouts(args.steps, rollout) for s in groups}
     share = args.budget * 60.0 * default_workers(args.workers) * TRAINING_FRACTION / sum(shares.values())
     return {s: steps_for_share(share * shares[s], rates, rollout) for s, rates in groups.items() if rates}
 

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from stmg_agents.control_trials import ALGORITHMS, ONRAMP_HYPERPARAMETERS, ORDERS
-from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval
+from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval, whole_rollouts
 from stmg_envs.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
 from stmg_envs.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
 
@@ -140,7 +140,7 @@ def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str,
     """Joint steps per trial for each difficulty (equal core-second shares)."""
     rollout = ONRAMP_HYPERPARAMETERS.rollout_joint_steps
     if args.steps is not None:
-        return {d: max(rollout, -(-args.steps // rollout) * rollout) for d in args.difficulties}
+        return {d: whole_rollouts(args.steps, rollout) for d in args.difficulties}
     share = args.budget * 60.0 * default_workers(args.workers) * TRAINING_FRACTION / len(args.difficulties)
     return {
         d: steps_for_share(share, [throughput[d][a] for a in args.algos for _ in range(args.seeds)], rollout)

@@ -34,7 +34,7 @@ from stmg_agents.deterministic_evaluation import (  # noqa: E402
     evaluate_step,
     summarize_episodes,
 )
-from stmg_agents.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval  # noqa: E402
+from stmg_agents.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts  # noqa: E402
 from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
 from stmg_envs import stmg_v0  # noqa: E402
 from stmg_envs.matrix import penalty  # noqa: E402
@@ -297,6 +297,13 @@ def test_steps_for_share_fills_the_share_in_whole_rollouts():
     assert steps_for_share(0.001, [1000.0], rollout=400) == 400
     with pytest.raises(ValueError):
         steps_for_share(10.0, [], rollout=10)
+
+
+def test_whole_rollouts_rounds_up_to_at_least_one_rollout():
+    """A fixed --steps becomes whole rollouts, rounded up, never zero."""
+    assert whole_rollouts(1500, rollout=1000) == 2000
+    assert whole_rollouts(2000, rollout=1000) == 2000
+    assert whole_rollouts(0, rollout=400) == 400
 
 
 # ---------------------------------------------------------------- benchmark scripts

@@ -147,6 +147,7 @@ class STMGEnv(AECEnv):
         self.possible_agents = possible
         self.flatten = flatten
         self._priority = PriorityOrder(order, possible)
+        self._dynamic_order = self._priority.is_dynamic
         self._index = {a: i for i, a in enumerate(possible)}
         n = len(possible)
         self._n = n
@@ -164,11 +165,17 @@ class STMGEnv(AECEnv):
             self.action_layout[agent] = slice(offset, offset + codec.size)
             offset += codec.size
         self._prior_size = offset
-        # Fast path for Discrete actions given as plain ints: (start, stop, slot offset - start).
-        self._int_actions: dict[Any, tuple[int, int, int] | None] = {
-            a: (c.int_range[0], c.int_range[1], self._offsets[a] - c.int_range[0]) if c.int_range else None
-            for a, c in self._codecs.items()
-        }
+        # What step() needs of each agent, in one tuple (one lookup on the hot path):
+        # (Discrete fast path for plain ints: (start, stop, slot offset - start), or None;
+        #  the action check; the slot that takes a flat 1-D action (Box, MultiBinary) as it is, or None;
+        #  the agent's index in prior_mask).
+        self._hot: dict[Any, tuple[tuple[int, int, int] | None, Any, slice | None, int]] = {}
+        for agent, codec in self._codecs.items():
+            offset = self._offsets[agent]
+            int_fast = (codec.int_range[0], codec.int_range[1], offset - codec.int_range[0]) if codec.int_range else None
+            flat = codec.kind in ("box", "multibinary") and len(codec.space.shape) == 1
+            slot = self.action_layout[agent] if flat else None
+            self._hot[agent] = (int_fast, codec.checker, slot, self._index[agent])
         prior_low = np.concatenate([self._codecs[a].low for a in possible]).astype(np.float32)
         prior_high = np.concatenate([self._codecs[a].high for a in possible]).astype(np.float32)
         prior_space = spaces.Box(prior_low, prior_high, dtype=np.float32)
@@ -212,6 +219,10 @@ class STMGEnv(AECEnv):
             else:
                 self._obs_spaces[agent] = dict_space
         self._own_obs_spaces = {a: self._dict_spaces[a]["observation"] for a in possible}
+        # Agents whose observation is the plain Dict of four parts (no flattening, no action mask).
+        self._plain_obs = {a: not flatten and not self._mask_key[a] for a in possible}
+        self._mask_in_info = {a: flatten and self._mask_key[a] for a in possible}
+        self._infos_need_mask = any(self._mask_in_info.values())
         self._rank_values = [np.int64(r) for r in range(n)]
 
         self.metadata = {
@@ -225,6 +236,8 @@ class STMGEnv(AECEnv):
 
         # Episode state; set by reset().
         self._has_reset = False
+        # True while the episode runs and no agent waits for its dead step: step() then takes the short path.
+        self._lean = False
         self._has_updated = False
         self._broken: str | None = None
         self._rng = np.random.default_rng()
@@ -295,7 +308,7 @@ class STMGEnv(AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        self._has_reset = False  # until the new episode is fully set up
+        self._has_reset = self._lean = False  # until the new episode is fully set up
         self._broken = None
         observations, infos = self.parallel_env.reset(seed=seed, options=options)
         agents = list(self.parallel_env.agents)
@@ -307,13 +320,14 @@ class STMGEnv(AECEnv):
         self._cumulative_rewards = dict.fromkeys(agents, 0.0)
         self.terminations = dict.fromkeys(agents, False)
         self.truncations = dict.fromkeys(agents, False)
-        self._last_ranks = {}
         self._start_time_step(order)
+        self._last_ranks = dict(self._ranks)
         self.infos = self._make_infos(infos, agents)
         self._skip_agent_selection = None
         self._rewards_stale = False
         self.num_time_steps = 0
         self._has_reset = True
+        self._lean = bool(agents)
         self._has_updated = True
 
     def _start_time_step(self, order: tuple[Any, ...]) -> None:
@@ -323,7 +337,7 @@ class STMGEnv(AECEnv):
             # Fixed length, numeric: libraries that stack infos into arrays (TorchRL, Tianshou) need that.
             self._order_info = tuple(self._index[a] for a in order) + (-1,) * (self._n - len(order))
             self._plain_infos = {a: {"rank": r, "order": self._order_info} for r, a in enumerate(order)}
-        self._last_ranks.update(self._ranks)
+            self._last_ranks.update(self._ranks)
         self._pos = 0
         self._actions = {}
         self._prior.fill(0.0)
@@ -337,13 +351,14 @@ class STMGEnv(AECEnv):
         plain = self._plain_infos
         for agent in agents:
             extra = infos.get(agent)
-            if not extra and agent in plain and not (self.flatten and self._mask_key[agent]):
+            mask_in_info = self._mask_in_info[agent]
+            if not extra and agent in plain and not mask_in_info:
                 out[agent] = plain[agent].copy()
                 continue
-            info = dict(extra or {})
+            info = dict(extra) if extra else {}
             info["rank"] = self._last_ranks.get(agent, -1)
             info["order"] = order
-            if self.flatten and self._mask_key[agent] and agent in self._observations:
+            if mask_in_info and agent in self._observations:
                 info["action_mask"] = self._observations[agent]["action_mask"]
             out[agent] = info
         return out
@@ -354,43 +369,49 @@ class STMGEnv(AECEnv):
             raise RuntimeError(f"{self}: {self._broken or 'the environment has not been reset'}; {_NEEDS_RESET}.")
 
     def step(self, action: Any) -> None:
-        if not self._has_reset:
+        # The hot path runs only the checks that can fail while ``_lean`` holds (see reset/_time_step/_dead_step);
+        # everything else (not reset, episode over, dead steps) goes through the checks below first.
+        if not self._lean:
             self._require_reset()
-        if not self.agents:
-            raise RuntimeError(f"{self}: step() called after the episode ended (no agents left); call reset().")
+            if not self.agents:
+                raise RuntimeError(f"{self}: step() called after the episode ended (no agents left); call reset().")
+            agent = self.agent_selection
+            if self.terminations[agent] or self.truncations[agent]:
+                if action is not None:
+                    raise InvalidActionError(
+                        f"invalid action for agent {agent!r}: it is terminated or truncated, so its only action is "
+                        f"None, got {action!r}."
+                    )
+                self._dead_step(agent)
+                self._has_updated = True
+                return
         agent = self.agent_selection
-        if self.terminations[agent] or self.truncations[agent]:
-            if action is not None:
-                raise InvalidActionError(
-                    f"invalid action for agent {agent!r}: it is terminated or truncated, so its only action is "
-                    f"None, got {action!r}."
-                )
-            self._dead_step(agent)
-            self._has_updated = True
-            return
         if action is None:
             raise InvalidActionError(
                 f"invalid action for agent {agent!r}: None is only for terminated or truncated agents; "
                 f"expected an element of {self._action_spaces[agent]}."
             )
-        fast = self._int_actions[agent]
-        if fast is None or type(action) is not int or not fast[0] <= action < fast[1]:
-            fast = None
-            action = self._codecs[agent].check(action)  # raises before anything changes
+        int_fast, check, slot, index = self._hot[agent]
+        if int_fast is None or type(action) is not int or not int_fast[0] <= action < int_fast[1]:
+            int_fast = None
+            action = check(action)  # raises before anything changes
         if self._rewards_stale:
-            for a in self.rewards:
-                self.rewards[a] = 0.0
+            rewards = self.rewards
+            for a in rewards:
+                rewards[a] = 0.0
             self._rewards_stale = False
         self._cumulative_rewards[agent] = 0.0
         self._actions[agent] = action
-        self._pos += 1
-        if self._pos < len(self._order):
-            if fast is not None:
-                self._prior[fast[2] + action] = 1.0
+        pos = self._pos = self._pos + 1
+        if pos < len(self._order):
+            if int_fast is not None:
+                self._prior[int_fast[2] + action] = 1.0
+            elif slot is not None:
+                self._prior[slot] = action
             else:
                 self._codecs[agent].encode_into(self._prior, self._offsets[agent], action)
-            self._mask[self._index[agent]] = 1
-            self.agent_selection = self._order[self._pos]
+            self._mask[index] = 1
+            self.agent_selection = self._order[pos]
         else:
             self._time_step()
         self._has_updated = True
@@ -401,8 +422,24 @@ class STMGEnv(AECEnv):
         observations, rewards, terminations, truncations, infos = env.step(self._actions)
         self.num_time_steps += 1
         self._observations.update(observations)
-        live = list(env.agents)
         agents = self.agents
+        if self._lean and env.agents == agents and not any(terminations.values()) and not any(truncations.values()):
+            # The common case: the same agents play on and none finished, so terminations and truncations
+            # stay all False, every agent acted (its cumulative reward is 0) and a non-dynamic order stays.
+            own_rewards, cumulative = self.rewards, self._cumulative_rewards
+            for agent in agents:
+                reward = rewards.get(agent, 0.0)
+                own_rewards[agent] = reward
+                cumulative[agent] += reward
+            self._rewards_stale = True
+            self._start_time_step(self._next_order(agents) if self._dynamic_order else self._order)
+            if self._infos_need_mask:
+                self.infos = self._make_infos(infos, agents)
+            else:  # _make_infos for agents that all have a rank this step
+                plain = self._plain_infos
+                self.infos = {a: {**extra, **plain[a]} if (extra := infos.get(a)) else plain[a].copy() for a in agents}
+            return
+        live = list(env.agents)
         same_agents = live == agents
         if not same_agents:
             known = set(agents)
@@ -428,16 +465,20 @@ class STMGEnv(AECEnv):
             own_truncs[agent] = trunc
             any_done = any_done or term or trunc
         self._rewards_stale = True
-        try:
-            order = self._priority.for_step(env, live, self._rng) if live else ()
-        except InvalidOrderError as exc:
-            self._has_reset = False
-            self._broken = f"the episode was stopped because the order callable failed ({exc})"
-            raise
+        order = self._next_order(live) if live else ()
         self._start_time_step(order)
         self.infos = self._make_infos(infos, agents)
+        self._lean = bool(agents) and not any_done
         if any_done:
             self._deads_step_first()
+
+    def _next_order(self, live: list[Any]) -> tuple[Any, ...]:
+        try:
+            return self._priority.for_step(self.parallel_env, live, self._rng)
+        except InvalidOrderError as exc:
+            self._has_reset = self._lean = False
+            self._broken = f"the episode was stopped because the order callable failed ({exc})"
+            raise
 
     def _dead_step(self, agent: Any) -> None:
         for store in (self.terminations, self.truncations, self.rewards, self._cumulative_rewards, self.infos):
@@ -454,11 +495,17 @@ class STMGEnv(AECEnv):
             self._skip_agent_selection = None
             if self._order and self.agent_selection not in self._ranks:
                 self.agent_selection = self._order[self._pos]
+            self._lean = bool(self.agents)
         for a in self.rewards:
             self.rewards[a] = 0.0
 
     # ---------------------------------------------------------------- observe
     def observe(self, agent: Any) -> Any:
+        rank = self._ranks.get(agent)
+        if rank is not None and rank >= self._pos and self._has_reset and self._plain_obs[agent]:
+            own = self._observations.get(agent)
+            if type(own) is np.ndarray:
+                return self._plain_observation(own, rank)
         if not self._has_reset:
             self._require_reset()
         try:
@@ -504,7 +551,24 @@ class STMGEnv(AECEnv):
             }
         return {"observation": own, "prior_actions": prior, "prior_mask": mask, "rank": self._rank_values[rank]}
 
+    def _plain_observation(self, own: np.ndarray, rank: int) -> dict[str, Any]:
+        """observe() in the usual case, spelled out (it is most of the time of last()): an agent whose own
+        observation is an array and that has not acted yet this step, so that it sees every action taken."""
+        return {
+            "observation": own.copy(),
+            "prior_actions": self._prior.copy(),
+            "prior_mask": self._mask.copy(),
+            "rank": self._rank_values[rank],
+        }
+
     def last(self, observe: bool = True):
+        if self._lean and observe:
+            # The acting agent of a running time step (rank == _pos, not finished): observe()'s first case inline.
+            agent = self.agent_selection
+            own = self._observations.get(agent)
+            if type(own) is np.ndarray and self._plain_obs[agent]:
+                observation = self._plain_observation(own, self._pos)
+                return observation, self._cumulative_rewards[agent], False, False, self.infos[agent]
         if not self._has_reset:
             self._require_reset()
         agent = self.agent_selection

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pettingzoo.test import api_test
 
 from stmg_envs import stmg_v0
+from stmg_envs.wrappers import STMGEnv
 from tests.wrappers.toy_env import AgentSpec, ToyParallelEnv, encoded, joint_reward
 
 plain_action_spaces = st.one_of(
@@ -124,3 +125,64 @@ def test_pettingzoo_api_test_passes_on_random_parallel_envs(setup):
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         api_test(env, num_cycles=20)
+
+
+class _GeneralPathsOnly(STMGEnv):
+    """The STMG with its hot paths switched off: ``_lean`` always reads False."""
+
+    _lean = property(lambda self: False, lambda self, value: None)
+
+
+def _snapshot(env: STMGEnv, observation) -> tuple:
+    return (
+        env.agent_selection, observation, dict(env.rewards), dict(env._cumulative_rewards),
+        dict(env.terminations), dict(env.truncations), {a: dict(i) for a, i in env.infos.items()},
+        list(env.agents), env.num_time_steps,
+    )
+
+
+def _assert_same(a, b) -> None:
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b)
+        for key in a:
+            _assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert type(a) is type(b) and a == b, (a, b)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(toy_envs(), st.integers(0, 2**16))
+def test_hot_paths_match_the_general_path(setup, seed):
+    """The shortcuts of step()/last()/the time step (taken while no agent waits for its dead step) give
+    exactly what the general path gives: same observations, rewards, flags, infos, agents, at every decision."""
+    specs, length, order, flatten = setup
+    fast = stmg_v0(ToyParallelEnv(specs, episode_length=length), order=order, flatten=flatten)
+    general = _GeneralPathsOnly(ToyParallelEnv(specs, episode_length=length), order=order, flatten=flatten)
+    rng = np.random.default_rng(seed)
+    for episode in range(2):
+        fast.reset(seed=seed + episode)
+        general.reset(seed=seed + episode)
+        for agent in fast.agent_iter():
+            observation, *_ = fast.last()
+            general_observation, *_ = general.last()
+            _assert_same(_snapshot(fast, observation), _snapshot(general, general_observation))
+            if fast.terminations[agent] or fast.truncations[agent]:
+                action = None
+            else:
+                space = fast.action_space(agent)
+                action = space.sample()
+                if isinstance(space, spaces.Box):
+                    action = rng.uniform(-1, 1, size=space.shape).astype(np.float32)
+                elif isinstance(space, spaces.Discrete) and rng.random() < 0.5:
+                    action = int(action)  # the plain-int shortcut as well as NumPy integers
+            fast.step(action)
+            general.step(action)
+        assert general.agents == []
+        _assert_same(_snapshot(fast, None)[1:], _snapshot(general, None)[1:])

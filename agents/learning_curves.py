@@ -1,6 +1,6 @@
 """Learning curves over seeds: mean and 95% t-interval per evaluation point, and the trial budget arithmetic.
 
-Used by the control benchmarks (``benchmarks/mamujoco.py``, ``benchmarks/onramp.py``)
+Used by the control benchmarks (``benchmarks/mujoco.py``, ``benchmarks/onramp.py``)
 on the records of :func:`stmg_agents.control_trials.control_trial`.
 
 The interval is Student's t-interval of the mean over seeds,

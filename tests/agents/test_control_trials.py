@@ -2,7 +2,7 @@
 
 Covers :mod:`stmg_agents.control_trials`, :mod:`stmg_agents.deterministic_evaluation`,
 :mod:`stmg_agents.observation_normalization`, :mod:`stmg_agents.learning_curves` and the
-budget planning of ``benchmarks/mamujoco.py`` and ``benchmarks/onramp.py``.
+budget planning of ``benchmarks/mujoco.py`` and ``benchmarks/onramp.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -307,9 +308,19 @@ def test_whole_rollouts_rounds_up_to_at_least_one_rollout():
 
 
 # ---------------------------------------------------------------- benchmark scripts
-def test_mamujoco_script_selects_all_nine_sub_scenarios_and_plans_the_budget():
+@needs_mujoco
+def test_scripts_in_benchmarks_get_the_real_mujoco_package():
+    """benchmarks/mujoco.py has the MuJoCo package's name, and Python puts a script's folder first on sys.path:
+    `import mujoco` from there must still give the real package (the script hands the import over)."""
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import mujoco; print(mujoco.__file__); mujoco.MjModel"
+    done = subprocess.run([sys.executable, "-c", code, str(BENCHMARKS)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).parent.name == "mujoco" and BENCHMARKS.name not in done.stdout
+
+
+def test_mujoco_script_selects_all_nine_sub_scenarios_and_plans_the_budget():
     """Every sub-scenario is selectable; the budget buys each group the same core-seconds; the ablation reuses beta=1."""
-    script = _load_script("mamujoco")
+    script = _load_script("mujoco")
     args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--budget", "10", "--workers", "2"])
     assert len(args.scenarios) == 9
     steps = script.plan_steps(args, script.THROUGHPUT)

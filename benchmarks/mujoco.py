@@ -30,13 +30,31 @@ panel per sub-scenario) and ``<name>_beta_ablation.png``; trial records in
 
 Usage::
 
-    python benchmarks/mamujoco.py                                   # default scenarios, ~30 min
-    python benchmarks/mamujoco.py --budget 10 --seeds 2             # shorter
-    python benchmarks/mamujoco.py --scenarios all --budget 240      # the nine sub-scenarios
-    python benchmarks/mamujoco.py --scenarios Ant-8x1 --steps 200000 --ablation-scenario none
+    python benchmarks/mujoco.py                                   # default scenarios, ~30 min
+    python benchmarks/mujoco.py --budget 10 --seeds 2             # shorter
+    python benchmarks/mujoco.py --scenarios all --budget 240      # the nine sub-scenarios
+    python benchmarks/mujoco.py --scenarios Ant-8x1 --steps 200000 --ablation-scenario none
 """
 
 from __future__ import annotations
+
+if __name__ == "mujoco":
+    # This script has the MuJoCo package's name. Python puts the folder of the script it runs first on
+    # sys.path, so for every script in benchmarks/ (this one, throughput.py, their worker processes)
+    # `import mujoco` finds this file. Hand such an import over to the real package: import it with this
+    # folder off the path; the import system then returns what sys.modules holds, the real package.
+    import importlib
+    import os
+    import sys
+
+    _folder = os.path.dirname(os.path.abspath(__file__))
+    _path = sys.path[:]
+    sys.path[:] = [entry for entry in _path if os.path.abspath(entry or os.curdir) != _folder]
+    try:
+        del sys.modules["mujoco"]
+        importlib.import_module("mujoco")
+    finally:
+        sys.path[:] = _path
 
 import argparse
 import os
@@ -114,7 +132,7 @@ class Args(SweepOptions):
     """greedy episodes per evaluation"""
     calibrate: bool = False
     """measure the training throughput now instead of using THROUGHPUT"""
-    name: str = "mamujoco"
+    name: str = "mujoco"
     """base name of the results files"""
     out: Path = RESULTS
     """results folder"""
@@ -316,7 +334,7 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
     lines = [
         f"# Multi-Agent MuJoCo: STEP vs MAPPO vs IPPO ({args.name})",
         "",
-        f"Written by `benchmarks/mamujoco.py` with {budget}, --seeds {args.seeds}, --episode-length {args.episode_length}, "
+        f"Written by `benchmarks/mujoco.py` with {budget}, --seeds {args.seeds}, --episode-length {args.episode_length}, "
         f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {default_workers(args.workers)} workers "
         f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}). Steps per trial from "
         f"{throughput_source}: " + ", ".join(f"{s} {n:,}" for s, n in steps.items()) + " joint steps.",

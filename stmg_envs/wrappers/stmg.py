@@ -563,7 +563,8 @@ class STMGEnv(AECEnv):
 
     def last(self, observe: bool = True):
         if self._lean and observe:
-            # The acting agent of a running time step (rank == _pos, not finished): observe()'s first case inline.
+            # The acting agent of a running time step (rank == _pos, not finished): observe()'s usual case, without
+            # the lookups that establish it.
             agent = self.agent_selection
             own = self._observations.get(agent)
             if type(own) is np.ndarray and self._plain_obs[agent]:

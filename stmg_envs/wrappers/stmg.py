@@ -222,7 +222,6 @@ class STMGEnv(AECEnv):
         # Agents whose observation is the plain Dict of four parts (no flattening, no action mask).
         self._plain_obs = {a: not flatten and not self._mask_key[a] for a in possible}
         self._mask_in_info = {a: flatten and self._mask_key[a] for a in possible}
-        self._infos_need_mask = any(self._mask_in_info.values())
         self._rank_values = [np.int64(r) for r in range(n)]
 
         self.metadata = {
@@ -352,8 +351,9 @@ class STMGEnv(AECEnv):
         for agent in agents:
             extra = infos.get(agent)
             mask_in_info = self._mask_in_info[agent]
-            if not extra and agent in plain and not mask_in_info:
-                out[agent] = plain[agent].copy()
+            ranked = plain.get(agent)  # {"rank": r, "order": ...} of an agent in this time step's order
+            if ranked is not None and not mask_in_info:
+                out[agent] = {**extra, **ranked} if extra else ranked.copy()
                 continue
             info = dict(extra) if extra else {}
             info["rank"] = self._last_ranks.get(agent, -1)
@@ -433,11 +433,7 @@ class STMGEnv(AECEnv):
                 cumulative[agent] += reward
             self._rewards_stale = True
             self._start_time_step(self._next_order(agents) if self._dynamic_order else self._order)
-            if self._infos_need_mask:
-                self.infos = self._make_infos(infos, agents)
-            else:  # _make_infos for agents that all have a rank this step
-                plain = self._plain_infos
-                self.infos = {a: {**extra, **plain[a]} if (extra := infos.get(a)) else plain[a].copy() for a in agents}
+            self.infos = self._make_infos(infos, agents)
             return
         live = list(env.agents)
         same_agents = live == agents

@@ -32,20 +32,30 @@ __all__ = [
 ]
 
 
-def assert_same(a: Any, b: Any, where: str) -> None:
-    """Assert two (nested) observations/rewards/infos are equal, NaN-aware, with a readable message."""
+def assert_same(a: Any, b: Any, where: str, exact: bool = False) -> None:
+    """Assert two (nested) observations/rewards/infos are equal, NaN-aware, with a readable message.
+
+    With ``exact=True`` they must also agree in form: dict keys in the same order, the same
+    container and scalar types, arrays of the same dtype.
+    """
     if isinstance(a, dict):
         assert isinstance(b, dict) and a.keys() == b.keys(), f"{where}: keys differ: {list(a)} vs {list(b)}"
+        assert not exact or list(a) == list(b), f"{where}: key order differs: {list(a)} vs {list(b)}"
         for key in a:
-            assert_same(a[key], b[key], f"{where}[{key!r}]")
+            assert_same(a[key], b[key], f"{where}[{key!r}]", exact)
     elif isinstance(a, (tuple, list)):
         assert isinstance(b, (tuple, list)) and len(a) == len(b), f"{where}: lengths differ"
+        assert not exact or type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
         for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
+            assert_same(x, y, f"{where}[{i}]", exact)
     elif isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
         assert np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True), f"{where}: {a!r} != {b!r}"
+        assert not exact or (type(a) is type(b) and np.asarray(a).dtype == np.asarray(b).dtype), (
+            f"{where}: {type(a).__name__} of {np.asarray(a).dtype} vs {type(b).__name__} of {np.asarray(b).dtype}"
+        )
     else:
         assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"
+        assert not exact or type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
 
 
 def aec_determinism_test(env_fn: Callable[[], Any], num_steps: int = 200, seed: int = 42) -> None:

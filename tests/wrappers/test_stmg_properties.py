@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pettingzoo.test import api_test
 
 from stmg_envs import stmg_v0
+from stmg_envs.testing import assert_same
 from stmg_envs.wrappers import STMGEnv
 from tests.wrappers.toy_env import AgentSpec, ToyParallelEnv, encoded, joint_reward
 
@@ -141,22 +142,6 @@ def _snapshot(env: STMGEnv, observation) -> tuple:
     )
 
 
-def _assert_same(a, b) -> None:
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and list(a) == list(b)
-        for key in a:
-            _assert_same(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert type(a) is type(b) and len(a) == len(b)
-        for x, y in zip(a, b):
-            _assert_same(x, y)
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and a.dtype == b.dtype
-        np.testing.assert_array_equal(a, b)
-    else:
-        assert type(a) is type(b) and a == b, (a, b)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(toy_envs(), st.integers(0, 2**16))
 def test_hot_paths_match_the_general_path(setup, seed):
@@ -172,7 +157,7 @@ def test_hot_paths_match_the_general_path(setup, seed):
         for agent in fast.agent_iter():
             observation, *_ = fast.last()
             general_observation, *_ = general.last()
-            _assert_same(_snapshot(fast, observation), _snapshot(general, general_observation))
+            assert_same(_snapshot(fast, observation), _snapshot(general, general_observation), agent, exact=True)
             if fast.terminations[agent] or fast.truncations[agent]:
                 action = None
             else:
@@ -185,4 +170,4 @@ def test_hot_paths_match_the_general_path(setup, seed):
             fast.step(action)
             general.step(action)
         assert general.agents == []
-        _assert_same(_snapshot(fast, None)[1:], _snapshot(general, None)[1:])
+        assert_same(_snapshot(fast, None)[1:], _snapshot(general, None)[1:], "episode end", exact=True)

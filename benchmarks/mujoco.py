@@ -7,7 +7,9 @@ hyper-parameters (:data:`stmg_agents.control_trials.MUJOCO_HYPERPARAMETERS`),
 the same observation normalisation and reward scaling (running statistics
 of the training copies, frozen for evaluation; evaluations report the task's
 own rewards), the same number of joint environment steps per trial and the
-same evaluation episodes. The greedy policy is evaluated periodically; the metric is
+same evaluation episodes. STEP's hypernetwork output is scaled by its width
+(``hyper_scale_by_width``, part of the preset): one Adam step then moves its
+generated policy weights about as far as the baselines' weights. The greedy policy is evaluated periodically; the metric is
 the team's episode return (the reward is shared by all agents).
 
 The regulariser ablation trains STEP with several ``beta`` (Eq. 11) on one
@@ -344,7 +346,8 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
         "'final' = after the last update, 'best' = each seed's best evaluation after training began (mean over seeds). "
         f"All algorithms: the same PPO settings ({MUJOCO_HYPERPARAMETERS.n_envs} envs x {MUJOCO_HYPERPARAMETERS.n_steps} "
         f"steps per rollout, lr {MUJOCO_HYPERPARAMETERS.learning_rate:g}, {MUJOCO_HYPERPARAMETERS.n_epochs} epochs x "
-        f"{MUJOCO_HYPERPARAMETERS.n_minibatches} minibatches, hidden {list(MUJOCO_HYPERPARAMETERS.hidden_sizes)}) and "
+        f"{MUJOCO_HYPERPARAMETERS.n_minibatches} minibatches, hidden {list(MUJOCO_HYPERPARAMETERS.hidden_sizes)}"
+        f"; STEP's hyper_scale_by_width={MUJOCO_HYPERPARAMETERS.hyper_scale_by_width}) and "
         "running observation normalisation and reward scaling (VecNormalize-style, training only). These budgets are a small fraction of the paper's (millions of steps): "
         "the numbers show early learning, not converged performance.",
         "",

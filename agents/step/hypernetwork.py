@@ -150,13 +150,39 @@ class ConditionalHyperNetwork(nn.Module):
     orthogonal with gain ``code_gain``, so every code starts near that
     initialisation and the code-specific part is learned.
 
+    Step size (``scale_by_width``): Adam moves every weight by about the
+    learning rate per step, whatever the scale of its gradient. A generated
+    parameter is ``sum_k W_out[j, k] h_k + b_out[j]``, and the gradients of
+    ``W_out[j, :]`` all have the sign of ``h_k`` times the same factor, so one
+    step moves it by up to ``(1 + sum_k |h_k|)`` learning rates: with 64
+    hidden units, tens of times further than an ordinary layer's weight. With
+    ``scale_by_width=True`` the hidden vector is divided by its width ``m``
+    before the output layer (``W_out h / m``, with ``W_out`` initialised ``m``
+    times larger, so the generated parameters start exactly as without it),
+    which brings that step down to ``(1 + mean_k |h_k|)`` learning rates. It is
+    Adam with the learning rate divided by ``m`` on ``W_out``, written as a
+    reparameterisation because Stable-Baselines3 sets one learning rate on
+    every parameter group.
+
     Args:
         code_dim: Size of the input code ``e``.
         layer_sizes: Sizes of the target MLP, e.g. ``(64, 3)`` for a linear head from 64 to 3.
         hidden: Hidden widths of the hypernetwork itself.
         activation_fn: Activation of the hypernetwork's hidden layers.
         output_gain: Orthogonal gain of the target MLP's last layer at initialisation.
-        code_gain: Orthogonal gain of the hypernetwork's output layer.
+        code_gain: Orthogonal gain of the hypernetwork's output layer (of ``W_out / m``
+            with ``scale_by_width``, so the initial function does not depend on it).
+        scale_by_width: Divide the last hidden layer by its width ``m`` before the
+            output layer (see "Step size" above). Off by default: the paper's plain
+            hypernetwork.
+
+    Example:
+        >>> import torch as th
+        >>> _ = th.manual_seed(0); plain = ConditionalHyperNetwork(4, (8, 2))
+        >>> _ = th.manual_seed(0); scaled = ConditionalHyperNetwork(4, (8, 2), scale_by_width=True)
+        >>> code = th.ones(1, 4)
+        >>> bool(th.allclose(plain(code), scaled(code), atol=1e-6))   # same function at initialisation
+        True
     """
 
     def __init__(
@@ -167,8 +193,11 @@ class ConditionalHyperNetwork(nn.Module):
         activation_fn: type[nn.Module] = nn.Tanh,
         output_gain: float = 0.01,
         code_gain: float = 0.01,
+        scale_by_width: bool = False,
     ):
         super().__init__()
+        if not isinstance(scale_by_width, bool):
+            raise TypeError(f"expected scale_by_width to be a bool, got {scale_by_width!r}.")
         sizes = check_widths(layer_sizes, "layer_sizes")
         if len(sizes) < 2:
             raise ValueError(f"expected layer_sizes with an input and an output size, got {layer_sizes!r}.")
@@ -178,6 +207,8 @@ class ConditionalHyperNetwork(nn.Module):
         self.body, body_out = linear_stack(check_int(code_dim, "code_dim"), check_widths(hidden, "hidden"))
         self.activation = functional_activation(activation_fn)
         self.out = nn.Linear(body_out, self.num_target_params)
+        self.scale_by_width = scale_by_width
+        self._hidden_scale = 1.0 / body_out if scale_by_width else 1.0
         self.output_gain = float(output_gain)
         self.code_gain = float(code_gain)
         self.reset_parameters()
@@ -187,7 +218,7 @@ class ConditionalHyperNetwork(nn.Module):
         for layer in self.body:
             nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
             nn.init.zeros_(layer.bias)
-        nn.init.orthogonal_(self.out.weight, gain=self.code_gain)
+        nn.init.orthogonal_(self.out.weight, gain=self.code_gain / self._hidden_scale)
         base = []
         for index, (out_dim, in_dim) in enumerate(self.shapes):
             weight = th.empty(out_dim, in_dim)
@@ -200,7 +231,12 @@ class ConditionalHyperNetwork(nn.Module):
     def forward(self, codes: th.Tensor) -> th.Tensor:
         """Flat target parameters, shape ``(*codes.shape[:-1], num_target_params)``."""
         hidden = run_stack(codes, self.body, self.activation)
+        if self.scale_by_width:
+            hidden = hidden * self._hidden_scale
         return F.linear(hidden, self.out.weight, self.out.bias)
+
+    def extra_repr(self) -> str:
+        return f"layer_sizes={self.layer_sizes}, scale_by_width={self.scale_by_width}"
 
     def split(self, params: th.Tensor) -> list[tuple[th.Tensor, th.Tensor]]:
         """Cut flat parameters (``(..., P)``) into ``(weight (..., out, in), bias (..., out))`` per layer."""
@@ -235,6 +271,8 @@ class HyperPolicyHead(nn.Module):
         rank_dim: Size of ``e^i``.
         max_agents: Largest number of agents (ranks) supported by a learned encoding.
         activation_fn: Activation of the hypernetwork and of the target network's hidden layers.
+        scale_by_width: Scale the hypernetwork's output layer by its width
+            (see :class:`ConditionalHyperNetwork`).
     """
 
     def __init__(
@@ -248,12 +286,17 @@ class HyperPolicyHead(nn.Module):
         rank_dim: int = 16,
         max_agents: int = 16,
         activation_fn: type[nn.Module] = nn.Tanh,
+        scale_by_width: bool = False,
     ):
         super().__init__()
         self.rank_encoder = IndexEncoding(rank_encoding, rank_dim, max_agents)
         target = check_widths(target_net_arch, "target_net_arch")
         self.hypernet = ConditionalHyperNetwork(
-            rank_dim, (latent_dim, *target, out_dim), hidden=hyper_net_arch, activation_fn=activation_fn
+            rank_dim,
+            (latent_dim, *target, out_dim),
+            hidden=hyper_net_arch,
+            activation_fn=activation_fn,
+            scale_by_width=scale_by_width,
         )
         self.activation = functional_activation(activation_fn)
         self.out_dim = int(out_dim)

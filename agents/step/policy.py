@@ -123,6 +123,14 @@ class NLevelPolicy(ActorCriticPolicy):
         hyper_net_arch: Hidden widths of the hypernetwork ``H``.
         target_net_arch: Hidden widths of the generated target policy (``()``:
             one linear layer from the state embedding to the logits/means).
+        hyper_scale_by_width: Divide the hypernetwork's last hidden layer by its
+            width before its output layer, so that one Adam step moves the generated
+            target-policy weights about as far as an ordinary layer's weights rather
+            than tens of times further (see
+            :class:`~stmg_agents.step.hypernetwork.ConditionalHyperNetwork`); the
+            initial policy is the same either way. Off by default (the paper's plain
+            hypernetwork, which the matrix-game settings were tuned with); the
+            MuJoCo preset of :mod:`stmg_agents.control_trials` turns it on.
         prior_encoding: How the superiors' actions enter ``E`` and the critic:
             ``"padded"`` (default): ``prior_actions`` and ``prior_mask`` as they are,
             into a first layer with room for ``max_agents`` agents (unused
@@ -164,6 +172,7 @@ class NLevelPolicy(ActorCriticPolicy):
         max_agents: int = 16,
         hyper_net_arch: Sequence[int] = (64,),
         target_net_arch: Sequence[int] = (),
+        hyper_scale_by_width: bool = False,
         prior_encoding: PriorEncodingKind = "padded",
         prior_embedding_dim: int = 32,
         normalize_values: bool = True,
@@ -176,6 +185,8 @@ class NLevelPolicy(ActorCriticPolicy):
             )
         if use_sde:
             raise ValueError("NLevelPolicy does not support gSDE; expected use_sde=False, got True.")
+        if not isinstance(hyper_scale_by_width, bool):
+            raise TypeError(f"expected hyper_scale_by_width to be a bool, got {hyper_scale_by_width!r}.")
         if rank_encoding not in INDEX_ENCODING_KINDS:
             raise ValueError(f"expected rank_encoding in {INDEX_ENCODING_KINDS}, got {rank_encoding!r}.")
         if prior_encoding not in PRIOR_ENCODING_KINDS:
@@ -196,6 +207,7 @@ class NLevelPolicy(ActorCriticPolicy):
         self.max_agents = int(max_agents)
         self.hyper_net_arch = tuple(int(w) for w in hyper_net_arch)
         self.target_net_arch = tuple(int(w) for w in target_net_arch)
+        self.hyper_scale_by_width = hyper_scale_by_width
         self.prior_encoding = prior_encoding
         self.prior_embedding_dim = int(prior_embedding_dim)
         self.normalize_values = bool(normalize_values)
@@ -238,6 +250,7 @@ class NLevelPolicy(ActorCriticPolicy):
             max_agents=self.max_agents,
             hyper_net_arch=self.hyper_net_arch,
             target_net_arch=self.target_net_arch,
+            hyper_scale_by_width=self.hyper_scale_by_width,
             prior_encoding=self.prior_encoding,
             prior_embedding_dim=self.prior_embedding_dim,
             normalize_values=self.normalize_values,
@@ -281,6 +294,7 @@ class NLevelPolicy(ActorCriticPolicy):
             rank_dim=self.rank_embedding_dim,
             max_agents=self.max_agents,
             activation_fn=self.activation_fn,
+            scale_by_width=self.hyper_scale_by_width,
         )
         if not self._discrete:
             self.log_std = nn.Parameter(th.ones(self._action_dim) * self.log_std_init, requires_grad=True)

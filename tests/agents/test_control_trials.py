@@ -136,7 +136,7 @@ def test_hyperparameters_translate_to_each_algorithm():
     """The shared settings reach STEP (batch per rank) and the baselines (minibatches) with the same meaning."""
     hp = ControlHyperparameters(n_envs=2, n_steps=50, n_minibatches=4, hidden_sizes=(32,))
     assert hp.step_kwargs()["batch_size"] == 25 and hp.step_kwargs()["n_steps"] == 50
-    assert hp.step_kwargs()["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}}
+    assert hp.step_kwargs()["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}, "hyper_scale_by_width": False}
     assert hp.baseline_kwargs()["n_minibatches"] == 4 and hp.baseline_kwargs()["hidden_sizes"] == (32,)
     assert "beta" not in hp.baseline_kwargs()
     assert default_hyperparameters("stmg/OnRampMerge-v0") is ONRAMP_HYPERPARAMETERS
@@ -144,6 +144,9 @@ def test_hyperparameters_translate_to_each_algorithm():
     from stmg_agents.step import DEFAULT_BETA
 
     assert MUJOCO_HYPERPARAMETERS.beta == ONRAMP_HYPERPARAMETERS.beta == DEFAULT_BETA  # STEP's own default
+    # MuJoCo's STEP gets the width-scaled hypernetwork; the on-ramp keeps the plain one its results were made with.
+    assert MUJOCO_HYPERPARAMETERS.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is True
+    assert ONRAMP_HYPERPARAMETERS.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is False
 
 
 def test_bad_hyperparameters_are_rejected():
@@ -152,6 +155,8 @@ def test_bad_hyperparameters_are_rejected():
         ControlHyperparameters(n_envs=1, n_steps=10, n_minibatches=3)
     with pytest.raises(ValueError, match="learning_rate"):
         ControlHyperparameters(learning_rate=-1.0)
+    with pytest.raises(ValueError, match="hyper_scale_by_width to be a bool"):
+        ControlHyperparameters(hyper_scale_by_width=1)
     with pytest.raises(TypeError, match="unknown hyper-parameters"):
         MUJOCO_HYPERPARAMETERS.replace(lr=1e-3)
     assert MUJOCO_HYPERPARAMETERS.replace(hidden_sizes=[8, 8]).hidden_sizes == (8, 8)

@@ -58,6 +58,44 @@ def test_hypernetwork_starts_near_a_small_output_layer():
     assert (params[0] - params[1]).abs().max() > 0  # not identical across codes
 
 
+def _adam_step_of_generated_params(scale_by_width: bool, lr: float = 1e-3) -> float:
+    th.manual_seed(0)
+    hyper = ConditionalHyperNetwork(code_dim=16, layer_sizes=(64, 4), hidden=(64,), scale_by_width=scale_by_width)
+    code = th.randn(1, 16)
+    before = hyper(code).detach()
+    optimizer = th.optim.Adam(hyper.parameters(), lr=lr)
+    hyper(code).square().sum().backward()  # any loss: Adam's first step has size lr in every coordinate
+    optimizer.step()
+    return float((hyper(code).detach() - before).abs().max()) / lr
+
+
+def test_scale_by_width_keeps_the_initial_function():
+    """scale_by_width only reparameterises: the generated parameters at initialisation are the same."""
+    code = th.randn(3, 4)
+    th.manual_seed(1)
+    plain = ConditionalHyperNetwork(code_dim=4, layer_sizes=(8, 5, 3), hidden=(32,))
+    th.manual_seed(1)
+    scaled = ConditionalHyperNetwork(code_dim=4, layer_sizes=(8, 5, 3), hidden=(32,), scale_by_width=True)
+    th.testing.assert_close(scaled(code), plain(code))
+    assert "scale_by_width=True" in repr(scaled)
+
+
+def test_scale_by_width_makes_an_adam_step_move_generated_params_like_ordinary_weights():
+    """Guards the reason for the option: one Adam step of lr moves a plain hypernetwork's outputs by many lr
+    (the 64 output weights of a row all move by lr with the sign of their input), a scaled one's by at most
+    1 + max|h| <= 2 lr (bias, plus the mean over the width of lr * |h_k|, |h_k| <= 1 with tanh)."""
+    plain = _adam_step_of_generated_params(scale_by_width=False)
+    scaled = _adam_step_of_generated_params(scale_by_width=True)
+    assert plain > 10.0
+    assert scaled <= 2.0 + 1e-3
+
+
+def test_scale_by_width_must_be_a_bool():
+    """A truthy non-bool (e.g. the width itself) is refused rather than read as True."""
+    with pytest.raises(TypeError, match="expected scale_by_width to be a bool, got 64"):
+        ConditionalHyperNetwork(code_dim=4, layer_sizes=(8, 3), scale_by_width=64)
+
+
 @pytest.mark.parametrize("target_net_arch", [(), (8,)])
 def test_head_uniform_rank_fast_path_matches_per_row_path(target_net_arch):
     """Passing one int rank or a tensor of equal ranks (or precomputed params) gives the same outputs."""

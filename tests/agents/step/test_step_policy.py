@@ -171,13 +171,15 @@ def test_policy_save_load_round_trip(tmp_path):
     policy = make_policy(
         space, spaces.Discrete(3), rank_encoding="sinusoidal", rank_embedding_dim=8, hyper_net_arch=(32,),
         target_net_arch=(16,), prior_embedding_dim=8, net_arch=dict(pi=[32], vf=[16, 16]), activation_fn=nn.ReLU,
-        normalize_values=False,
+        normalize_values=False, hyper_scale_by_width=True,
     )
     policy.save(str(tmp_path / "policy.pt"))
     loaded = NLevelPolicy.load(str(tmp_path / "policy.pt"))
     assert loaded._get_constructor_parameters().keys() == policy._get_constructor_parameters().keys()
-    for key in ("rank_encoding", "rank_embedding_dim", "hyper_net_arch", "target_net_arch", "prior_embedding_dim", "normalize_values"):
+    for key in ("rank_encoding", "rank_embedding_dim", "hyper_net_arch", "target_net_arch", "prior_embedding_dim", "normalize_values",
+                "hyper_scale_by_width"):
         assert getattr(loaded, key) == getattr(policy, key)
+    assert loaded.action_net.hypernet.scale_by_width
     obs = batch(space, 4)
     with th.no_grad():
         th.testing.assert_close(loaded.action_probabilities(obs), policy.action_probabilities(obs))

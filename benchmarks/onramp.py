@@ -12,7 +12,9 @@ the same reward scaling for training (rewards divided by the running std
 of the discounted return, as SB3's ``VecNormalize``; evaluations report the
 task's own rewards), the same joint environment steps per trial and the same
 evaluation episodes (observations are already scaled by the task, so they are
-not normalised).
+not normalised). STEP's hypernetwork output is scaled by its width
+(``hyper_scale_by_width``, part of the preset), so that one Adam step moves its
+generated policy weights about as far as the baselines' weights.
 
 Metrics of the greedy policy on fixed evaluation episodes: the team return
 (mean over the episode's agents of their episode returns), the average speed
@@ -275,7 +277,8 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
         "of episodes with a crash (intervals of speed and crash rate clipped to their possible values); best return = each seed's best evaluation after training began. "
         "Mean and 95% Student t-interval over seeds. All algorithms: the same PPO settings "
         f"({hp.n_envs} envs x {hp.n_steps} steps per rollout, lr {hp.learning_rate:g}, {hp.n_epochs} epochs x "
-        f"{hp.n_minibatches} minibatches, entropy {hp.ent_coef:g}, hidden {list(hp.hidden_sizes)}) and reward scaling "
+        f"{hp.n_minibatches} minibatches, entropy {hp.ent_coef:g}, hidden {list(hp.hidden_sizes)}; "
+        f"STEP's hyper_scale_by_width={hp.hyper_scale_by_width}) and reward scaling "
         "for training (VecNormalize-style; evaluations use the task's rewards). These budgets are "
         "a small fraction of the paper's: the numbers show early learning, not converged performance.",
         "",

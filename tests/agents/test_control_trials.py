@@ -144,9 +144,9 @@ def test_hyperparameters_translate_to_each_algorithm():
     from stmg_agents.step import DEFAULT_BETA
 
     assert MUJOCO_HYPERPARAMETERS.beta == ONRAMP_HYPERPARAMETERS.beta == DEFAULT_BETA  # STEP's own default
-    # MuJoCo's STEP gets the width-scaled hypernetwork; the on-ramp keeps the plain one its results were made with.
-    assert MUJOCO_HYPERPARAMETERS.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is True
-    assert ONRAMP_HYPERPARAMETERS.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is False
+    # Both control presets give STEP the width-scaled hypernetwork (STEP's own default is the plain one).
+    for preset in (MUJOCO_HYPERPARAMETERS, ONRAMP_HYPERPARAMETERS):
+        assert preset.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is True
 
 
 def test_bad_hyperparameters_are_rejected():

@@ -24,6 +24,13 @@ them in only adds noise to each decision's return. ``--n-envs 4 --gamma 0.99``
 gives the authors' settings exactly; ``benchmarks/results/matrix_games_authors_settings.md``
 shows what they measure.
 
+``--step-hyper-scale-by-width`` gives STEP the width-scaled hypernetwork that the
+control benchmarks use (``NLevelPolicy(hyper_scale_by_width=True)``: one Adam
+step moves the generated policy weights about as far as an ordinary layer's,
+instead of tens of times further); by default STEP has the paper's plain
+hypernetwork. ``benchmarks/results/matrix_games_scaled_hypernetwork.md`` shows
+what that changes.
+
 Usage::
 
     python benchmarks/matrix_games.py                             # 100 seeds x 10,000 steps (the paper's budget)
@@ -31,6 +38,8 @@ Usage::
     python benchmarks/matrix_games.py --games penalty:-100,mixing --algos step
     python benchmarks/matrix_games.py --n-envs 4 --gamma 0.99 --games penalty:-100,mixing \
         --name matrix_games_authors_settings                     # the authors' PPO settings
+    python benchmarks/matrix_games.py --games penalty:0,penalty:-100,mixing --algos step \
+        --step-hyper-scale-by-width --name matrix_games_scaled_hypernetwork
 """
 
 from __future__ import annotations
@@ -80,6 +89,8 @@ class Args(SweepOptions):
     """environment copies per rollout, for every algorithm (the authors: 4)"""
     gamma: float = 0.0
     """discount factor, for every algorithm (the authors: 0.99; see the module docstring)"""
+    step_hyper_scale_by_width: bool = False
+    """give STEP the width-scaled hypernetwork of the control benchmarks (default: the paper's plain one)"""
     name: str = "matrix_games"
     """base name of the results files"""
     out: Path = RESULTS
@@ -96,6 +107,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--curve-points", type=int, default=defaults.curve_points, help="policy read-outs during training")
     parser.add_argument("--n-envs", type=int, default=defaults.n_envs, help="environment copies per rollout, every algorithm (default %(default)s; the authors: 4)")
     parser.add_argument("--gamma", type=float, default=defaults.gamma, help="discount factor, every algorithm (default %(default)s; the authors: 0.99)")
+    parser.add_argument("--step-hyper-scale-by-width", action="store_true", help="give STEP the width-scaled hypernetwork of the control benchmarks (default: the paper's plain one)")
     parser.add_argument("--name", default=defaults.name, help="base name of the results files")
     parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
     add_sweep_arguments(parser)
@@ -112,14 +124,17 @@ def parse_args(argv: list[str] | None = None) -> Args:
         parser.error(f"expected --n-envs >= 1 and 0 <= --gamma <= 1, got --n-envs {ns.n_envs} and --gamma {ns.gamma}")
     return Args(
         games=games, algos=algos, seeds=ns.seeds, steps=ns.steps, curve_points=ns.curve_points,
-        n_envs=ns.n_envs, gamma=ns.gamma, name=ns.name,
+        n_envs=ns.n_envs, gamma=ns.gamma, step_hyper_scale_by_width=ns.step_hyper_scale_by_width, name=ns.name,
         out=ns.out, backend=ns.backend, address=ns.address, workers=ns.workers, fresh=ns.fresh,
     )
 
 
-def hyperparams(args: Args) -> dict:
-    """The settings every algorithm is given on top of its defaults (the authors' matrix-game PPO settings)."""
-    return {"n_envs": args.n_envs, "gamma": args.gamma}
+def hyperparams(args: Args, algo: str) -> dict:
+    """The settings ``algo`` is given on top of its defaults (the authors' matrix-game PPO settings)."""
+    hp = {"n_envs": args.n_envs, "gamma": args.gamma}
+    if algo == "step" and args.step_hyper_scale_by_width:
+        hp["policy_kwargs"] = {"hyper_scale_by_width": True}
+    return hp
 
 
 def make_trials(args: Args) -> list[Trial]:
@@ -135,7 +150,7 @@ def make_trials(args: Args) -> list[Trial]:
                         kwargs={
                             "algo": algo, "task_id": task_id, "task_kwargs": kwargs, "seed": seed,
                             "steps": args.steps, "curve_points": args.curve_points,
-                            "hyperparams": hyperparams(args),
+                            "hyperparams": hyperparams(args, algo),
                         },
                     )
                 )
@@ -238,7 +253,8 @@ def write_markdown(path: Path, stats: dict, checks: list, args: Args, wall_s: fl
         f"Training: every algorithm with the same PPO settings: --n-envs {args.n_envs} environment copies per "
         f"rollout and --gamma {args.gamma:g} (the authors' matrix-game code: 4 and 0.99; the script's docstring says "
         "why the default differs), and otherwise the authors' settings (25 steps per copy per rollout, lr 5e-4, "
-        "5 epochs, one minibatch, entropy 0.05, hidden 64x2).",
+        "5 epochs, one minibatch, entropy 0.05, hidden 64x2). STEP's hypernetwork: "
+        + ("width-scaled (--step-hyper-scale-by-width)." if args.step_hyper_scale_by_width else "the paper's plain one."),
         "",
         "Outcome = the greedy joint action after training, labelled by the exact solver "
         "(`stmg_envs.games.classify_outcome`): SE = the Stackelberg equilibrium with agent_0 leading; "

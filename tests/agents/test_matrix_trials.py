@@ -68,10 +68,23 @@ def test_benchmark_gives_every_algorithm_the_same_settings():
     assert {t.kwargs["algo"] for t in trials} == set(ALGORITHMS)
     assert all(t.kwargs["hyperparams"] == {"n_envs": 2, "gamma": 0.5} for t in trials)
     defaults = script.parse_args([])
-    assert script.hyperparams(defaults) == {"n_envs": 8, "gamma": 0.0}
+    assert all(script.hyperparams(defaults, algo) == {"n_envs": 8, "gamma": 0.0} for algo in ALGORITHMS)
     for algo in ALGORITHMS:  # every algorithm accepts them (an unknown name would raise)
-        record = matrix_trial(algo, "stmg/Mixing-v0", seed=0, steps=100, curve_points=0, hyperparams=script.hyperparams(args))
+        record = matrix_trial(algo, "stmg/Mixing-v0", seed=0, steps=100, curve_points=0, hyperparams=script.hyperparams(args, algo))
         assert record["steps"] >= 100
+
+
+def test_benchmark_scaled_hypernetwork_flag_reaches_only_step():
+    """--step-hyper-scale-by-width changes STEP's policy (the trial builds it) and leaves the baselines' settings alone."""
+    script = _matrix_games_script()
+    args = script.parse_args(["--seeds", "1", "--games", "mixing", "--step-hyper-scale-by-width"])
+    by_algo = {t.kwargs["algo"]: t.kwargs["hyperparams"] for t in script.make_trials(args)}
+    assert by_algo["step"] == {"n_envs": 8, "gamma": 0.0, "policy_kwargs": {"hyper_scale_by_width": True}}
+    assert by_algo["mappo"] == by_algo["ippo"] == {"n_envs": 8, "gamma": 0.0}
+    from stmg_agents import STEP
+
+    model = STEP("stmg/Mixing-v0", seed=0, **by_algo["step"])
+    assert model.policy.action_net.hypernet.scale_by_width
 
 
 @pytest.mark.parametrize("flags", [["--n-envs", "0"], ["--gamma", "1.5"], ["--gamma", "-0.1"]])

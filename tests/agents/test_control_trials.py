@@ -39,6 +39,7 @@ from stmg_agents.learning_curves import T_975, aggregate_curves, steps_for_share
 from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
 from stmg_envs import stmg_v0  # noqa: E402
 from stmg_envs.matrix import penalty  # noqa: E402
+from tests.agents.benchmark_scripts import BENCHMARKS, load_script  # noqa: E402
 
 pytestmark = pytest.mark.agents
 
@@ -48,17 +49,8 @@ needs_mujoco = pytest.mark.skipif(
 needs_highway = pytest.mark.skipif(
     importlib.util.find_spec("highway_env") is None, reason="needs the [highway] extra: pip install 'stmg-envs[highway]'"
 )
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 CHEETAH = {"agent_conf": "2x3", "episode_length": 12}
 TINY = {"n_envs": 2, "n_steps": 12, "n_minibatches": 2}
-
-
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------- trial records
@@ -325,7 +317,7 @@ def test_scripts_in_benchmarks_get_the_real_mujoco_package():
 
 def test_mujoco_script_selects_all_nine_sub_scenarios_and_plans_the_budget():
     """Every sub-scenario is selectable; the budget buys each group the same core-seconds; the ablation reuses beta=1."""
-    script = _load_script("mujoco")
+    script = load_script("mujoco")
     args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--budget", "10", "--workers", "2"])
     assert len(args.scenarios) == 9
     steps = script.plan_steps(args, script.THROUGHPUT)
@@ -346,7 +338,7 @@ def test_mujoco_script_selects_all_nine_sub_scenarios_and_plans_the_budget():
 
 def test_onramp_script_plans_steps_per_difficulty():
     """Harder traffic (slower simulation) gets fewer steps per trial for the same share of the budget."""
-    script = _load_script("onramp")
+    script = load_script("onramp")
     args = script.parse_args(["--budget", "30", "--workers", "2"])
     steps = script.plan_steps(args, script.THROUGHPUT)
     assert steps["easy"] > steps["medium"] > steps["hard"] >= 400

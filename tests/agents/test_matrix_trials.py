@@ -13,6 +13,7 @@ pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 from stmg_agents.matrix_trials import ALGORITHMS, matrix_trial  # noqa: E402
 from stmg_envs.games import classify_outcome  # noqa: E402
 from stmg_envs.matrix import penalty_payoff  # noqa: E402
+from tests.agents.benchmark_scripts import load_script  # noqa: E402
 
 pytestmark = pytest.mark.agents
 
@@ -47,22 +48,9 @@ def test_unknown_algorithm():
         matrix_trial("ppo", "stmg/Penalty-v0")
 
 
-def _matrix_games_script():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "matrix_games.py"
-    spec = importlib.util.spec_from_file_location("benchmark_matrix_games", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_gives_every_algorithm_the_same_settings():
     """benchmarks/matrix_games.py hands --n-envs and --gamma to every algorithm's trial, and the trials take them."""
-    script = _matrix_games_script()
+    script = load_script("matrix_games")
     args = script.parse_args(["--seeds", "1", "--games", "mixing", "--n-envs", "2", "--gamma", "0.5"])
     trials = script.make_trials(args)
     assert {t.kwargs["algo"] for t in trials} == set(ALGORITHMS)
@@ -76,7 +64,7 @@ def test_benchmark_gives_every_algorithm_the_same_settings():
 
 def test_benchmark_scaled_hypernetwork_flag_reaches_only_step():
     """--step-hyper-scale-by-width changes STEP's policy (the trial builds it) and leaves the baselines' settings alone."""
-    script = _matrix_games_script()
+    script = load_script("matrix_games")
     args = script.parse_args(["--seeds", "1", "--games", "mixing", "--step-hyper-scale-by-width"])
     by_algo = {t.kwargs["algo"]: t.kwargs["hyperparams"] for t in script.make_trials(args)}
     assert by_algo["step"] == {"n_envs": 8, "gamma": 0.0, "policy_kwargs": {"hyper_scale_by_width": True}}
@@ -90,7 +78,7 @@ def test_benchmark_scaled_hypernetwork_flag_reaches_only_step():
 @pytest.mark.parametrize("flags", [["--n-envs", "0"], ["--gamma", "1.5"], ["--gamma", "-0.1"]])
 def test_benchmark_rejects_bad_settings(flags, capsys):
     """Out-of-range --n-envs or --gamma stop the script with a message that names both values."""
-    script = _matrix_games_script()
+    script = load_script("matrix_games")
     with pytest.raises(SystemExit):
         script.parse_args(flags)
     assert "expected --n-envs >= 1 and 0 <= --gamma <= 1" in capsys.readouterr().err

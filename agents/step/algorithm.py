@@ -98,7 +98,13 @@ class STEP(PPO):
     policy's default), clip 0.2, gamma 0.99, GAE lambda 0.95, max grad norm
     10), with MAPPO's choices where those are silent (critic loss weight 1,
     value clipping with the same epsilon, normalised value targets); tune
-    ``n_steps``, ``learning_rate`` and friends for larger tasks.
+    ``n_steps``, ``learning_rate`` and friends for larger tasks. On them, also
+    consider ``policy_kwargs=dict(hyper_scale_by_width=True)``: with the plain
+    hypernetwork one Adam step moves the generated policy weights tens of
+    times further than an ordinary layer's, so at a learning rate chosen for
+    an ordinary policy STEP's updates are that much larger (see
+    :class:`~stmg_agents.step.policy.NLevelPolicy`; the control-task presets of
+    :mod:`stmg_agents.control_trials` turn it on).
 
     Choices the paper leaves open: the critics ``V^i`` are one network
     conditioned on the rank (like the policy, its size does not grow with the

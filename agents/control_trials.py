@@ -183,14 +183,15 @@ class ControlHyperparameters:
 #: Multi-Agent MuJoCo: 1,000-step rollouts per update, 4 minibatches, no entropy bonus, gradient clip 0.5
 #: (common PPO settings for MuJoCo locomotion). STEP's hypernetwork output is scaled by its width
 #: (``hyper_scale_by_width``): with the plain hypernetwork at this learning rate, each update changed STEP's
-#: policy an order of magnitude more than the baselines' (approximate KL and clip fraction per update), and on
-#: the Ant robots STEP learned to fall within the first 20,000 steps.
+#: policy about ten times as much as the baselines' (KL per update, ``benchmarks/results/update_size.md``),
+#: and on the Ant robots STEP learned to fall within the first 20,000 steps.
 MUJOCO_HYPERPARAMETERS = ControlHyperparameters(hyper_scale_by_width=True)
 
 #: Highway on-ramp: 400-step rollouts (4 copies x one 100-decision episode), lr 5e-4, entropy 0.01
 #: and gradient clip 10 (the MAPPO-style settings of the authors' follow-up code, with a small entropy bonus).
-#: STEP's hypernetwork output is scaled by its width, as for MuJoCo: with the plain one, about 40% of
-#: STEP's samples hit the PPO clip in an update, against a few percent for the baselines.
+#: STEP's hypernetwork output is scaled by its width, as for MuJoCo: with the plain one, about a third
+#: of STEP's samples end an update beyond the PPO clip, against 5-10% for the baselines
+#: (``benchmarks/results/update_size.md``).
 ONRAMP_HYPERPARAMETERS = ControlHyperparameters(
     n_envs=4, n_steps=100, learning_rate=5e-4, ent_coef=0.01, max_grad_norm=10.0, hyper_scale_by_width=True
 )

@@ -182,8 +182,8 @@ class ControlHyperparameters:
 
 #: Multi-Agent MuJoCo: 1,000-step rollouts per update, 4 minibatches, no entropy bonus, gradient clip 0.5
 #: (common PPO settings for MuJoCo locomotion). STEP's hypernetwork output is scaled by its width
-#: (``hyper_scale_by_width``): with the plain hypernetwork at this learning rate, each update changed STEP's
-#: policy about ten times as much as the baselines' (KL per update, ``benchmarks/results/update_size.md``),
+#: (``hyper_scale_by_width``): with the plain hypernetwork at this learning rate, the KL of each of STEP's
+#: updates was 8 to 20 times the baselines' (``benchmarks/results/update_size.md``),
 #: and on the Ant robots STEP learned to fall within the first 20,000 steps.
 MUJOCO_HYPERPARAMETERS = ControlHyperparameters(hyper_scale_by_width=True)
 

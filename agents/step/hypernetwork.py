@@ -159,10 +159,10 @@ class ConditionalHyperNetwork(nn.Module):
     ``scale_by_width=True`` the hidden vector is divided by its width ``m``
     before the output layer (``W_out h / m``, with ``W_out`` initialised ``m``
     times larger, so the generated parameters start exactly as without it),
-    which brings that step down to ``(1 + mean_k |h_k|)`` learning rates. It is
-    Adam with the learning rate divided by ``m`` on ``W_out``, written as a
-    reparameterisation because Stable-Baselines3 sets one learning rate on
-    every parameter group.
+    which brings that step down to ``(1 + mean_k |h_k|)`` learning rates. In
+    effect it is Adam with the learning rate divided by ``m`` on ``W_out`` (up
+    to Adam's epsilon), written as a reparameterisation because
+    Stable-Baselines3 sets one learning rate on every parameter group.
 
     Args:
         code_dim: Size of the input code ``e``.

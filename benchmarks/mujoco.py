@@ -9,8 +9,9 @@ of the training copies, frozen for evaluation; evaluations report the task's
 own rewards), the same number of joint environment steps per trial and the
 same evaluation episodes. STEP's hypernetwork output is scaled by its width
 (``hyper_scale_by_width``, part of the preset): one Adam step then moves its
-generated policy weights about as far as the baselines' weights. The greedy policy is evaluated periodically; the metric is
-the team's episode return (the reward is shared by all agents).
+generated policy weights about as far as the baselines' weights. The greedy
+policy is evaluated periodically; the metric is the team's episode return (the
+reward is shared by all agents).
 
 The regulariser ablation trains STEP with several ``beta`` (Eq. 11) on one
 many-agent sub-scenario (default HalfCheetah 6x1); the main comparison's STEP

@@ -65,6 +65,7 @@ class ActionCodec:
         self.agent = agent
         self.space = space
         self._bounds: list[tuple[float, float]] | None = None
+        self._uniform: tuple[float, float] | None = None
         self.int_range: tuple[int, int] | None = None
         if isinstance(space, spaces.Discrete):
             self.kind = "discrete"
@@ -88,6 +89,11 @@ class ActionCodec:
             high = np.asarray(space.high, dtype=np.float64).ravel()
             if self.size <= _SMALL_BOX:
                 self._bounds = list(zip(low.tolist(), high.tolist()))
+                if self.size and np.isfinite(low).all() and np.isfinite(high).all() and (
+                    (low == low[0]).all() and (high == high[0]).all()
+                ):
+                    # One finite [lo, hi] for every entry (e.g. torques in [-1, 1]): a single pair to compare with.
+                    self._uniform = (float(low[0]), float(high[0]))
         elif isinstance(space, spaces.MultiBinary):
             self.kind = "multibinary"
             self.size = int(np.prod(space.shape))
@@ -164,7 +170,15 @@ class ActionCodec:
         """:meth:`check` for a ``Box``: the usual array (right shape, real dtype) first, on the quickest route."""
         space, dtype = self.space, self._dtype
         if type(action) is np.ndarray and action.shape == self._shape and action.dtype.kind in "fiu":
-            if self._bounds is not None:  # small box: plain floats are faster than NumPy reductions
+            uniform = self._uniform
+            if uniform is not None:  # small box, finite and equal bounds: plain floats, one pair
+                lo, hi = uniform
+                for value in action.ravel().tolist():
+                    if not lo <= value <= hi:  # NaN fails the comparison; infinities lie outside finite bounds
+                        break
+                else:
+                    return action if action.dtype is dtype or action.dtype == dtype else action.astype(dtype)
+            elif self._bounds is not None:  # small box: plain floats are faster than NumPy reductions
                 for value, (lo, hi) in zip(action.ravel().tolist(), self._bounds):
                     # NaN fails both comparisons; v - v != 0 catches infinities.
                     if not (lo <= value <= hi) or value - value != 0:

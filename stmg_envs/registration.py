@@ -82,8 +82,12 @@ def make_parallel(task_id: str, **kwargs: Any) -> pettingzoo.ParallelEnv:
     try:
         factory = _load(spec.parallel_entry_point)
     except ImportError as exc:  # an optional extra is missing
-        hint = f" Install it with: pip install 'stmg-envs[{spec.extra}]'." if spec.extra else ""
-        raise ImportError(f"task {task_id!r} could not be imported: {exc}.{hint}") from exc
+        message = str(exc).rstrip(".")
+        # The extras' own import errors already say what to install; add the hint only where one is missing.
+        hint = ""
+        if spec.extra and "pip install" not in message:
+            hint = f" Install it with: pip install 'stmg-envs[{spec.extra}]'."
+        raise ImportError(f"task {task_id!r} could not be imported: {message}.{hint}") from exc
     return factory(**merged)
 
 

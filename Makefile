@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 $(STAMP_INTEROP): pyproject.toml constraints.txt requirements/interop.txt
 	$(PYTHON) -m venv $(VENV_INTEROP)
 	$(PY_INTEROP) -m pip install --quiet --upgrade pip
-	$(PY_INTEROP) -m pip install --quiet -c constraints.txt -e ".[mujoco,agents,test]" -r requirements/interop.txt
+	$(PY_INTEROP) -m pip install --quiet -c constraints.txt -e ".[mujoco,highway,agents,test]" -r requirements/interop.txt
 	touch $(STAMP_INTEROP)
 
 run: $(STAMP)

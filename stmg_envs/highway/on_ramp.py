@@ -84,8 +84,14 @@ class OnRampMergeEnv(HighwayParallelEnv):
 
     ## Rewards (per agent, :class:`~stmg_envs.highway.OnRampReward`)
     ``-200 * crashed + clip(lmap(v, [10, 30], [0, 1])) + 4 * merge_cost + 4 * min(0, log(headway / (1.2 v)))``,
-    merge_cost = ``-exp(-(x - 420)**2 / 1000)`` on the merge lane. ``infos[agent]["reward_terms"]``
-    holds the four weighted terms after each step.
+    merge_cost = ``-exp(-(x - 420)**2 / 1000)`` on the merge lane. ``infos[agent]`` holds the four
+    weighted terms of the last step's reward as ``"reward_collision"``, ``"reward_high_speed"``,
+    ``"reward_merging_lane"`` and ``"reward_headway"`` (0 after ``reset()``).
+
+    ## Infos
+    Numbers and arrays only, with the same keys at ``reset()`` and after every step (so that
+    TorchRL and Tianshou can store them): ``"crashed"``, ``"speed"`` (m/s), ``"on_ramp"``,
+    ``"action_mask"`` (``int8``, length 5) and the four reward terms above.
 
     ## Episode end
     Decisions at 5 Hz (simulation 15 Hz). A crashed agent terminates; with
@@ -121,8 +127,8 @@ class OnRampMergeEnv(HighwayParallelEnv):
         >>> obs["vehicle_0"].shape
         (25,)
         >>> obs, rewards, terms, truncs, infos = env.step({"vehicle_0": 3, "vehicle_1": 1})
-        >>> sorted(infos["vehicle_0"]["reward_terms"])
-        ['collision', 'headway', 'high_speed', 'merging_lane']
+        >>> sorted(key for key in infos["vehicle_0"] if key.startswith("reward_"))
+        ['reward_collision', 'reward_headway', 'reward_high_speed', 'reward_merging_lane']
     """
 
     metadata = {**HighwayParallelEnv.metadata, "name": "on_ramp_merge_v0", "render_fps": 5}
@@ -209,8 +215,7 @@ class OnRampMergeEnv(HighwayParallelEnv):
             rewards[agent] = float(sim_info["agents_rewards"][i])
             terminations[agent] = bool(sim_info["agents_terminated"][i])
             truncations[agent] = bool(truncated) and not terminations[agent]
-            infos[agent] = self._info(i)
-            infos[agent]["reward_terms"] = dict(sim_info["agents_reward_terms"][i])
+            infos[agent] = self._info(i, sim_info["agents_reward_terms"][i])
         self.agents = [a for a in live if not (terminations[a] or truncations[a])]
         return observations, rewards, terminations, truncations, infos
 
@@ -243,14 +248,19 @@ class OnRampMergeEnv(HighwayParallelEnv):
             flat = np.concatenate([flat, self._agent_ids[index]])
         return flat
 
-    def _info(self, index: int) -> dict[str, Any]:
+    def _info(self, index: int, reward_terms: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """The agent's info: numbers only, with the same keys from ``reset()`` on (the reward terms are 0 there),
+        so that array-based libraries (TorchRL, Tianshou) can store every info."""
         vehicle = self.sim.controlled_vehicles[index]
-        return {
+        info: dict[str, Any] = {
             "crashed": bool(vehicle.crashed),
             "speed": float(vehicle.speed),
             "on_ramp": OnRampMergeSim.on_ramp(vehicle),
             "action_mask": self._action_mask(index),
         }
+        for name in OnRampMergeSim.REWARD_TERMS:
+            info[f"reward_{name}"] = float(reward_terms[name]) if reward_terms is not None else 0.0
+        return info
 
     def _check_options(self, options: Mapping[str, Any] | None) -> tuple[list, list] | None:
         """Validate ``reset`` options; return ``(controlled, human)`` of a hand-placed scenario, if any."""

@@ -84,6 +84,8 @@ class OnRampMergeSim(OffscreenRenderMixin, MergeEnv):
     PERCEPTION_DISTANCE = 180.0
     #: Index of IDLE among the meta-actions.
     IDLE = 1
+    #: Names of the weighted reward terms, in the order of :meth:`reward_terms`.
+    REWARD_TERMS: tuple[str, ...] = ("collision", "high_speed", "merging_lane", "headway")
 
     @classmethod
     def default_config(cls) -> dict:

@@ -52,9 +52,16 @@ class TrafficMergeEnv(HighwayParallelEnv):
     ## Rewards (:class:`~stmg_envs.highway.TrafficMergeReward`)
     0 until the end. When a car passes x = 310 m: 50 to the car ahead, 10 to the other.
     A crash gives both the same penalty, from -25 (the main-lane car before x = 260 m) in
-    steps of 5 up to -5 (past 275 m). ``infos[agent]["outcome"]`` is ``"running"``,
-    ``"main_first"``, ``"ramp_first"`` or ``"crash"``. (The paper's text gives -10 for a crash;
-    this schedule is the one of Bi-AC's code.)
+    steps of 5 up to -5 (past 275 m). (The paper's text gives -10 for a crash; this schedule is
+    the one of Bi-AC's code.)
+
+    ## Infos
+    Numbers and arrays only, with the same keys at ``reset()`` and after every step (so that
+    TorchRL and Tianshou can store them): ``"crashed"`` (this agent's car), ``"speed"`` (m/s),
+    the outcome as three flags, ``"main_first"`` (the main-lane car passed x = 310 m first),
+    ``"ramp_first"`` and ``"crash"`` (either car; it takes precedence), all ``False`` while
+    the episode runs, and ``"action_mask"`` (``int8``, length 5). ``env.sim.outcome()`` gives
+    the outcome as a string.
 
     ## Episode end
     One decision per second (simulation 15 Hz). Both agents terminate at a crash or when a car
@@ -80,8 +87,8 @@ class TrafficMergeEnv(HighwayParallelEnv):
         (23,)
         >>> while env.agents:
         ...     obs, rewards, terms, truncs, infos = env.step({"vehicle_0": 3, "vehicle_1": 4})
-        >>> infos["vehicle_0"]["outcome"], rewards
-        ('main_first', {'vehicle_0': 50.0, 'vehicle_1': 10.0})
+        >>> infos["vehicle_0"]["main_first"], rewards
+        (True, {'vehicle_0': 50.0, 'vehicle_1': 10.0})
     """
 
     metadata = {**HighwayParallelEnv.metadata, "name": "traffic_merge_v0", "render_fps": 1}
@@ -169,11 +176,16 @@ class TrafficMergeEnv(HighwayParallelEnv):
         return obs
 
     def _info(self, index: int) -> dict[str, Any]:
+        """The agent's info: numbers only, with the same keys from ``reset()`` on, so that array-based
+        libraries (TorchRL, Tianshou) can store every info; the outcome is one flag per kind."""
         vehicle = self.sim.controlled_vehicles[index]
+        outcome = self.sim.outcome()
         return {
             "crashed": bool(vehicle.crashed),
             "speed": float(vehicle.speed),
-            "outcome": self.sim.outcome(),
+            "main_first": outcome == "main_first",
+            "ramp_first": outcome == "ramp_first",
+            "crash": outcome == "crash",
             "action_mask": self._action_mask(index),
         }
 

@@ -127,14 +127,17 @@ def test_headway_term_counts_the_vehicle_ahead_in_the_lane_and_the_next_segment(
 
 
 def test_step_reward_is_the_sum_of_the_reported_terms():
-    """Each agent's step reward equals the sum of infos[agent]['reward_terms'], which match the post-step state."""
+    """Each agent's step reward equals the sum of its infos' reward_* terms, which match the post-step state."""
     env = make("hard")
-    env.reset(seed=3)
+    _, infos = env.reset(seed=3)
+    assert all(info[f"reward_{name}"] == 0.0 for info in infos.values() for name in env.sim.REWARD_TERMS)
     _, rewards, _, _, infos = env.step({agent: 3 for agent in env.agents})
     for i, agent in enumerate(rewards):
-        terms = infos[agent]["reward_terms"]
+        terms = {name: infos[agent][f"reward_{name}"] for name in env.sim.REWARD_TERMS}
         assert rewards[agent] == pytest.approx(sum(terms.values()))
-        assert terms == pytest.approx(env.sim.reward_terms(env.sim.controlled_vehicles[i]))
+        sim_terms = env.sim.reward_terms(env.sim.controlled_vehicles[i])
+        assert tuple(sim_terms) == env.sim.REWARD_TERMS
+        assert terms == pytest.approx(sim_terms)
 
 
 def test_rewards_are_per_agent():
@@ -142,7 +145,7 @@ def test_rewards_are_per_agent():
     env = make(num_controlled=2)
     env.reset(seed=0, options={"controlled": [("main", 50.0, 15.0), ("ramp", 50.0, 30.0)]})
     _, rewards, _, _, infos = env.step(idle(env))
-    assert infos["vehicle_0"]["reward_terms"]["high_speed"] < infos["vehicle_1"]["reward_terms"]["high_speed"]
+    assert infos["vehicle_0"]["reward_high_speed"] < infos["vehicle_1"]["reward_high_speed"]
     assert rewards["vehicle_0"] != rewards["vehicle_1"]
 
 
@@ -162,8 +165,8 @@ def test_a_crash_ends_the_episode_for_everyone():
     assert not any(truncations.values())
     assert env.agents == []
     assert [infos[a]["crashed"] for a in sorted(infos)] == [True, True, False]
-    assert infos["vehicle_0"]["reward_terms"]["collision"] == -200.0
-    assert infos["vehicle_2"]["reward_terms"]["collision"] == 0.0
+    assert infos["vehicle_0"]["reward_collision"] == -200.0
+    assert infos["vehicle_2"]["reward_collision"] == 0.0
     assert rewards["vehicle_0"] < -190.0 < rewards["vehicle_2"]
 
 

@@ -39,7 +39,14 @@ def test_the_car_ahead_when_one_passes_gets_50_the_other_10(main_x, ramp_x, expe
     assert tuple(rewards_before[-1].values()) == expected
     assert all(r == {"vehicle_0": 0.0, "vehicle_1": 0.0} for r in rewards_before[:-1])
     assert terminations == {"vehicle_0": True, "vehicle_1": True} and not any(truncations.values())
-    assert infos["vehicle_0"]["outcome"] == ("main_first" if main_x > ramp_x else "ramp_first")
+    first = "main_first" if main_x > ramp_x else "ramp_first"
+    assert env.sim.outcome() == first
+    for agent in infos:
+        assert (infos[agent]["main_first"], infos[agent]["ramp_first"], infos[agent]["crash"]) == (
+            first == "main_first",
+            first == "ramp_first",
+            False,
+        )
     assert max(v.position[0] for v in env.sim.controlled_vehicles) > 310.0
 
 
@@ -51,7 +58,8 @@ def test_a_crash_costs_both_cars_more_the_earlier_it_happens(x, penalty):
     main, ramp = env.sim.controlled_vehicles
     ramp.position = main.position.copy()
     _, rewards, terminations, _, infos = env.step(IDLE)
-    assert infos["vehicle_0"]["outcome"] == "crash"
+    assert env.sim.outcome() == "crash"
+    assert all(info["crash"] and not info["main_first"] and not info["ramp_first"] for info in infos.values())
     assert main.position[0] == pytest.approx(x, abs=1.0)
     assert rewards == {"vehicle_0": penalty, "vehicle_1": penalty}
     assert terminations == {"vehicle_0": True, "vehicle_1": True}
@@ -68,7 +76,9 @@ def test_episodes_end_within_a_few_decisions():
             _, _, terminations, truncations, infos = env.step({a: int(rng.integers(5)) for a in env.agents})
             steps += 1
         assert steps <= 6 and all(terminations.values()) and not any(truncations.values())
-        assert infos["vehicle_0"]["outcome"] in ("main_first", "ramp_first", "crash")
+        assert env.sim.outcome() in ("main_first", "ramp_first", "crash")
+        flags = [infos["vehicle_0"][key] for key in ("main_first", "ramp_first", "crash")]
+        assert flags.count(True) == 1 and flags[("main_first", "ramp_first", "crash").index(env.sim.outcome())]
 
 
 def test_observation_is_bi_acs_time_one_hot_and_relative_gap():

@@ -20,10 +20,13 @@ Task = tuple[str, dict[str, Any]]
 MATRIX_TASK: Task = ("stmg/Penalty-v0", {"k": -100})
 #: The MuJoCo task every library runs on (2 agents, Box(3) actions), with short episodes.
 MUJOCO_TASK: Task = ("stmg/HalfCheetah-v0", {"episode_length": 5})
+#: The highway tasks (Discrete(5) actions with action masks), for the info contract and TorchRL.
+ONRAMP_TASK: Task = ("stmg/OnRampMerge-v0", {"difficulty": "easy", "num_controlled": 2, "max_steps": 8})
+TRAFFIC_MERGE_TASK: Task = ("stmg/TrafficMerge-v0", {})
 
 _INSTALL_HINT = (
     "build the interop environment: python3 -m venv .venv-interop && .venv-interop/bin/pip install "
-    "-c constraints.txt -e '.[mujoco,agents,test]' -r requirements/interop.txt"
+    "-c constraints.txt -e '.[mujoco,highway,agents,test]' -r requirements/interop.txt"
 )
 
 
@@ -43,10 +46,28 @@ def _mujoco_skip_reason() -> str | None:
 #: Why MuJoCo tests skip here, or None when mujoco imports.
 MUJOCO_SKIP_REASON = _mujoco_skip_reason()
 
+
+def _highway_skip_reason() -> str | None:
+    try:
+        import highway_env  # noqa: F401
+    except ImportError as exc:
+        return f"highway_env is not importable ({exc}); install it with: pip install 'stmg-envs[highway]'"
+    return None
+
+
+#: Why highway tests skip here, or None when highway_env imports.
+HIGHWAY_SKIP_REASON = _highway_skip_reason()
+
 #: ``pytest.param``s over the two tasks, the MuJoCo one marked ``mujoco``.
 TASKS = [
     pytest.param(MATRIX_TASK, id="Penalty"),
     pytest.param(MUJOCO_TASK, id="HalfCheetah", marks=pytest.mark.mujoco),
+]
+
+#: ``pytest.param``s over the two highway tasks, marked ``highway``.
+HIGHWAY_TASKS = [
+    pytest.param(ONRAMP_TASK, id="OnRampMerge", marks=pytest.mark.highway),
+    pytest.param(TRAFFIC_MERGE_TASK, id="TrafficMerge", marks=pytest.mark.highway),
 ]
 
 

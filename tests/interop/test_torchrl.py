@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tests.interop.helpers import MATRIX_TASK, TASKS, Task, make_aec, make_parallel, one_hot, require
+from tests.interop.helpers import HIGHWAY_TASKS, MATRIX_TASK, TASKS, Task, make_aec, make_parallel, one_hot, require
 
 pytestmark = pytest.mark.interop
 
@@ -107,3 +107,24 @@ def test_simultaneous_form_rollout_matches_its_specs(torchrl, task: Task):
         np.testing.assert_array_equal(rewards, expected)
     else:  # the robot's reward is shared
         np.testing.assert_allclose(rewards[:, 0], rewards[:, 1])
+
+
+@pytest.mark.parametrize("flatten", FORMS)
+@pytest.mark.parametrize("task", HIGHWAY_TASKS)
+def test_highway_tasks_roll_out_in_both_forms(torchrl, task: Task, flatten: bool):
+    """The highway tasks (action masks, per-agent infos) pass check_env_specs and roll out across episode ends
+    in both forms, with every info key of the task in TorchRL's data."""
+    wrapper, check_env_specs = torchrl
+    parallel = make_parallel(task)
+    _, infos = parallel.reset(seed=0)
+    info_keys = set(infos[parallel.agents[0]]) - {"action_mask"}  # TorchRL moves the mask next to the action
+    for env in (
+        wrapper(make_aec(task, flatten=flatten), use_mask=True, seed=0),
+        wrapper(make_parallel(task), use_mask=True, seed=0),
+    ):
+        check_env_specs(env, seed=0)
+        td = env.rollout(40, break_when_any_done=False)
+        assert td["next", "done"].any(), "the rollout should cross an episode end"
+        for group in env.group_map:
+            assert info_keys <= set(td["next", group, "info"].keys()), group
+            assert (td[group, "action_mask"].sum(-1) > 0).all(), "every decision has an allowed action"

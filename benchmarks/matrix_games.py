@@ -244,7 +244,7 @@ def timing_lines(records: list[dict], args: Args, wall_s: float, n_new: int) -> 
 
 def write_markdown(path: Path, stats: dict, checks: list, args: Args, wall_s: float, n_new: int, records: list[dict]) -> str:
     lines = [
-        f"# Matrix games: STEP vs MAPPO vs IPPO ({args.name})",
+        f"# Matrix games: {' vs '.join(algo.upper() for algo in args.algos)} ({args.name})",
         "",
         f"Written by `benchmarks/matrix_games.py` with --seeds {args.seeds} --steps {args.steps} "
         f"--games {','.join(args.games)} --algos {','.join(args.algos)}; {platform.machine()}, "

@@ -304,11 +304,13 @@ def mujoco_section(args: Args) -> tuple[list[str], list[dict]]:
         "script: hands out the parallel observations, collects the joint action, nothing else) with the same loop: "
         "the part of the overhead that any AEC form of the env pays, whatever it does. `stmg_v0 overhead` is "
         "the median over rounds of each round's raw/stmg_v0 time ratio (raw and stmg_v0 run back to back), "
-        "min to max in brackets: runs differ by about a point, so a figure near 5% can fall either side.",
+        "min to max in brackets: runs differ by about a point, so a figure near 5% can fall either side. "
+        "The last but one column is what the 5% target leaves for the STMG's own work per decision (observation, "
+        "action check, order, infos) once the floor is paid.",
         "",
         "| scenario | raw parallel steps/s | stmg_v0 steps/s | stmg_v0 overhead | AEC floor steps/s | AEC floor overhead | "
-        "stmg_v0 us per decision above the floor | target <= 5% |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "stmg_v0 us per decision above the floor | us per decision that 5% leaves above the floor | target <= 5% |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     rows = []
     n = args.control_steps
@@ -337,11 +339,12 @@ def mujoco_section(args: Args) -> tuple[list[str], list[dict]]:
         floor = rates["raw"] / rates["floor"] - 1
         decisions = len(probe.possible_agents)
         above_floor_us = (1 / rates["stmg"] - 1 / rates["floor"]) / decisions * 1e6
+        budget_us = (1.05 / rates["raw"] - 1 / rates["floor"]) / decisions * 1e6  # what the target allows the STMG
         name = f"{task_id.split('/')[1].removesuffix('-v0')} {conf}"
         lines.append(
             f"| {name} | {rates['raw']:,.0f} | {rates['stmg']:,.0f} | {overhead:+.1%} "
             f"[{min(overheads):+.1%} to {max(overheads):+.1%}] | {rates['floor']:,.0f} | "
-            f"{floor:+.1%} | {above_floor_us:.1f} | {'met' if overhead <= 0.05 else 'NOT met'} |"
+            f"{floor:+.1%} | {above_floor_us:.1f} | {budget_us:.1f} | {'met' if overhead <= 0.05 else 'NOT met'} |"
         )
         rows.append({
             "section": "mujoco", "variant": name, "raw_steps_per_s": round(rates["raw"]),
@@ -349,6 +352,7 @@ def mujoco_section(args: Args) -> tuple[list[str], list[dict]]:
             "overhead_min": round(min(overheads), 4), "overhead_max": round(max(overheads), 4),
             "floor_steps_per_s": round(rates["floor"]), "floor_overhead": round(floor, 4),
             "stmg_us_per_decision_above_floor": round(above_floor_us, 2),
+            "target_us_per_decision_above_floor": round(budget_us, 2),
         })
     lines.append("")
     return lines, rows

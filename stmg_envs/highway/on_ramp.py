@@ -116,7 +116,8 @@ class OnRampMergeEnv(HighwayParallelEnv):
     Other option keys are ignored.
 
     ## Version history
-    * v0: first version.
+    * v0: first version. Before the first release its infos changed: the reward terms moved from a
+      nested ``"reward_terms"`` dict, present only after a step, to the flat keys above.
 
     Example:
         >>> from stmg_envs.highway import OnRampMergeEnv

@@ -77,7 +77,8 @@ class TrafficMergeEnv(HighwayParallelEnv):
     (global x in metres; the ramp ends at 280). Other option keys are ignored.
 
     ## Version history
-    * v0: first version.
+    * v0: first version. Before the first release its infos changed: the outcome string
+      ``"outcome"`` became the three flags above.
 
     Example:
         >>> from stmg_envs.highway import TrafficMergeEnv

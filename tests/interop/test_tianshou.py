@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.interop.helpers import MATRIX_TASK, MUJOCO_TASK, Task, make_aec, require
+from tests.interop.helpers import HIGHWAY_TASKS, MATRIX_TASK, MUJOCO_TASK, Task, make_aec, require
 
 pytestmark = pytest.mark.interop
 
@@ -82,6 +82,22 @@ def test_matrix_stmg_episodes_with_per_agent_policies(ts, flatten: bool):
         expected = np.stack([payoffs[:, a0, a1] for a0, a1 in joint])
         np.testing.assert_array_equal(data.rew[1::2], expected)
     np.testing.assert_array_equal(stats.returns.shape, (EPISODES, 2))
+
+
+@pytest.mark.parametrize("flatten", FORMS)
+@pytest.mark.parametrize("task", HIGHWAY_TASKS)
+def test_highway_stmg_episodes_with_per_agent_policies(ts, task: Task, flatten: bool):
+    """The highway tasks (per-agent rewards, infos with action masks): whole episodes of both cars' decisions,
+    with every decision's infos stored."""
+    policy_of = lambda env: ts["MultiAgentPolicy"](  # noqa: E731
+        {agent: ts["RandomDiscrete"](env.action_space).policy for agent in env.agents}
+    )
+    stats, buffer = _collect(ts, task, flatten, policy_of)
+    assert stats.n_collected_episodes == EPISODES
+    assert all(length > 0 and length % 2 == 0 for length in stats.lens.tolist())  # two cars, one decision each
+    data = buffer.buffers[0][: len(buffer.buffers[0])]
+    assert data.obs.agent_id.tolist() == ["vehicle_0", "vehicle_1"] * (len(data) // 2)
+    assert data.info.speed.shape == (len(data),) and (data.info.speed > 0).all()
 
 
 @pytest.mark.mujoco

@@ -5,9 +5,9 @@ infos of ``reset()`` and writes every later info into it
 (``torch.as_tensor(value)``); Tianshou's collector stacks infos into a
 ``Batch`` buffer whose arrays are shaped by the first entry. So an info value
 that is a string, or a key that appears only after ``reset()``, or a value
-whose shape changes, breaks both (see ``test_torchrl.py`` and
-``test_tianshou.py`` for the crashes themselves). These tests pin the contract
-without either library, so they run in every environment.
+whose shape changes, breaks TorchRL and can break Tianshou (which stores
+strings and nested dicts as objects). These tests pin the contract without
+either library, so they run in every environment.
 """
 
 from __future__ import annotations

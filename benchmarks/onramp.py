@@ -7,7 +7,7 @@ headway terms, -200 for a crash). STEP trains on the STMG in the merge
 priority order (:func:`stmg_envs.highway.merge_priority_order`, recomputed at
 every step: ramp vehicles nearest the merge end and short headways act first),
 MAPPO and IPPO on the simultaneous game. Every algorithm gets the same PPO
-hyper-parameters (:data:`stmg_agents.control_trials.ONRAMP_HYPERPARAMETERS`),
+hyper-parameters (:data:`stmg_bench.control_trials.ONRAMP_HYPERPARAMETERS`),
 the same reward scaling for training (rewards divided by the running std
 of the discounted return, as SB3's ``VecNormalize``; evaluations report the
 task's own rewards), the same joint environment steps per trial and the same
@@ -53,10 +53,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stmg_agents.control_trials import ALGORITHMS, ONRAMP_HYPERPARAMETERS, ORDERS
-from stmg_agents.learning_curves import aggregate_curves, steps_for_share, t_interval, whole_rollouts
-from stmg_envs.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
-from stmg_envs.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
+from stmg_bench.control_trials import ALGORITHMS, ONRAMP_HYPERPARAMETERS, ORDERS
+from stmg_bench.learning_curves import aggregate_curves, steps_for_share, t_interval, whole_rollouts
+from stmg_bench.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
+from stmg_bench.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TASK_ID = "stmg/OnRampMerge-v0"
@@ -154,7 +154,7 @@ def make_trials(args: Args, steps: dict[str, int]) -> list[Trial]:
     return [
         Trial(
             key=f"{algo}_{difficulty}_s{seed}",
-            fn="stmg_agents.control_trials:control_trial",
+            fn="stmg_bench.control_trials:control_trial",
             kwargs={
                 "algo": algo,
                 "task_id": TASK_ID,
@@ -177,7 +177,7 @@ def make_trials(args: Args, steps: dict[str, int]) -> list[Trial]:
 
 def calibrate(args: Args) -> dict[str, dict[str, float]]:
     """Measure training throughput with one short trial per algorithm and difficulty (in this process)."""
-    from stmg_agents.control_trials import control_trial
+    from stmg_bench.control_trials import control_trial
 
     table: dict[str, dict[str, float]] = {}
     for difficulty in args.difficulties:

@@ -18,7 +18,7 @@ new policy (``log pi_new``). With ``r = pi_new / pi_old``:
 * ``KL`` = ``mean((r - 1) - log r)``, the usual estimate of KL(old || new);
 * ``beyond clip`` = fraction of samples with ``|r - 1| > clip_range``.
 
-Each algorithm trains with the task's preset (:func:`stmg_agents.control_trials.default_hyperparameters`:
+Each algorithm trains with the task's preset (:func:`stmg_bench.control_trials.default_hyperparameters`:
 the same PPO settings for all), the same observation normalisation and reward
 scaling as the control benchmarks (``normalize_observations`` only on MuJoCo),
 and ``possible_agents`` as STEP's priority order.
@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch as th
 
-from stmg_envs.sweep.reporting import parse_csv_list, write_csv
+from stmg_bench.sweep.reporting import parse_csv_list, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -171,7 +171,7 @@ def train_ippo(factory: Callable, hp, seed: int, steps: int, record: Callable) -
 
 
 def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[float, float]]:
-    from stmg_agents.control_trials import default_hyperparameters, make_parallel_factory
+    from stmg_bench.control_trials import default_hyperparameters, make_parallel_factory
     from stmg_agents.observation_normalization import ObservationStatistics
 
     task_id, task_kwargs, normalize_observations = TASKS[task]
@@ -207,7 +207,7 @@ def write_markdown(path: Path, rows: list[dict], args: Args, wall_s: float) -> s
         "Per update, on the samples of the rollout it learned from: KL = mean((r - 1) - log r), r = pi_new / pi_old; "
         "beyond clip = fraction of samples with |r - 1| > clip_range (0.2). STEP's samples are every rank's "
         "decisions; the baselines' every active agent's. Mean over all updates of all seeds, and the largest "
-        "single update. Each task's PPO preset (`stmg_agents.control_trials.default_hyperparameters`), "
+        "single update. Each task's PPO preset (`stmg_bench.control_trials.default_hyperparameters`), "
         "the same for every algorithm; STEP's hypernetwork as named.",
         "",
         "| task | algorithm | updates | mean KL | max KL | mean beyond clip | max beyond clip |",

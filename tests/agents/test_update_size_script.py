@@ -10,7 +10,7 @@ pytest.importorskip("torch", reason="needs the [agents] extra")
 
 import torch as th  # noqa: E402
 
-from tests.agents.benchmark_scripts import load_script  # noqa: E402
+from tests.bench.benchmark_scripts import load_script  # noqa: E402
 
 
 def test_update_size_is_the_k3_kl_and_the_fraction_beyond_the_clip():

@@ -9,7 +9,7 @@ import pytest
 
 import stmg_envs  # noqa: F401  (registers the tasks)
 from stmg_envs import stmg_v0
-from tests.agents.benchmark_scripts import load_script
+from tests.bench.benchmark_scripts import load_script
 
 pytestmark = pytest.mark.mujoco
 

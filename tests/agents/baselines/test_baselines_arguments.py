@@ -96,7 +96,7 @@ def test_learn_and_predict_arguments(cls):
     for bad in (0, -5, 10.0, True):
         with pytest.raises(ValueError, match="expected `total_timesteps` to be an int >= 1"):
             agent.learn(bad)
-    with pytest.raises(TypeError, match="expected `callback` to be callable"):
+    with pytest.raises(TypeError, match="expected `callback` to be a stable_baselines3 BaseCallback"):
         agent.learn(25, callback="print")
     with pytest.raises(TypeError, match="expected a dict of observations keyed by agent name"):
         agent.predict([np.ones(1)])

@@ -60,14 +60,45 @@ def test_short_learn_on_penalty_k0_improves_the_return(cls):
 
 
 @pytest.mark.parametrize("cls", ALGORITHMS)
-def test_timesteps_count_joint_steps_and_callback_runs_per_update(cls):
-    """num_timesteps counts joint steps in whole rollouts; the callback runs after each update and can stop."""
+def test_timesteps_count_joint_steps_and_callbacks_follow_sb3(cls):
+    """num_timesteps counts joint steps in whole rollouts; an SB3 BaseCallback sees the agent as its model, its
+    events in SB3's order (on_step after every joint step of all copies), and False from on_step stops there."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Events(BaseCallback):
+        def __init__(self, stop_at=None):
+            super().__init__()
+            self.events, self.stop_at = [], stop_at
+
+        def _on_training_start(self):
+            self.events.append(("start", self.model.num_timesteps))
+
+        def _on_rollout_start(self):
+            self.events.append(("rollout", self.model.num_timesteps))
+
+        def _on_step(self):
+            self.events.append(("step", self.model.num_timesteps))
+            return self.stop_at is None or self.model.num_timesteps < self.stop_at
+
+        def _on_rollout_end(self):
+            self.events.append(("update", self.model.num_timesteps))
+
+        def _on_training_end(self):
+            self.events.append(("end", self.model.num_timesteps))
+
     agent = cls("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=5)  # 10 joint steps per update
-    seen = []
-    agent.learn(25, callback=lambda a: seen.append(a.num_timesteps))
-    assert seen == [10, 20, 30] and agent.num_timesteps == 30
-    agent.learn(20, reset_num_timesteps=False, callback=lambda a: seen.append(a.num_timesteps) or len(seen) < 4)
-    assert seen[3:] == [40] and agent.num_timesteps == 40
+    events = Events()
+    agent.learn(25, callback=events)
+    assert events.model is agent and agent.num_timesteps == 30
+    assert events.events[:2] == [("start", 0), ("rollout", 0)] and events.events[-1] == ("end", 30)
+    assert [n for kind, n in events.events if kind == "step"] == list(range(2, 31, 2))
+    assert [n for kind, n in events.events if kind == "update"] == [10, 20, 30]
+    stopper = Events(stop_at=36)
+    agent.learn(20, reset_num_timesteps=False, callback=[stopper])
+    assert agent.num_timesteps == 36 and [n for kind, n in stopper.events if kind == "update"] == []
+    calls = []
+    agent.learn(10, callback=lambda local_vars, global_vars: calls.append(1) or True)  # SB3's callable form
+    assert len(calls) == 5
 
 
 @pytest.mark.parametrize("cls", ALGORITHMS)

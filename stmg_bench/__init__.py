@@ -1,0 +1,35 @@
+"""stmg-bench: the benchmark harness of stmg-envs, for any algorithm, any task, any priority order.
+
+What it holds:
+
+* :mod:`stmg_bench.contract`: the one contract an algorithm satisfies (``form``,
+  ``__init__(make_env, seed, **hp)``, ``learn``, ``act``) and its checker;
+* :mod:`stmg_bench.registry`: algorithm names and specs (``"step"``,
+  ``"package.module:Class"``, ``"path/to/file.py:Class"``);
+* :mod:`stmg_bench.builtins`: STEP, its variants, MAPPO and IPPO on the contract;
+* :mod:`stmg_bench.suites`: the suites (``matrix``), their trials, evaluation and reports;
+* :mod:`stmg_bench.sweep`: resumable sweeps on a local process pool or Ray;
+* :mod:`stmg_bench.cli`: the ``stmg-bench`` command.
+
+The environments (:mod:`stmg_envs`) never import this package; importing it imports no torch.
+
+Example:
+    >>> from stmg_bench import resolve
+    >>> resolve("mappo").form
+    'simultaneous'
+"""
+
+from stmg_bench.contract import FORMS, Algorithm, ContractError, check_algorithm
+from stmg_bench.registry import ResolvedAlgorithm, UnknownAlgorithmError, register, registered, resolve
+
+__all__ = [
+    "FORMS",
+    "Algorithm",
+    "ContractError",
+    "check_algorithm",
+    "ResolvedAlgorithm",
+    "UnknownAlgorithmError",
+    "register",
+    "registered",
+    "resolve",
+]

@@ -1,0 +1,109 @@
+"""A command line derived from a frozen ``Args`` dataclass, as in CleanRL: one place for each default and help text.
+
+Each field becomes ``--field-name``; its ``metadata["help"]`` is the help text.
+``bool`` fields are switches, ``tuple[str, ...]`` fields take a comma-separated
+list, ``dict`` fields named in ``mappings`` take ``NAME=JSON`` and may repeat.
+
+Example:
+    >>> from dataclasses import dataclass, field
+    >>> @dataclass(frozen=True)
+    ... class Args:
+    ...     seeds: int = field(default=3, metadata={"help": "trials per algorithm"})
+    ...     games: tuple[str, ...] = field(default=("mixing",), metadata={"help": "games"})
+    ...     fresh: bool = field(default=False, metadata={"help": "start over"})
+    >>> parse_dataclass(Args, ["--seeds", "5", "--games", "a,b", "--fresh"])
+    Args(seeds=5, games=('a', 'b'), fresh=True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from stmg_bench.sweep.reporting import parse_csv_list
+
+__all__ = ["parse_dataclass", "build_parser", "parse_csv_list", "parse_mapping"]
+
+T = TypeVar("T")
+
+
+def parse_mapping(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``["step={\\"beta\\": 0.5}"]`` -> ``{"step": {"beta": 0.5}}``.
+
+    Raises:
+        argparse.ArgumentTypeError: an item without ``=``, or whose value is not a JSON object.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise argparse.ArgumentTypeError(f"expected NAME=JSON (e.g. step='{{\"beta\": 0.5}}'), got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise argparse.ArgumentTypeError(f"{name}: expected a JSON object after '=', got {text!r} ({exc})") from None
+        if not isinstance(value, dict):
+            raise argparse.ArgumentTypeError(f"{name}: expected a JSON object like {{\"lr\": 0.1}}, got {text!r}")
+        out.setdefault(name, {}).update(value)
+    return out
+
+
+def _scalar(kind: Any) -> Any:
+    if kind is Path:
+        return Path
+    if kind in (int, float, str):
+        return kind
+    raise TypeError(f"unsupported Args field type {kind!r}")
+
+
+def build_parser(cls: type, description: str | None = None, prog: str | None = None) -> argparse.ArgumentParser:
+    """An ``argparse`` parser with one option per field of the dataclass ``cls``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        help_text = f.metadata.get("help", "")
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        elif origin is tuple:
+            parser.add_argument(flag, type=parse_csv_list, default=default,
+                                help=f"{help_text} (comma-separated; default: {','.join(map(str, default))})")
+        elif origin is dict:
+            parser.add_argument(flag, action="append", default=[], metavar="NAME=JSON",
+                                help=f"{help_text} (repeatable)")
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            inner = next(a for a in args if a is not type(None))
+            parser.add_argument(flag, type=_scalar(inner), default=default, help=f"{help_text} (default: {default})")
+        else:
+            parser.add_argument(flag, type=_scalar(kind), default=default, choices=f.metadata.get("choices"),
+                                help=f"{help_text} (default: {default})")
+    return parser
+
+
+def parse_dataclass(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None,
+                    prog: str | None = None) -> T:
+    """Parse ``argv`` into an instance of the dataclass ``cls``; ``cls.check(parser)``, if defined, validates it."""
+    parser = build_parser(cls, description, prog)
+    ns = vars(parser.parse_args(argv))
+    hints = typing.get_type_hints(cls)
+    for name, kind in hints.items():
+        if typing.get_origin(kind) is dict and name in ns:
+            try:
+                ns[name] = parse_mapping(ns[name])
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"--{name.replace('_', '-')}: {exc}")
+    args = cls(**ns)
+    check = getattr(args, "check", None)
+    if callable(check):
+        problem = check()
+        if problem:
+            parser.error(problem)
+    return args

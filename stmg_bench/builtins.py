@@ -1,0 +1,192 @@
+"""The built-in algorithms on the contract: STEP, its named variants, MAPPO and IPPO, through one adapter.
+
+STEP, MAPPO and IPPO share Stable-Baselines3's surface: ``cls(env, seed=..., **hp)``,
+``learn(total_timesteps, callback)``, ``predict``, ``action_probabilities``,
+``save``/``load``. :class:`SB3SurfaceAlgorithm` reaches the contract of
+:mod:`stmg_bench.contract` from that surface; each built-in is a two-line
+subclass naming its class and form, and :mod:`stmg_bench.registry` maps the
+names to them. Importing this module imports no torch: the class behind an
+adapter is imported when the first one is built.
+
+Example:
+    >>> import pettingzoo, stmg_envs
+    >>> algo = MAPPOAlgorithm(lambda: pettingzoo.make("parallel", "stmg/Penalty-v0", k=0), seed=0)
+    >>> _ = algo.learn(200)
+    >>> algo.act("agent_0", [1.0]) in (0, 1, 2)
+    True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from stmg_bench.contract import EnvFactory, ProgressCallback
+from stmg_bench.registry import load_object
+
+__all__ = [
+    "SB3SurfaceAlgorithm",
+    "STEPAlgorithm",
+    "STEPScaledAlgorithm",
+    "STEPNoRegularizerAlgorithm",
+    "MAPPOAlgorithm",
+    "IPPOAlgorithm",
+]
+
+
+def _sb3_progress(callback: ProgressCallback) -> Any:
+    """An SB3 ``BaseCallback`` that calls ``callback(num_timesteps)`` after every update (PPO's ``train()``).
+
+    SB3 has no hook after ``train()``; the start of the next rollout and the end of
+    training are the moments right after an update. A ``False`` stops at the next env step.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ProgressAfterUpdate(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self._updates_seen = 0
+            self._stop = False
+
+        def _report(self) -> None:
+            if callback(int(self.model.num_timesteps)) is False:
+                self._stop = True
+
+        def _on_rollout_start(self) -> None:
+            if self._updates_seen:
+                self._report()
+            self._updates_seen += 1
+
+        def _on_step(self) -> bool:
+            return not self._stop
+
+        def _on_training_end(self) -> None:
+            if not self._stop:
+                self._report()
+
+    return ProgressAfterUpdate()
+
+
+class SB3SurfaceAlgorithm:
+    """Adapter from an algorithm with SB3's surface to the benchmark contract.
+
+    Subclasses set :attr:`target` (the class, as ``"module:Attribute"``), :attr:`form`,
+    :attr:`name` and optionally :attr:`defaults` (hyperparameters applied before the
+    user's). The model itself is :attr:`model`.
+
+    Args:
+        make_env: Builds a fresh env in the algorithm's form (passed to the class as its env factory).
+        seed: Seed of the run.
+        **hyperparameters: Keyword arguments of the class (``n_envs``, ``gamma``, ``policy_kwargs``...).
+    """
+
+    target: ClassVar[str]
+    form: ClassVar[str]
+    name: ClassVar[str]
+    #: Hyperparameters the variant applies before the user's (a user's value wins).
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, make_env: EnvFactory, seed: int, **hyperparameters: Any) -> None:
+        cls = load_object(self.target)
+        merged = _merge(self.defaults, hyperparameters)
+        self.model = cls(make_env, seed=seed, **merged)
+        self.make_env = make_env
+
+    def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> "SB3SurfaceAlgorithm":
+        """Train for ``total_timesteps`` joint steps; ``callback(num_timesteps)`` after every update."""
+        self.model.learn(total_timesteps, callback=self._callback(callback))
+        return self
+
+    def _callback(self, callback: ProgressCallback | None) -> Any:
+        return None if callback is None else _sb3_progress(callback)
+
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def act(self, agent: Any, observation: Any) -> Any:
+        """The greedy action of ``agent`` (the sequential form: one agent's STMG observation)."""
+        if self.form == "sequential":
+            action, _ = self.model.predict(observation, deterministic=True)
+            return _as_env_action(action)
+        return self.model.predict({agent: observation}, deterministic=True)[agent]
+
+    def action_probabilities(self, agent: Any, observation: Any) -> np.ndarray:
+        """The probability of each action of ``agent`` (``Discrete`` actions)."""
+        if self.form == "sequential":
+            return np.asarray(self.model.action_probabilities(observation), dtype=np.float64)
+        return np.asarray(self.model.action_probabilities({agent: observation})[agent], dtype=np.float64)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        self.model.save(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], make_env: EnvFactory) -> "SB3SurfaceAlgorithm":
+        """Load a saved model of this adapter's class, attached to ``make_env``'s environments."""
+        model_cls = load_object(cls.target)
+        self = cls.__new__(cls)
+        self.model = model_cls.load(path, env=make_env)
+        self.make_env = make_env
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model!r})"
+
+
+def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated by ``given``, one level deep for dict values such as ``policy_kwargs``."""
+    merged = dict(defaults)
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _as_env_action(action: Any) -> Any:
+    array = np.asarray(action)
+    if array.ndim == 0 and np.issubdtype(array.dtype, np.integer):
+        return int(array)
+    return array
+
+
+class STEPAlgorithm(SB3SurfaceAlgorithm):
+    """STEP (:class:`stmg_agents.STEP`) on the STMG, with the paper's plain hypernetwork."""
+
+    target = "stmg_agents.step.algorithm:STEP"
+    form = "sequential"
+    name = "step"
+
+
+class STEPScaledAlgorithm(STEPAlgorithm):
+    """STEP with the width-scaled hypernetwork (``policy_kwargs=dict(hyper_scale_by_width=True)``)."""
+
+    name = "step-scaled"
+    defaults = {"policy_kwargs": {"hyper_scale_by_width": True}}
+
+
+class STEPNoRegularizerAlgorithm(STEPAlgorithm):
+    """STEP without the hypernetwork regulariser of Eq. 11 (``beta=0``)."""
+
+    name = "step-beta0"
+    defaults = {"beta": 0.0}
+
+
+class MAPPOAlgorithm(SB3SurfaceAlgorithm):
+    """MAPPO (:class:`stmg_agents.MAPPO`) on the simultaneous game."""
+
+    target = "stmg_agents.baselines.mappo:MAPPO"
+    form = "simultaneous"
+    name = "mappo"
+
+
+class IPPOAlgorithm(SB3SurfaceAlgorithm):
+    """IPPO (:class:`stmg_agents.IPPO`) on the simultaneous game."""
+
+    target = "stmg_agents.baselines.ippo:IPPO"
+    form = "simultaneous"
+    name = "ippo"

@@ -1,0 +1,72 @@
+"""``stmg-bench``: the benchmark suites from the command line, for any algorithm.
+
+Commands:
+
+* ``stmg-bench list``: the registered algorithms with their forms;
+* ``stmg-bench check SPEC``: check an algorithm against the contract (no training);
+* ``stmg-bench matrix [--algos ... --games ... --seeds N ...]``: the matrix suite
+  (``stmg-bench matrix --help`` lists every option; the same as ``benchmarks/matrix_games.py``).
+
+A spec ``package.module:Class`` is imported from the current folder first, as
+``python -m`` would, and reaches every worker of the sweep.
+
+Example:
+    >>> main(["check", "mappo"])
+    mappo: ok (simultaneous form, stmg_bench.builtins:MAPPOAlgorithm)
+    0
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+USAGE = "usage: stmg-bench {list,check SPEC,matrix} [options]; stmg-bench matrix --help for the suite's options"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (also used as the console script's)."""
+    from stmg_bench.contract import ContractError
+    from stmg_bench.registry import UnknownAlgorithmError, registered, resolve
+    from stmg_bench.sweep import TrialsFailedError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__.split("\n\n")[0] + "\n\n" + USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    try:
+        if command == "list":
+            for name in sorted(registered()):
+                algo = resolve(name)
+                print(f"{name:12s} {algo.form:12s} {algo.target}")
+            return 0
+        if command == "check":
+            if len(rest) != 1:
+                print("usage: stmg-bench check SPEC  (a registered name, package.module:Class or file.py:Class)", file=sys.stderr)
+                return 2
+            algo = resolve(rest[0])
+            print(f"{algo.name}: ok ({algo.form} form, {algo.target})")
+            return 0
+        if command == "matrix":
+            from stmg_bench.args import parse_dataclass
+            from stmg_bench.suites import matrix
+
+            options = parse_dataclass(matrix.Args, rest, description="The matrix suite: any algorithm on the matrix games.",
+                                      prog="stmg-bench matrix")
+            print(matrix.run(options))
+            return 0
+    except (UnknownAlgorithmError, ContractError, ValueError) as exc:
+        print(f"stmg-bench {command}: {exc}", file=sys.stderr)
+        return 2
+    except TrialsFailedError as exc:
+        print(f"stmg-bench {command}: {exc}", file=sys.stderr)
+        return 1
+    print(f"stmg-bench: unknown command {command!r}; {USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""What produced a trial record: a fingerprint that a resumed sweep compares before reusing the record.
+
+The fingerprint holds the package version, a hash of the source code the trial
+runs (the environments, the harness's trial code, and the algorithm's own
+package or file), and the algorithm with its settings. A resumed sweep reruns
+the trials whose record carries another fingerprint, and says how many, instead
+of silently reusing results of other code or settings. The git commit is
+recorded beside it for the reader, but not compared: committing results or
+editing a README does not make trials stale.
+
+Example:
+    >>> from stmg_bench.registry import resolve
+    >>> stamp = fingerprint(resolve("mappo"), {"gamma": 0.0})
+    >>> sorted(stamp)
+    ['algorithm', 'code', 'hyperparameters', 'version']
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from stmg_bench.registry import ResolvedAlgorithm
+
+__all__ = ["fingerprint", "git_commit", "source_hash"]
+
+_HERE = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=None)
+def source_hash(*roots: str) -> str:
+    """A short SHA-256 of every ``.py`` file under ``roots`` (folders or files), in a stable order."""
+    digest = hashlib.sha256()
+    for root in roots:
+        path = Path(root)
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(path.parent)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _module_root(target: str) -> str:
+    """The folder of the top-level package (or the file) that ``module:Attribute`` / ``file.py:Attribute`` lives in."""
+    module = target.rpartition(":")[0]
+    if module.endswith(".py"):
+        return str(Path(module).resolve())
+    top = module.split(".")[0]
+    spec = importlib.util.find_spec(top)
+    if spec is None or spec.origin is None:
+        return ""
+    origin = Path(spec.origin)
+    return str(origin.parent if origin.name == "__init__.py" else origin)
+
+
+def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The fingerprint of a trial of ``algorithm`` with ``hyperparameters`` (JSON-able)."""
+    import stmg_envs
+
+    roots = [str(Path(stmg_envs.__file__).resolve().parent), str(_HERE)]
+    if algorithm.target.startswith("stmg_bench."):  # a built-in adapter: the algorithm is in stmg_agents
+        import stmg_agents
+
+        roots.append(str(Path(stmg_agents.__file__).resolve().parent))
+    else:
+        saved = sys.path[:]
+        sys.path[:0] = [p for p in algorithm.search_path if p not in sys.path]
+        try:
+            root = _module_root(algorithm.target)
+        finally:
+            sys.path[:] = saved
+        if root:
+            roots.append(root)
+    return {
+        "version": stmg_envs.__version__,
+        "code": source_hash(*roots),
+        "algorithm": algorithm.target,
+        "hyperparameters": dict(hyperparameters),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the checkout the harness runs from (``+dirty`` with uncommitted changes), or None."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_HERE, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=_HERE,
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None

@@ -1,0 +1,47 @@
+"""Small helpers that the benchmark scripts share to report a sweep.
+
+Example:
+    >>> records = [{"finished_at": "2026-01-01T00:01:00+00:00", "wall_s": 30.0},
+    ...            {"finished_at": "2026-01-01T00:02:00+00:00", "wall_s": 45.0}]
+    >>> sweep_span_s(records)
+    90.0
+    >>> parse_csv_list(" a, b,,c ")
+    ('a', 'b', 'c')
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import os
+from pathlib import Path
+
+__all__ = ["sweep_span_s", "write_csv", "parse_csv_list", "default_workers"]
+
+
+def sweep_span_s(records: list[dict]) -> float:
+    """Seconds from the first trial's start to the last trial's end, from the records (survives resuming)."""
+    ends = [datetime.datetime.fromisoformat(r["finished_at"]).timestamp() for r in records]
+    starts = [end - r["wall_s"] for end, r in zip(ends, records)]
+    return max(ends) - min(starts)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` as a CSV file with a header: every key of any row, in order of appearance (blank where absent)."""
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fieldnames, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def parse_csv_list(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``: a comma-separated command-line value."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def default_workers(workers: int | None) -> int:
+    """``workers`` if given, else the CPUs this process may use (what the local backend starts)."""
+    if workers:
+        return workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

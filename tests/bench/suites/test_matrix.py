@@ -1,0 +1,184 @@
+"""The matrix suite: trials through the contract, evaluation through the algorithm's form, order labels, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stmg_bench.cli import main as cli_main
+from stmg_bench.registry import resolve
+from stmg_bench.suites import matrix
+from stmg_envs.games import classify_outcome, stackelberg_equilibrium
+from stmg_envs.matrix import MIXING, penalty_payoff
+
+HERE = Path(__file__).resolve().parent
+TINY = f"{HERE / 'tiny_algorithms.py'}"
+
+
+def trial(spec, **kw):
+    kw.setdefault("task_id", "stmg/Penalty-v0")
+    kw.setdefault("task_kwargs", {"k": -25.0})
+    return matrix.matrix_trial(resolve(spec).to_json(), steps=kw.pop("steps", 300), curve_points=kw.pop("curve_points", 3), **kw)
+
+
+def test_sequential_evaluation_passes_the_leaders_greedy_action_to_the_follower():
+    """In the sequential form the follower acts on the STMG observation holding the leader's greedy action: a
+    follower that copies it ends on the leader's action, with the joint distribution enumerated through the form."""
+    record = trial(f"{TINY}:CopyLeader", hyperparameters={"first": 1})
+    assert record["greedy_joint_action"] == [1, 1] and record["algo"] == "copy-leader"
+    joint = np.asarray(record["joint_probabilities"])
+    assert joint[1, 1] == 1.0 and joint.sum() == 1.0
+    assert [point[0] for point in record["curve"]] == [100, 200, 300]  # after every update, num_timesteps
+    json.loads(json.dumps(record))
+
+
+def test_an_algorithm_without_probabilities_gets_its_greedy_outcome_labelled():
+    """Without action_probabilities the label still comes from the exact solver; P(SE) and marginals are None."""
+    record = trial(f"{TINY}:Fixed", hyperparameters={"action": 2})
+    payoffs = np.stack([penalty_payoff(-25.0)] * 2)
+    assert (record["label"], record["tag"]) == (classify_outcome(payoffs, (2, 2)).label, classify_outcome(payoffs, (2, 2)).tag)
+    assert record["p_se"] is None and record["marginals"] is None and record["curve"] == []
+
+
+def test_outcomes_are_labelled_by_the_se_of_the_order_used():
+    """Mixing is general-sum: its SE depends on who leads. A reversed STMG puts agent_1 first and the label
+    follows; a simultaneous algorithm is labelled under every order from one training."""
+    payoffs = np.asarray(MIXING)
+    se_forward = stackelberg_equilibrium(payoffs, order=(0, 1)).joint_action
+    se_reversed = stackelberg_equilibrium(payoffs, order=(1, 0)).joint_action
+    assert se_forward != se_reversed  # the premise of the test
+    record = trial(f"{TINY}:Fixed", task_id="stmg/Mixing-v0", task_kwargs={}, hyperparameters={"action": se_reversed[0]},
+                   label_orders=["possible_agents", "reversed"])
+    assert set(record["by_order"]) == {"possible_agents", "reversed"}
+    assert record["by_order"]["reversed"]["se_joint_action"] == list(se_reversed)
+    for order, idx in (("possible_agents", (0, 1)), ("reversed", (1, 0))):
+        expected = classify_outcome(payoffs, tuple(record["greedy_joint_action"]), order=idx)
+        assert record["by_order"][order]["label"] == expected.label
+
+
+def test_the_reversed_stmg_really_lets_agent_1_lead():
+    """Under --orders reversed the sequential form starts with agent_1 (rank 0): CopyLeader's leader is agent_1."""
+    record = trial(f"{TINY}:CopyLeader", hyperparameters={"first": 0}, order="reversed", curve_points=0)
+    assert record["greedy_joint_action"] == [0, 0] and record["order"] == "reversed"
+
+
+def test_plan_trains_simultaneous_algorithms_once_and_sequential_ones_per_order():
+    """Orders multiply the sequential algorithm's trials only; shared settings reach only algorithms that take them."""
+    args = matrix.Args(games=("mixing",), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed", "mappo"), seeds=2,
+                       orders=("possible_agents", "reversed"), n_envs=3, gamma=0.5)
+    algorithms, settings = matrix.resolve_algorithms(args)
+    assert settings == {"copy-leader": {}, "fixed": {}, "mappo": {"n_envs": 3, "gamma": 0.5}}
+    trials = matrix.plan_trials(args.games, algorithms, settings, 2, 100, 0, args.order_names())
+    per_algo = {}
+    for t in trials:
+        per_algo.setdefault(t.kwargs["algorithm"]["name"], []).append((t.kwargs["order"], tuple(t.kwargs["label_orders"])))
+    assert sorted(per_algo["copy-leader"]) == [("possible_agents", ("possible_agents",))] * 2 + [("reversed", ("reversed",))] * 2
+    assert per_algo["fixed"] == per_algo["mappo"] == [("possible_agents", ("possible_agents", "reversed"))] * 2
+    assert len({t.key for t in trials}) == len(trials)
+    assert all(t.fingerprint["hyperparameters"] == settings[t.kwargs["algorithm"]["name"]] for t in trials)
+
+
+def test_unknown_order_is_a_clear_error():
+    """An order that is not a permutation of the agents names what is accepted."""
+    with pytest.raises(ValueError, match=r"permutation of \['agent_0', 'agent_1'\], got 'agent_0,agent_9'"):
+        matrix.order_indices("agent_0,agent_9", ["agent_0", "agent_1"])
+
+
+def test_cli_benchmarks_an_algorithm_from_a_local_file_on_the_process_pool(tmp_path):
+    """`stmg-bench matrix` runs a user's class (a file outside the package) next to a built-in on two worker
+    processes, with its own hyperparameters, and the results name it; a rerun reuses every trial."""
+    argv = ["matrix", "--algos", f"{TINY}:CopyLeader,mappo", "--games", "penalty:0,mixing", "--seeds", "2",
+            "--steps", "200", "--curve-points", "2", "--hyperparams", 'copy-leader={"first": 0}', "--workers", "2",
+            "--out", str(tmp_path), "--name", "mine"]
+    done = subprocess.run([sys.executable, "-m", "stmg_bench.cli", *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "mine.md").read_text()
+    assert "| penalty:0 | copy-leader | possible_agents | 2 |" in text and "| mixing | mappo |" in text
+    assert '`copy-leader` (sequential form' in text and '{"first": 0}' in text
+    rows = (tmp_path / "mine.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2 * 2
+    records = [json.loads(p.read_text()) for p in (tmp_path / "trials" / "mine").glob("*.json")]
+    assert len(records) == 8 and all(r["fingerprint"]["code"] for r in records)
+    again = subprocess.run([sys.executable, "-m", "stmg_bench.cli", *argv], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "8 trials: 0 run, 8 reused" in again.stderr
+
+
+def test_cli_refuses_bad_algorithms_and_hyperparameters_before_training(tmp_path, capsys):
+    """An unknown name, a class without the contract, a hyperparameter the class does not take: exit 2, a message
+    naming what was expected, nothing written."""
+    base = ["matrix", "--games", "mixing", "--seeds", "1", "--out", str(tmp_path)]
+    assert cli_main([*base, "--algos", "no-such"]) == 2
+    assert "unknown algorithm 'no-such'" in capsys.readouterr().err
+    assert cli_main([*base, "--algos", "collections:Counter"]) == 2
+    assert "has no `form` attribute" in capsys.readouterr().err
+    assert cli_main([*base, "--algos", f"{TINY}:Fixed", "--hyperparams", 'fixed={"lr": 1}']) == 2
+    assert "does not take the hyperparameter(s) ['lr']; it takes ['action', 'fail_seed']" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failing_trial_is_reported_and_the_rest_of_the_sweep_is_kept(tmp_path, capsys):
+    """One trial raising (seed 1) does not lose the others: they are recorded and reported, the failure is named
+    in the results, the exit status is 1, and a rerun retries only the failed trial."""
+    argv = ["matrix", "--algos", f"{TINY}:Fixed", "--hyperparams", 'fixed={"fail_seed": 1}', "--games", "mixing",
+            "--seeds", "3", "--workers", "1", "--out", str(tmp_path), "--name", "broken"]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert "1 trial(s) failed: ['fixed_mixing_s1']" in err and "planted failure for seed 1" in err
+    text = (tmp_path / "broken.md").read_text()
+    assert "## Failed trials (1" in text and "`fixed_mixing_s1`: RuntimeError: planted failure for seed 1" in text
+    assert sorted(p.name for p in (tmp_path / "trials" / "broken").glob("*.json")) == ["fixed_mixing_s0.json", "fixed_mixing_s2.json"]
+
+
+@pytest.mark.agents
+@pytest.mark.parametrize("name", ["step", "mappo", "ippo"])
+def test_builtin_record_is_consistent(name):
+    """Probabilities sum to 1, marginals match the joint, the label is the solver's, P(SE) and the expected payoffs
+    are read off the joint distribution, and the record survives JSON."""
+    pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
+    record = trial(name, seed=1, steps=200, curve_points=2)
+    json.loads(json.dumps(record))
+    joint = np.asarray(record["joint_probabilities"])
+    assert joint.shape == (3, 3) and joint.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(record["marginals"][0], joint.sum(axis=1))
+    np.testing.assert_allclose(record["marginals"][1], joint.sum(axis=0))
+    payoffs = np.stack([penalty_payoff(-25.0)] * 2)
+    outcome = classify_outcome(payoffs, tuple(record["greedy_joint_action"]))
+    assert (record["label"], record["tag"]) == (outcome.label, outcome.tag)
+    se = stackelberg_equilibrium(payoffs).joint_action
+    assert record["p_se"] == pytest.approx(joint[se])
+    np.testing.assert_allclose(record["expected_payoffs"], [(payoffs[i] * joint).sum() for i in range(2)])
+    assert record["steps"] >= 200 and record["decisions_per_s"] > 0 and len(record["curve"]) >= 1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--n-envs", "0"], "expected --n-envs >= 1 and 0 <= --gamma <= 1"),
+    (["--gamma", "1.5"], "expected --n-envs >= 1 and 0 <= --gamma <= 1"),
+    (["--games", "penalty:-7"], "unknown games ['penalty:-7']"),
+    (["--hyperparams", "step=0.5"], "expected a JSON object"),
+    (["--backend", "spark"], "invalid choice: 'spark'"),
+])
+def test_the_script_rejects_bad_settings_with_the_expected_values(flags, message, capsys):
+    """benchmarks/matrix_games.py's command line (derived from Args) stops on bad values with what was expected."""
+    from stmg_bench.args import parse_dataclass
+
+    with pytest.raises(SystemExit):
+        parse_dataclass(matrix.Args, flags)
+    assert message in capsys.readouterr().err
+
+
+def test_the_scripts_command_line_is_the_args_dataclass():
+    """Every field of Args is a flag of the script, with the dataclass's default (one source of defaults)."""
+    import dataclasses
+
+    from stmg_bench.args import parse_dataclass
+
+    assert parse_dataclass(matrix.Args, []) == matrix.Args()
+    from stmg_bench.args import build_parser
+
+    flags = {a.dest for a in build_parser(matrix.Args)._actions}
+    assert {f.name for f in dataclasses.fields(matrix.Args)} <= flags

@@ -1,0 +1,51 @@
+"""Tiny algorithms of the harness tests, written against the contract only (no stmg_bench import)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CopyLeader:
+    """Sequential: agent_0 always plays `first`; every other agent copies the first filled slot of prior_actions."""
+
+    form = "sequential"
+    name = "copy-leader"
+
+    def __init__(self, make_env, seed, first=2):
+        self.first = first
+        self.num_timesteps = 0
+
+    def learn(self, total_timesteps, callback=None):
+        for n in range(100, total_timesteps + 1, 100):
+            self.num_timesteps = n
+            if callback is not None and callback(n) is False:
+                break
+        return self
+
+    def act(self, agent, observation):
+        if observation["rank"] == 0:
+            return self.first
+        return int(np.argmax(observation["prior_actions"][:3]))
+
+    def action_probabilities(self, agent, observation):
+        return np.eye(3)[self.act(agent, observation)]
+
+
+class Fixed:
+    """Simultaneous: every agent plays `action`; no probabilities (greedy outcome only)."""
+
+    form = "simultaneous"
+    name = "fixed"
+
+    def __init__(self, make_env, seed, action=0, fail_seed=None):
+        self.action = action
+        self.seed = seed
+        self.fail_seed = fail_seed
+
+    def learn(self, total_timesteps, callback=None):
+        if self.seed == self.fail_seed:
+            raise RuntimeError(f"planted failure for seed {self.seed}")
+        return self
+
+    def act(self, agent, observation):
+        return self.action

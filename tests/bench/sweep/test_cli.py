@@ -1,0 +1,41 @@
+"""The shared sweep flags of the benchmark scripts (stmg_bench/sweep/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from stmg_bench.sweep import add_sweep_arguments, run_sweep, sweep_kwargs
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    return add_sweep_arguments(argparse.ArgumentParser()).parse_args(list(argv))
+
+
+def test_defaults_run_locally_on_all_cores_and_resume():
+    """No flags: local backend, all cores, no cluster address, resume (not fresh)."""
+    assert sweep_kwargs(parse()) == {"backend": "local", "workers": None, "address": None, "fresh": False}
+
+
+def test_flags_map_to_run_sweep_arguments():
+    """Every flag lands in the matching run_sweep keyword argument."""
+    args = parse("--backend", "ray", "--address", "auto", "--workers", "3", "--fresh")
+    assert sweep_kwargs(args) == {"backend": "ray", "workers": 3, "address": "auto", "fresh": True}
+
+
+def test_sweep_kwargs_are_accepted_by_run_sweep(tmp_path):
+    """The dict from sweep_kwargs can be splatted into run_sweep as it is."""
+    from stmg_bench.sweep import Trial
+
+    trial = Trial(key="a", fn="statistics:mean", kwargs={"data": [2]})
+    [record] = run_sweep([trial], tmp_path, progress=False, **sweep_kwargs(parse("--workers", "1")))
+    assert record["result"] == 2
+
+
+@pytest.mark.parametrize("argv", [["--backend", "dask"], ["--workers", "0"], ["--workers", "two"]])
+def test_bad_flags_exit_with_a_usage_error(argv, capsys):
+    """Unknown backends and non-positive worker counts are refused by the parser with a message."""
+    with pytest.raises(SystemExit):
+        parse(*argv)
+    assert "error:" in capsys.readouterr().err

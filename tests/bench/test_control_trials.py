@@ -1,0 +1,366 @@
+"""The control benchmarks' building blocks: trial records, evaluation, observation normalisation, curve statistics.
+
+Covers :mod:`stmg_bench.control_trials`, :mod:`stmg_bench.deterministic_evaluation`,
+:mod:`stmg_agents.observation_normalization`, :mod:`stmg_bench.learning_curves` and the
+budget planning of ``benchmarks/mamujoco.py`` and ``benchmarks/onramp.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="needs the [agents] extra")
+pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
+
+from stmg_bench.control_trials import (  # noqa: E402
+    ALGORITHMS,
+    MUJOCO_HYPERPARAMETERS,
+    ONRAMP_HYPERPARAMETERS,
+    ControlHyperparameters,
+    control_trial,
+    default_hyperparameters,
+)
+from stmg_bench.deterministic_evaluation import (  # noqa: E402
+    EpisodeRecorder,
+    EpisodeSummary,
+    evaluate_shared_policy,
+    evaluate_step,
+    summarize_episodes,
+)
+from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts  # noqa: E402
+from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
+from stmg_envs import stmg_v0  # noqa: E402
+from stmg_envs.matrix import penalty  # noqa: E402
+from tests.bench.benchmark_scripts import BENCHMARKS, load_script  # noqa: E402
+
+pytestmark = pytest.mark.agents
+
+needs_mujoco = pytest.mark.skipif(
+    importlib.util.find_spec("mujoco") is None, reason="needs the [mujoco] extra: pip install 'stmg-envs[mujoco]'"
+)
+needs_highway = pytest.mark.skipif(
+    importlib.util.find_spec("highway_env") is None, reason="needs the [highway] extra: pip install 'stmg-envs[highway]'"
+)
+CHEETAH = {"agent_conf": "2x3", "episode_length": 12}
+TINY = {"n_envs": 2, "n_steps": 12, "n_minibatches": 2}
+
+
+# ---------------------------------------------------------------- trial records
+@pytest.mark.mujoco
+@needs_mujoco
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_mujoco_record_is_consistent(algo):
+    """A trial's curve starts before training, ends at the trained steps, and its summaries agree with its episodes."""
+    record = control_trial(
+        algo, "stmg/HalfCheetah-v0", CHEETAH, seed=0, steps=48, eval_points=2, eval_episodes=2,
+        normalize_observations=True, normalize_rewards=True, hyperparams=TINY,
+    )
+    assert json.loads(json.dumps(record)) == record
+    steps = [point["step"] for point in record["curve"]]
+    assert steps[0] == 0 and steps[-1] == record["steps"] == 48 and steps == sorted(set(steps))
+    for point in record["curve"]:
+        assert point["team_return"] == pytest.approx(np.mean(point["team_returns"]))
+        assert len(point["team_returns"]) == 2 and point["length"] == 12
+        assert point["mean_speed"] is None and point["crash_rate"] is None  # MuJoCo reports neither
+    assert record["final"] == record["curve"][-1]
+    assert record["n_agents"] == 2 and record["steps_per_s"] > 0 and record["train_s"] > 0
+    assert record["hyperparameters"]["n_envs"] == 2 and record["hyperparameters"]["hidden_sizes"] == [64, 64]
+
+
+@pytest.mark.mujoco
+@needs_mujoco
+def test_same_seed_same_curve():
+    """A STEP trial with observation normalisation is reproducible: same arguments, same learning curve."""
+    kwargs = dict(steps=48, eval_points=1, eval_episodes=1, normalize_observations=True, normalize_rewards=True,
+                  hyperparams=TINY)
+    a = control_trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
+    b = control_trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
+    assert a["curve"] == b["curve"]
+
+
+@pytest.mark.mujoco
+@needs_mujoco
+def test_beta_reaches_step():
+    """The ablation's beta is the one STEP trains with (and is recorded)."""
+    record = control_trial(
+        "step", "stmg/HalfCheetah-v0", {"agent_conf": "6x1", "episode_length": 5}, seed=0, steps=10, eval_points=0,
+        eval_episodes=1, hyperparams={"n_envs": 1, "n_steps": 5, "n_minibatches": 1, "beta": 0.25},
+    )
+    assert record["hyperparameters"]["beta"] == 0.25 and record["n_agents"] == 6
+
+
+@pytest.mark.highway
+@needs_highway
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_onramp_record_reports_speed_and_crashes(algo):
+    """On-ramp evaluations report an average speed in the vehicles' range and a crash rate in [0, 1]."""
+    record = control_trial(
+        algo, "stmg/OnRampMerge-v0", {"difficulty": "easy"}, seed=0, steps=40, eval_points=1, eval_episodes=2,
+        normalize_rewards=True, order="merge_priority" if algo == "step" else "possible_agents",
+        hyperparams={"n_envs": 2, "n_steps": 20},
+    )
+    for point in record["curve"]:
+        assert 0.0 < point["mean_speed"] < 40.0
+        assert point["crash_rate"] in (0.0, 0.5, 1.0)
+        assert 1 <= point["length"] <= 100
+
+
+def test_bad_trial_arguments_are_clear_errors():
+    """A typo in the algorithm, order or a count is a ValueError naming what was expected."""
+    with pytest.raises(ValueError, match="expected algo"):
+        control_trial("ppo", "stmg/Penalty-v0")
+    with pytest.raises(ValueError, match="expected order"):
+        control_trial("step", "stmg/Penalty-v0", order="random")
+    with pytest.raises(ValueError, match="expected eval_episodes"):
+        control_trial("step", "stmg/Penalty-v0", eval_episodes=0)
+
+
+# ---------------------------------------------------------------- hyper-parameters
+def test_hyperparameters_translate_to_each_algorithm():
+    """The shared settings reach STEP (batch per rank) and the baselines (minibatches) with the same meaning."""
+    hp = ControlHyperparameters(n_envs=2, n_steps=50, n_minibatches=4, hidden_sizes=(32,))
+    assert hp.step_kwargs()["batch_size"] == 25 and hp.step_kwargs()["n_steps"] == 50
+    assert hp.step_kwargs()["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}, "hyper_scale_by_width": False}
+    assert hp.baseline_kwargs()["n_minibatches"] == 4 and hp.baseline_kwargs()["hidden_sizes"] == (32,)
+    assert "beta" not in hp.baseline_kwargs()
+    assert default_hyperparameters("stmg/OnRampMerge-v0") is ONRAMP_HYPERPARAMETERS
+    assert default_hyperparameters("stmg/Ant-v0") is MUJOCO_HYPERPARAMETERS
+    from stmg_agents.step import DEFAULT_BETA
+
+    assert MUJOCO_HYPERPARAMETERS.beta == ONRAMP_HYPERPARAMETERS.beta == DEFAULT_BETA  # STEP's own default
+    # Both control presets give STEP the width-scaled hypernetwork (STEP's own default is the plain one).
+    for preset in (MUJOCO_HYPERPARAMETERS, ONRAMP_HYPERPARAMETERS):
+        assert preset.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is True
+
+
+def test_bad_hyperparameters_are_rejected():
+    """Minibatches that do not divide the rollout, negative values and unknown names are refused with the reason."""
+    with pytest.raises(ValueError, match="divide"):
+        ControlHyperparameters(n_envs=1, n_steps=10, n_minibatches=3)
+    with pytest.raises(ValueError, match="learning_rate"):
+        ControlHyperparameters(learning_rate=-1.0)
+    with pytest.raises(ValueError, match="hyper_scale_by_width to be a bool"):
+        ControlHyperparameters(hyper_scale_by_width=1)
+    with pytest.raises(TypeError, match="unknown hyper-parameters"):
+        MUJOCO_HYPERPARAMETERS.replace(lr=1e-3)
+    assert MUJOCO_HYPERPARAMETERS.replace(hidden_sizes=[8, 8]).hidden_sizes == (8, 8)
+
+
+# ---------------------------------------------------------------- evaluation
+def test_recorder_sums_each_agents_rewards():
+    """The recorder's team return is the mean of the agents' summed rewards over the episode."""
+    env = EpisodeRecorder(penalty(k=-25, episode_length=3))
+    env.reset(seed=0)
+    env.step({"agent_0": 0, "agent_1": 2})  # (a1, a3): 10 each
+    env.step({"agent_0": 0, "agent_1": 0})  # (a1, a1): k each
+    summary = env.summary()
+    assert summary.agent_returns == {"agent_0": -15.0, "agent_1": -15.0}
+    assert (summary.team_return, summary.length, summary.mean_speed, summary.crashed) == (-15.0, 2, None, None)
+    env.reset(seed=1)
+    assert env.summary().length == 0
+
+
+def test_step_and_baseline_evaluations_play_whole_greedy_episodes():
+    """Both evaluation paths play full episodes, one per seed, and greedy play is the same for the same seed."""
+    from stmg_agents import MAPPO, STEP
+
+    step = STEP(lambda: stmg_v0(penalty(k=0, episode_length=4)), seed=0, n_envs=1)
+    first = evaluate_step(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
+    again = evaluate_step(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
+    assert [s.length for s in first] == [4, 4] and first == again
+    mappo = MAPPO(lambda: penalty(k=0, episode_length=4), seed=0)
+    summaries = evaluate_shared_policy(mappo, lambda: penalty(k=0, episode_length=4), seeds=[3])
+    assert summaries[0].length == 4 and set(summaries[0].agent_returns) == {"agent_0", "agent_1"}
+    with pytest.raises(ValueError, match="seeds"):
+        evaluate_shared_policy(mappo, lambda: penalty(), seeds=[])
+
+
+def test_summaries_average_only_what_the_task_reports():
+    """Speed and crash rate are means over the episodes that report them, None when none does."""
+    a = EpisodeSummary(10.0, {"v": 10.0}, 5, 20.0, True)
+    b = EpisodeSummary(0.0, {"v": 0.0}, 3, 30.0, False)
+    out = summarize_episodes([a, b])
+    assert out == {"team_return": 5.0, "team_returns": [10.0, 0.0], "length": 4.0, "mean_speed": 25.0, "crash_rate": 0.5}
+    plain = summarize_episodes([EpisodeSummary(1.0, {}, 1, None, None)])
+    assert plain["mean_speed"] is None and plain["crash_rate"] is None
+
+
+# ---------------------------------------------------------------- observation normalisation
+def test_statistics_standardise_and_clip():
+    """Normalised values are (x - mean) / std of what was seen, clipped; unseen keys pass through."""
+    stats = ObservationStatistics(clip=3.0)
+    data = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])
+    stats.update("a", data)
+    expected = (np.array([4.0, 10.0]) - data.mean(axis=0)) / data.std(axis=0)
+    np.testing.assert_allclose(stats.normalize("a", np.array([4.0, 10.0])), expected, rtol=1e-3)  # SB3 starts at count 1e-4
+    assert stats.normalize("a", np.array([1e6, 20.0]))[0] == pytest.approx(3.0)
+    np.testing.assert_array_equal(stats.normalize("b", np.array([7.0])), [7.0])
+    assert stats.count("a") == 3 and stats.count("b") == 0
+    with pytest.raises(ValueError, match="shape"):
+        stats.update("a", np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="clip"):
+        ObservationStatistics(clip=0)
+
+
+def test_training_copies_share_statistics_and_evaluation_copies_freeze_them():
+    """Every training copy updates one set of per-agent statistics; an update=False copy reads without changing them."""
+    stats = ObservationStatistics()
+    copies = [NormalizedObservations(penalty(k=0), stats) for _ in range(2)]
+    for copy in copies:
+        copy.reset(seed=0)
+        copy.step({"agent_0": 0, "agent_1": 0})
+    assert stats.count("agent_0") == 4 and stats.count("agent_1") == 4
+    frozen = NormalizedObservations(penalty(k=0), stats, update=False)
+    obs, _ = frozen.reset(seed=0)
+    frozen.state()
+    assert stats.count("agent_0") == 4 and stats.count(STATE_KEY) == 0
+    assert obs["agent_0"].dtype == np.float32
+    with pytest.raises(TypeError, match="ObservationStatistics"):
+        NormalizedObservations(penalty(), statistics={})
+
+
+def test_reward_scaling_divides_by_the_return_std_in_training_copies_only():
+    """Scaled rewards are the task's divided by the running std of discounted returns; evaluation copies refuse it."""
+    stats = ObservationStatistics()
+    env = NormalizedObservations(penalty(k=0, episode_length=50), stats, normalize_observations=False, reward_gamma=0.9)
+    obs, _ = env.reset(seed=0)
+    assert obs["agent_0"].tolist() == [1.0]  # observations untouched
+    scaled = [env.step({"agent_0": 0, "agent_1": 2})[1]["agent_0"] for _ in range(30)]  # raw reward 10 each step
+    returns = [10.0 * sum(0.9**j for j in range(t + 1)) for t in range(30) for _ in range(2)]  # both agents' returns
+    assert scaled[-1] == pytest.approx(10.0 / math.sqrt(np.var(returns) + 1e-8), rel=1e-2)
+    assert all(r > 0 for r in scaled) and scaled[-1] != 10.0
+    with pytest.raises(ValueError, match="update=False"):
+        NormalizedObservations(penalty(), stats, update=False, reward_gamma=0.99)
+    with pytest.raises(ValueError, match="reward_gamma"):
+        NormalizedObservations(penalty(), stats, reward_gamma=1.5)
+
+
+@pytest.mark.mujoco
+@needs_mujoco
+def test_normalised_mujoco_observations_are_standardised():
+    """After a few hundred random steps, the normalised HalfCheetah observations have mean ~0 and std ~1."""
+    from stmg_envs.mujoco import half_cheetah
+
+    stats = ObservationStatistics()
+    env = NormalizedObservations(half_cheetah("2x3", episode_length=1000), stats)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        env.step({a: rng.uniform(-1, 1, 3).astype(np.float32) for a in env.agents})
+    frozen = NormalizedObservations(half_cheetah("2x3", episode_length=1000), stats, update=False)
+    frozen.reset(seed=1)
+    seen = [frozen.step({a: rng.uniform(-1, 1, 3).astype(np.float32) for a in frozen.agents})[0]["agent_0"] for _ in range(300)]
+    seen = np.asarray(seen)
+    used = seen.std(axis=0) > 0  # padded slots stay zero
+    assert np.abs(seen[:, used].mean(axis=0)).max() < 1.0
+    assert 0.3 < np.median(seen[:, used].std(axis=0)) < 3.0
+
+
+# ---------------------------------------------------------------- curve statistics
+def test_t_interval_matches_the_t_table():
+    """The interval is mean +/- t_{0.975, n-1} sd / sqrt(n); one value gives a zero-width interval."""
+    band = t_interval([1.0, 3.0])
+    assert band.mean == 2.0 and band.half_width == pytest.approx(12.706 * math.sqrt(2.0) / math.sqrt(2))
+    five = t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert five.half_width == pytest.approx(T_975[3] * np.std([1, 2, 3, 4, 5], ddof=1) / math.sqrt(5))
+    assert t_interval([4.0]).low == t_interval([4.0]).high == 4.0
+    with pytest.raises(ValueError, match="finite"):
+        t_interval([1.0, float("nan")])
+
+
+def test_aggregate_keeps_common_steps_and_skips_missing_metrics():
+    """Curves are aligned on the steps all seeds have; None values (a task without that metric) are skipped."""
+    curves = [
+        [{"step": 0, "m": 1.0}, {"step": 5, "m": None}, {"step": 10, "m": 3.0}],
+        [{"step": 0, "m": 3.0}, {"step": 5, "m": None}, {"step": 10, "m": 5.0}, {"step": 15, "m": 9.0}],
+    ]
+    band = aggregate_curves(curves, "m")
+    assert band.steps == (0, 10) and [i.mean for i in band.intervals] == [2.0, 4.0]
+    x, mean, low, high = band.arrays()
+    assert (low <= mean).all() and (mean <= high).all() and x.tolist() == [0, 10]
+
+
+def test_steps_for_share_fills_the_share_in_whole_rollouts():
+    """Steps per trial spend the share across the group's trials, rounded down to rollouts, at least one."""
+    assert steps_for_share(100.0, [1000.0, 1000.0], rollout=1000) == 50_000
+    assert steps_for_share(100.0, [1000.0, 250.0], rollout=1000) == 20_000
+    assert steps_for_share(0.001, [1000.0], rollout=400) == 400
+    with pytest.raises(ValueError):
+        steps_for_share(10.0, [], rollout=10)
+
+
+def test_whole_rollouts_rounds_up_to_at_least_one_rollout():
+    """A fixed --steps becomes whole rollouts, rounded up, never zero."""
+    assert whole_rollouts(1500, rollout=1000) == 2000
+    assert whole_rollouts(2000, rollout=1000) == 2000
+    assert whole_rollouts(0, rollout=400) == 400
+
+
+# ---------------------------------------------------------------- benchmark scripts
+def test_no_benchmark_script_shadows_an_installed_package():
+    """Python puts a script's folder first on sys.path: a script named like a package (mujoco, ray, torch...) would
+    hide that package from every script in benchmarks/ and from their worker processes."""
+    import importlib.util
+
+    shadowing = [p.stem for p in BENCHMARKS.glob("*.py") if importlib.util.find_spec(p.stem) is not None]
+    assert shadowing == []
+
+
+def test_mujoco_script_selects_all_nine_sub_scenarios_and_plans_the_budget():
+    """Every sub-scenario is selectable; the budget buys each group the same core-seconds; the ablation reuses beta=1."""
+    script = load_script("mamujoco")
+    args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--budget", "10", "--workers", "2"])
+    assert len(args.scenarios) == 9
+    steps = script.plan_steps(args, script.THROUGHPUT)
+    assert set(steps) == set(script.SCENARIOS) and all(n % 1000 == 0 and n >= 1000 for n in steps.values())
+    trials = script.make_trials(args, steps)
+    assert len(trials) == 9 * 3 * 2 + 3 * 2  # the comparison, plus betas 0, 0.1, 10 on HalfCheetah-6x1
+    share = 10 * 60 * 2 * script.TRAINING_FRACTION / 10  # nine sub-scenarios and the ablation
+    for scenario, n in steps.items():
+        group = [t for t in trials if script.SCENARIOS[scenario] == (t.kwargs["task_id"], t.kwargs["task_kwargs"]["agent_conf"])]
+        cost = sum(n / script.THROUGHPUT[scenario][t.kwargs["algo"]] for t in group)
+        own = share * (2 if scenario == args.ablation_scenario else 1)
+        assert own - 1000 * len(group) / 500 <= cost <= own + 1e-6
+    fixed = script.parse_args(["--steps", "1500", "--ablation-scenario", "none"])
+    assert set(script.plan_steps(fixed, script.THROUGHPUT).values()) == {2000}
+    with pytest.raises(SystemExit):
+        script.parse_args(["--scenarios", "Hopper-3x1"])
+
+
+def test_onramp_script_plans_steps_per_difficulty():
+    """Harder traffic (slower simulation) gets fewer steps per trial for the same share of the budget."""
+    script = load_script("onramp")
+    args = script.parse_args(["--budget", "30", "--workers", "2"])
+    steps = script.plan_steps(args, script.THROUGHPUT)
+    assert steps["easy"] > steps["medium"] > steps["hard"] >= 400
+    trials = script.make_trials(args, steps)
+    assert len(trials) == 27 and {t.kwargs["order"] for t in trials if t.kwargs["algo"] == "step"} == {"merge_priority"}
+    with pytest.raises(SystemExit):
+        script.parse_args(["--difficulties", "extreme"])
+
+
+# ---------------------------------------------------------------- docstring examples
+@pytest.mark.parametrize(
+    "name",
+    [
+        "stmg_bench.deterministic_evaluation",
+        "stmg_bench.learning_curves",
+        "stmg_agents.observation_normalization",
+        pytest.param("stmg_bench.control_trials", marks=[pytest.mark.mujoco, needs_mujoco]),
+    ],
+)
+def test_docstring_examples_run(name):
+    """The docstring examples of the control-benchmark modules run as written."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0, result

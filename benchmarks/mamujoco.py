@@ -1,58 +1,63 @@
-"""Multi-Agent MuJoCo: learning curves of STEP vs MAPPO vs IPPO (paper Fig. 6, B.1) and a beta ablation (Fig. 7, B.3).
+"""Multi-Agent MuJoCo: learning curves of any algorithms (default STEP, MAPPO, IPPO; paper Fig. 6, B.1) and a beta
+ablation of STEP (Fig. 7, B.3).
 
-STEP trains on the STMG of each sub-scenario (agents act in ``possible_agents``
-order, each seeing the torques chosen above it; diagonal Gaussian head),
-MAPPO and IPPO on the simultaneous game. Every algorithm gets the same PPO
-hyper-parameters (:data:`stmg_bench.control_trials.MUJOCO_HYPERPARAMETERS`),
-the same observation normalisation and reward scaling (running statistics
-of the training copies, frozen for evaluation; evaluations report the task's
-own rewards), the same number of joint environment steps per trial and the
-same evaluation episodes. STEP's hypernetwork output is scaled by its width
-(``hyper_scale_by_width``, part of the preset): one Adam step then moves its
-generated policy weights about as far as the baselines' weights. The greedy
-policy is evaluated periodically; the metric is the team's episode return (the
-reward is shared by all agents).
+What is run: every algorithm of ``--algos`` (built-in names or your own
+``package.module:Class``, see ``stmg_bench.contract``) x every sub-scenario of
+``--scenarios`` x ``--seeds`` seeds, each trained for the same joint environment
+steps. A sequential-form algorithm (STEP) trains on the STMG of the sub-scenario
+(agents act in ``possible_agents`` order, each seeing the torques chosen above
+it), a simultaneous-form one (MAPPO, IPPO) on the simultaneous game. Every
+algorithm gets the same PPO settings where it takes them (the ``mujoco`` preset,
+:data:`stmg_bench.suites.control.MUJOCO_HYPERPARAMETERS`), the same observation
+normalisation and reward scaling (running statistics of the training copies,
+frozen for evaluation; evaluations report the task's own rewards) and the same
+evaluation episodes. STEP's own lever, by default of ``--hyperparams``: its
+hypernetwork output scaled by its width (``hyper_scale_by_width``).
 
 The regulariser ablation trains STEP with several ``beta`` (Eq. 11) on one
-many-agent sub-scenario (default HalfCheetah 6x1); the main comparison's STEP
-runs provide the default beta.
+many-agent sub-scenario (default HalfCheetah 6x1); the comparison's STEP runs
+provide the default beta.
 
-Budget: ``--budget`` is the wall-clock minutes the sweep should take on this
-machine with ``--workers`` parallel trials. Each sub-scenario and the
-ablation get an equal share of the core-seconds; within a share every trial
-trains the same number of joint steps, computed from the training throughput
-measured on this machine (:data:`THROUGHPUT`, or measured now with
-``--calibrate``). ``--steps`` fixes the steps per trial instead. The results
-state the steps each number was trained for.
+How it is evaluated: the greedy policy, periodically, through the algorithm's own
+form, on fixed evaluation episodes; the metric is the team's episode return (the
+reward is shared). At the final point every pair of algorithms is compared by
+Welch's test (a difference whose interval covers 0 is "not shown").
 
-Outputs, in ``benchmarks/results/``: ``<name>.md`` and ``<name>.csv`` (final
-return per sub-scenario, algorithm and beta: mean and 95% t-interval over
-seeds), ``<name>_curves.csv`` (every curve point), ``<name>_curves.png`` (one
-panel per sub-scenario) and ``<name>_beta_ablation.png``; trial records in
-``benchmarks/results/trials/<name>/`` (an interrupted run resumes).
+Budget: ``--steps`` joint steps per trial, the same for every algorithm; or
+``--budget`` minutes, which the script turns into steps by measuring each
+algorithm's training throughput now (each sub-scenario and the ablation get an
+equal share of the core-seconds). The results state the steps behind each number.
+
+What is written, in ``benchmarks/results/``: ``<name>.md`` and ``<name>.csv`` (final
+return per sub-scenario, algorithm and beta: mean and 95% t-interval over seeds),
+``<name>_tests.csv`` (the Welch comparisons), ``<name>_curves.csv`` (every curve
+point), ``<name>_curves.png`` and ``<name>_beta_ablation.png``; trial records in
+``benchmarks/results/trials/<name>/`` (an interrupted run resumes; a record made by
+other code or settings is run again).
 
 Usage::
 
-    python benchmarks/mamujoco.py                                   # default scenarios, ~30 min
-    python benchmarks/mamujoco.py --budget 10 --seeds 2             # shorter
-    python benchmarks/mamujoco.py --scenarios all --budget 240      # the nine sub-scenarios
-    python benchmarks/mamujoco.py --scenarios Ant-8x1 --steps 200000 --ablation-scenario none
+    python benchmarks/mamujoco.py --steps 100000                    # default scenarios
+    python benchmarks/mamujoco.py --budget 30                        # ~30 min, steps from throughput measured now
+    python benchmarks/mamujoco.py --scenarios all --budget 240 --ablation-scenario none
+    python benchmarks/mamujoco.py --algos step,my_pkg.algos:MyPPO --scenarios Ant-2x4 --steps 200000
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import os
 import platform
 import sys
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from stmg_bench.control_trials import ALGORITHMS, MUJOCO_HYPERPARAMETERS
-from stmg_bench.learning_curves import aggregate_curves, steps_for_share, t_interval, whole_rollouts
-from stmg_bench.sweep import SweepOptions, Trial, add_sweep_arguments, run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, parse_csv_list, sweep_span_s, write_csv
+from stmg_bench.args import parse_dataclass
+from stmg_bench.learning_curves import aggregate_curves
+from stmg_bench.suites import control_study as study
+from stmg_bench.suites.control import MUJOCO_HYPERPARAMETERS
+from stmg_bench.sweep import run_sweep, sweep_kwargs
+from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -70,196 +75,121 @@ SCENARIOS: dict[str, tuple[str, str]] = {
 }
 DEFAULT_SCENARIOS = ("HalfCheetah-2x3", "HalfCheetah-6x1", "Ant-2x4")
 
-#: Training throughput (joint steps/s of one trial, updates included, evaluations excluded) of each
-#: algorithm with MUJOCO_HYPERPARAMETERS, measured on this project's 2-core benchmark machine with two
-#: trials running at once, as the sweep runs them (12,000 steps each; repeat measurements differ by
-#: up to about 20%). Used to turn ``--budget`` into steps per trial; ``--calibrate`` measures anew.
-THROUGHPUT: dict[str, dict[str, float]] = {
-    "HalfCheetah-2x3": {"step": 1600.0, "mappo": 2600.0, "ippo": 2550.0},
-    "HalfCheetah-3x2": {"step": 1250.0, "mappo": 2300.0, "ippo": 2250.0},
-    "HalfCheetah-6x1": {"step": 1130.0, "mappo": 1720.0, "ippo": 1680.0},
-    "Ant-2x4": {"step": 1300.0, "mappo": 1430.0, "ippo": 1430.0},
-    "Ant-4x2": {"step": 1040.0, "mappo": 1210.0, "ippo": 1240.0},
-    "Ant-8x1": {"step": 540.0, "mappo": 960.0, "ippo": 990.0},
-    "ManySegmentAnt-2x3": {"step": 620.0, "mappo": 840.0, "ippo": 870.0},
-    "ManySegmentAnt-3x2": {"step": 770.0, "mappo": 800.0, "ippo": 830.0},
-    "ManySegmentAnt-6x1": {"step": 650.0, "mappo": 700.0, "ippo": 750.0},
-}
-
 #: Fraction of the budget's core-seconds given to training; the rest covers evaluations,
 #: process start-up and the uneven end of the sweep.
 TRAINING_FRACTION = 0.75
 
 
 @dataclass(frozen=True)
-class Args(SweepOptions):
-    """Command-line arguments (see ``--help``)."""
+class Args(study.ControlArgs):
+    """The MuJoCo study's settings (``--help`` lists them with the shared ones of ``ControlArgs``)."""
 
-    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
-    """sub-scenarios of the comparison (labels of SCENARIOS, or 'all')"""
-    algos: tuple[str, ...] = ALGORITHMS
-    """algorithms: step, mappo, ippo"""
-    seeds: int = 3
-    """trials per sub-scenario and algorithm (the paper: 5)"""
-    budget: float = 30.0
-    """wall-clock minutes the whole sweep should take on this machine"""
-    steps: int | None = None
-    """joint steps per trial (overrides --budget)"""
-    ablation_scenario: str | None = "HalfCheetah-6x1"
-    """sub-scenario of the beta ablation ('none': no ablation)"""
-    betas: tuple[float, ...] = (0.0, 0.1, 1.0, 10.0)
-    """beta values of the ablation (the comparison's STEP runs use beta=1.0)"""
-    episode_length: int = 1000
-    """steps per episode (the paper: 1000)"""
-    eval_points: int = 10
-    """evaluations during training (plus one before and one after)"""
-    eval_episodes: int = 2
-    """greedy episodes per evaluation"""
-    calibrate: bool = False
-    """measure the training throughput now instead of using THROUGHPUT"""
-    name: str = "mujoco"
-    """base name of the results files"""
-    out: Path = RESULTS
-    """results folder"""
+    scenarios: tuple[str, ...] = field(default=DEFAULT_SCENARIOS, metadata={
+        "help": f"sub-scenarios of the comparison, from {list(SCENARIOS)}, or 'all'"})
+    ablation_scenario: str = field(default="HalfCheetah-6x1", metadata={
+        "help": "sub-scenario of STEP's beta ablation ('none': no ablation)"})
+    ablation_algo: str = field(default="step", metadata={
+        "help": "the algorithm whose `beta` the ablation varies (its comparison runs give beta = 1)"})
+    betas: tuple[str, ...] = field(default=("0", "0.1", "1", "10"), metadata={
+        "help": "beta values of the ablation (the comparison's STEP runs use STEP's default, 1)"})
+    episode_length: int = field(default=1000, metadata={"help": "steps per episode (the paper: 1000)"})
+    name: str = field(default="mujoco", metadata={"help": "base name of the results files"})
+    out: Path = field(default=RESULTS, metadata={"help": "results folder"})
+
+    def check(self) -> str | None:
+        if (problem := super().check()) is not None:
+            return problem
+        if unknown := [s for s in self.scenarios if s not in SCENARIOS and s != "all"]:
+            return f"unknown scenarios {unknown}; expected some of {list(SCENARIOS)} or 'all'"
+        if self.ablation_scenario not in (*SCENARIOS, "none"):
+            return f"unknown ablation scenario {self.ablation_scenario!r}; expected one of {list(SCENARIOS)} or 'none'"
+        try:
+            betas = [float(b) for b in self.betas]
+        except ValueError:
+            return f"expected --betas as comma-separated numbers, got {self.betas}"
+        if any(b < 0 for b in betas):
+            return f"expected betas >= 0, got {betas}"
+        if self.episode_length < 1:
+            return f"expected --episode-length >= 1, got {self.episode_length}"
+        if not self.scenarios and self.ablation_scenario == "none":
+            return "nothing to run: no scenarios and no ablation"
+        return None
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    defaults = Args()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenarios", default=",".join(defaults.scenarios), help=f"comma-separated from {list(SCENARIOS)}, or 'all'")
-    parser.add_argument("--algos", default=",".join(defaults.algos), help=f"comma-separated from {list(ALGORITHMS)}")
-    parser.add_argument("--seeds", type=int, default=defaults.seeds, help="trials per sub-scenario and algorithm (default %(default)s)")
-    parser.add_argument("--budget", type=float, default=defaults.budget, help="wall-clock minutes of the sweep (default %(default)s)")
-    parser.add_argument("--steps", type=int, default=None, help="joint steps per trial; overrides --budget")
-    parser.add_argument("--ablation-scenario", default=defaults.ablation_scenario, help="sub-scenario of the beta ablation, or 'none' (default %(default)s)")
-    parser.add_argument("--betas", default=",".join(str(b) for b in defaults.betas), help="beta values of the ablation (default %(default)s)")
-    parser.add_argument("--episode-length", type=int, default=defaults.episode_length, help="steps per episode (default %(default)s)")
-    parser.add_argument("--eval-points", type=int, default=defaults.eval_points, help="evaluations during training (default %(default)s)")
-    parser.add_argument("--eval-episodes", type=int, default=defaults.eval_episodes, help="greedy episodes per evaluation (default %(default)s)")
-    parser.add_argument("--calibrate", action="store_true", help="measure training throughput first instead of using the built-in table")
-    parser.add_argument("--name", default=defaults.name, help="base name of the results files (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
-    add_sweep_arguments(parser)
-    ns = parser.parse_args(argv)
-    scenarios = tuple(SCENARIOS) if ns.scenarios.strip() == "all" else parse_csv_list(ns.scenarios)
-    algos = parse_csv_list(ns.algos)
-    if unknown := [s for s in scenarios if s not in SCENARIOS]:
-        parser.error(f"unknown scenarios {unknown}; expected some of {list(SCENARIOS)} or 'all'")
-    if unknown := [a for a in algos if a not in ALGORITHMS]:
-        parser.error(f"unknown algos {unknown}; expected some of {list(ALGORITHMS)}")
-    ablation = None if ns.ablation_scenario in (None, "", "none") else ns.ablation_scenario
-    if ablation is not None and ablation not in SCENARIOS:
-        parser.error(f"unknown ablation scenario {ablation!r}; expected one of {list(SCENARIOS)} or 'none'")
-    try:
-        betas = tuple(float(b) for b in parse_csv_list(ns.betas))
-    except ValueError:
-        parser.error(f"expected --betas as comma-separated numbers, got {ns.betas!r}")
-    if any(b < 0 for b in betas):
-        parser.error(f"expected betas >= 0, got {betas}")
-    if ns.seeds < 1 or ns.budget <= 0 or (ns.steps is not None and ns.steps < 1) or ns.episode_length < 1:
-        parser.error("expected --seeds >= 1, --budget > 0, --steps >= 1 and --episode-length >= 1")
-    if ns.eval_points < 0 or ns.eval_episodes < 1:
-        parser.error("expected --eval-points >= 0 and --eval-episodes >= 1")
-    if not scenarios and ablation is None:
-        parser.error("nothing to run: no scenarios and no ablation")
-    return Args(
-        scenarios=scenarios, algos=algos, seeds=ns.seeds, budget=ns.budget, steps=ns.steps, ablation_scenario=ablation,
-        betas=betas, episode_length=ns.episode_length, eval_points=ns.eval_points, eval_episodes=ns.eval_episodes,
-        calibrate=ns.calibrate, name=ns.name, out=ns.out, backend=ns.backend, workers=ns.workers,
-        address=ns.address, fresh=ns.fresh,
-    )
+    args = parse_dataclass(Args, argv, description=__doc__.split("\n\n")[0])
+    if "all" in args.scenarios:
+        args = dataclasses.replace(args, scenarios=tuple(SCENARIOS))
+    return args
 
 
-DEFAULT_BETA = MUJOCO_HYPERPARAMETERS.beta
+def betas(args: Args) -> list[float]:
+    return [float(b) for b in args.betas]
 
 
-def _trial(args: Args, scenario: str, algo: str, seed: int, steps: int, beta: float | None = None) -> Trial:
+def ablation(args: Args) -> str | None:
+    return None if args.ablation_scenario == "none" else args.ablation_scenario
+
+
+def task(args: Args, scenario: str) -> study.TaskSpec:
     task_id, conf = SCENARIOS[scenario]
-    hyper = {} if beta is None or beta == DEFAULT_BETA else {"beta": beta}
-    suffix = "" if not hyper else f"_beta{beta:g}"
-    return Trial(
-        key=f"{algo}_{scenario}{suffix}_s{seed}",
-        fn="stmg_bench.control_trials:control_trial",
-        kwargs={
-            "algo": algo,
-            "task_id": task_id,
-            "task_kwargs": {"agent_conf": conf, "episode_length": args.episode_length},
-            "seed": seed,
-            "steps": steps,
-            "eval_points": args.eval_points,
-            "eval_episodes": args.eval_episodes,
-            "normalize_observations": True,
-            "normalize_rewards": True,
-            "order": "possible_agents",
-            "hyperparams": hyper,
-        },
-    )
+    return study.TaskSpec(task_id, {"agent_conf": conf, "episode_length": args.episode_length}, "mujoco", True, True)
 
 
-def plan_steps(args: Args, throughput: dict[str, dict[str, float]]) -> dict[str, int]:
-    """Joint steps per trial for each sub-scenario of the sweep.
+#: STEP's default beta: the comparison's STEP trials double as the ablation's beta = 1 trials.
+DEFAULT_BETA = 1.0
 
-    The training core-seconds of the budget are split into equal shares, one per
-    sub-scenario of the comparison and one for the ablation. The ablation runs on
-    the same steps as the comparison's STEP runs of its sub-scenario (which it
-    reuses for the default beta), so when that sub-scenario is also compared, its
-    trials and the ablation's pool their two shares.
-    """
-    rollout = MUJOCO_HYPERPARAMETERS.rollout_joint_steps
-    groups: dict[str, list[float]] = {}
-    shares: dict[str, int] = {}
-    for scenario in args.scenarios:
-        groups[scenario] = [throughput[scenario][a] for a in args.algos for _ in range(args.seeds)]
-        shares[scenario] = 1
-    if args.ablation_scenario is not None:
-        reused = args.ablation_scenario in args.scenarios and "step" in args.algos
-        extra = [b for b in args.betas if not (reused and b == DEFAULT_BETA)]
-        groups.setdefault(args.ablation_scenario, []).extend(
-            throughput[args.ablation_scenario]["step"] for _ in extra for _ in range(args.seeds)
-        )
-        shares[args.ablation_scenario] = shares.get(args.ablation_scenario, 0) + 1
+
+def ablation_base(args: Args, algorithms: list, settings: dict) -> tuple:
+    """The ablated algorithm and its settings: its comparison run's if it is compared, else resolved alone."""
+    for algo in algorithms:
+        if args.ablation_algo in (algo.spec, algo.name):
+            return algo, settings[algo.name]
+    [algo], alone = study.resolve_algorithms(dataclasses.replace(args, algos=(args.ablation_algo,)), "mujoco")
+    return algo, alone[algo.name]
+
+
+def plan(args: Args, algorithms: list, settings: dict) -> tuple[dict[str, int], str]:
+    """Joint steps per trial for each sub-scenario, and where they came from."""
+    groups = {s: [a.name for a in algorithms for _ in range(args.seeds)] for s in args.scenarios}
+    shares = {s: 1 for s in args.scenarios}
+    measured, hp = list(algorithms), dict(settings)
+    target = ablation(args)
+    if target is not None:
+        step, step_hp = ablation_base(args, algorithms, settings)
+        reused = step in algorithms and target in args.scenarios
+        extra = [b for b in betas(args) if not (reused and b == DEFAULT_BETA)]
+        groups.setdefault(target, []).extend(step.name for _ in extra for _ in range(args.seeds))
+        shares[target] = shares.get(target, 0) + 1
+        if step not in measured:
+            measured.append(step)
+            hp[step.name] = step_hp
+    rollout = {s: MUJOCO_HYPERPARAMETERS.rollout_joint_steps for s in groups}
     if args.steps is not None:
-        return {s: whole_rollouts(args.steps, rollout) for s in groups}
-    share = args.budget * 60.0 * default_workers(args.workers) * TRAINING_FRACTION / sum(shares.values())
-    return {s: steps_for_share(share * shares[s], rates, rollout) for s, rates in groups.items() if rates}
+        return study.plan_steps(args, groups, shares, None, rollout, TRAINING_FRACTION), "--steps"
+    throughput = study.calibrate({s: task(args, s) for s in groups}, measured, hp, args.calibration_steps)
+    return (study.plan_steps(args, groups, shares, throughput, rollout, TRAINING_FRACTION),
+            f"training throughput measured now ({args.calibration_steps:,} steps per algorithm and sub-scenario)")
 
 
-def make_trials(args: Args, steps: dict[str, int]) -> list[Trial]:
-    trials = []
-    for scenario in args.scenarios:
-        for algo in args.algos:
-            for seed in range(args.seeds):
-                trials.append(_trial(args, scenario, algo, seed, steps[scenario]))
-    if args.ablation_scenario is not None:
+def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, int]) -> list:
+    trials = [
+        study.make_trial(f"{algo.name}_{scenario}_s{seed}", algo, settings[algo.name], task(args, scenario), seed,
+                         steps[scenario], args)
+        for scenario in args.scenarios for algo in algorithms for seed in range(args.seeds)
+    ]
+    target = ablation(args)
+    if target is not None:
+        step, base = ablation_base(args, algorithms, settings)
         keys = {t.key for t in trials}
-        for beta in args.betas:
+        for beta in betas(args):
             for seed in range(args.seeds):
-                trial = _trial(args, args.ablation_scenario, "step", seed, steps[args.ablation_scenario], beta)
-                if trial.key not in keys:
-                    trials.append(trial)
-                    keys.add(trial.key)
+                key = f"{step.name}_{target}_s{seed}" if beta == DEFAULT_BETA else f"{step.name}_{target}_beta{beta:g}_s{seed}"
+                if key not in keys:
+                    hp = base if beta == DEFAULT_BETA else {**base, "beta": beta}
+                    trials.append(study.make_trial(key, step, hp, task(args, target), seed, steps[target], args))
+                    keys.add(key)
     return trials
-
-
-def calibrate(args: Args) -> dict[str, dict[str, float]]:
-    """Measure training throughput with one short trial per algorithm and sub-scenario (in this process)."""
-    from stmg_bench.control_trials import control_trial
-
-    needed = set(args.scenarios) | ({args.ablation_scenario} if args.ablation_scenario else set())
-    table = {}
-    for scenario in SCENARIOS:
-        if scenario not in needed:
-            continue
-        task_id, conf = SCENARIOS[scenario]
-        table[scenario] = {}
-        for algo in ALGORITHMS:
-            record = control_trial(
-                algo, task_id, {"agent_conf": conf, "episode_length": args.episode_length}, seed=0, steps=20_000,
-                eval_points=0, eval_episodes=1, normalize_observations=True, normalize_rewards=True,
-            )
-            table[scenario][algo] = round(record["steps_per_s"], 1)
-            print(f"calibrate: {scenario} {algo}: {record['steps_per_s']:.0f} joint steps/s", file=sys.stderr, flush=True)
-    return table
 
 
 def scenario_of(record: dict) -> str:
@@ -270,90 +200,98 @@ def scenario_of(record: dict) -> str:
     raise KeyError(kw)
 
 
-def beta_of(record: dict) -> float:
-    return float(record["result"]["hyperparameters"]["beta"])
+def beta_of(record: dict, ablated: str) -> float | str:
+    """The trial's explicit beta; DEFAULT_BETA for the ablated algorithm's comparison runs; '' for the others."""
+    hp = record["result"]["hyperparameters"]
+    if "beta" in hp:
+        return float(hp["beta"])
+    return DEFAULT_BETA if record["result"]["algo"] == ablated else ""
 
 
-def group_records(records: list[dict]) -> dict[tuple[str, str, float], list[dict]]:
-    groups: dict[tuple[str, str, float], list[dict]] = defaultdict(list)
-    for record in records:
-        groups[(scenario_of(record), record["result"]["algo"], beta_of(record))].append(record["result"])
-    return groups
-
-
-def summary_rows(groups: dict, args: Args, budget_text: str) -> list[dict]:
+def summary_rows(groups: dict, budget_text: str) -> list[dict]:
     rows = []
-    for (scenario, algo, beta), results in sorted(groups.items(), key=lambda kv: (kv[0][0], ALGORITHMS.index(kv[0][1]), kv[0][2])):
-        final = t_interval([r["final"]["team_return"] for r in results])
-        best = t_interval([max(p["team_return"] for p in r["curve"] if p["step"] > 0) for r in results])
+    for (scenario, algo, beta), results in groups.items():
+        final = study.final_interval(results, "team_return")
+        best = study.t_interval([max(p["team_return"] for p in r["curve"] if p["step"] > 0) for r in results])
         rows.append({
-            "scenario": scenario, "algo": algo, "beta": beta if algo == "step" else "", "seeds": final.n,
+            "scenario": scenario, "algo": algo, "beta": beta, "seeds": final.n,
             "steps_per_trial": results[0]["steps"], "budget": budget_text,
             "final_return_mean": round(final.mean, 2), "final_return_ci95_low": round(final.low, 2),
             "final_return_ci95_high": round(final.high, 2),
             "best_return_mean": round(best.mean, 2),
             "train_steps_per_s": round(sum(r["steps_per_s"] for r in results) / len(results)),
             "train_min_per_trial": round(sum(r["train_s"] for r in results) / len(results) / 60, 2),
+            "peak_rss_mb": round(max(r.get("peak_rss_mb", float("nan")) for r in results)),
         })
     return rows
 
 
 def curve_rows(groups: dict) -> list[dict]:
     rows = []
-    for (scenario, algo, beta), results in sorted(groups.items(), key=lambda kv: (kv[0][0], ALGORITHMS.index(kv[0][1]), kv[0][2])):
+    for (scenario, algo, beta), results in groups.items():
         band = aggregate_curves([r["curve"] for r in results], "team_return")
         for step, interval in zip(band.steps, band.intervals):
             rows.append({
-                "scenario": scenario, "algo": algo, "beta": beta if algo == "step" else "", "step": step,
+                "scenario": scenario, "algo": algo, "beta": beta, "step": step,
                 "seeds": interval.n, "team_return_mean": round(interval.mean, 3),
                 "ci95_low": round(interval.low, 3), "ci95_high": round(interval.high, 3),
             })
     return rows
 
 
-def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, int], throughput_source: str,
-                   wall_s: float, n_new: int, span_s: float) -> str:
-    comparison = [r for r in rows if r["scenario"] in args.scenarios and (r["algo"] != "step" or r["beta"] == DEFAULT_BETA)]
-    ablation = [r for r in rows if r["algo"] == "step" and r["scenario"] == args.ablation_scenario]
-    budget = f"--steps {args.steps}" if args.steps else f"--budget {args.budget:g} min"
+def comparison_groups(groups: dict, args: Args) -> dict:
+    """(scenario, algorithm) -> results of the comparison (STEP at its default beta)."""
+    return {(s, a): r for (s, a, b), r in groups.items() if s in args.scenarios and b in ("", DEFAULT_BETA)}
+
+
+def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, names: list[str], settings: dict,
+                   steps: dict[str, int], steps_source: str, records) -> str:
+    comparison = [r for r in rows if r["scenario"] in args.scenarios and r["beta"] in ("", DEFAULT_BETA)]
+    target = ablation(args)
+    ablated_name = ablation_base(args, [], {})[0].name if target is not None else None
+    ablated = [r for r in rows if r["scenario"] == target and r["algo"] == ablated_name and r["beta"] != ""]
+    hp = MUJOCO_HYPERPARAMETERS
     lines = [
-        f"# Multi-Agent MuJoCo: STEP vs MAPPO vs IPPO ({args.name})",
+        f"# Multi-Agent MuJoCo: {' vs '.join(names)} ({args.name})",
         "",
-        f"Written by `benchmarks/mamujoco.py` with {budget}, --seeds {args.seeds}, --episode-length {args.episode_length}, "
-        f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {default_workers(args.workers)} workers "
-        f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}). Steps per trial from "
-        f"{throughput_source}: " + ", ".join(f"{s} {n:,}" for s, n in steps.items()) + " joint steps.",
+        f"Written by `benchmarks/mamujoco.py` with {args.budget_text}, --seeds {args.seeds}, --episode-length "
+        f"{args.episode_length}, --eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, "
+        f"{default_workers(args.workers)} workers ({platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}). Steps per trial from {steps_source}: "
+        + ", ".join(f"{s} {n:,}" for s, n in steps.items()) + " joint steps. Trajectories are reproducible on one "
+        "machine; training may differ across CPUs through floating-point rounding.",
         "",
-        "Return = the team's episode return of the greedy policy (shared reward), averaged over "
-        f"{args.eval_episodes} fixed evaluation episodes; mean and 95% Student t-interval over seeds. "
-        "'final' = after the last update, 'best' = each seed's best evaluation after training began (mean over seeds). "
-        f"All algorithms: the same PPO settings ({MUJOCO_HYPERPARAMETERS.n_envs} envs x {MUJOCO_HYPERPARAMETERS.n_steps} "
-        f"steps per rollout, lr {MUJOCO_HYPERPARAMETERS.learning_rate:g}, {MUJOCO_HYPERPARAMETERS.n_epochs} epochs x "
-        f"{MUJOCO_HYPERPARAMETERS.n_minibatches} minibatches, hidden {list(MUJOCO_HYPERPARAMETERS.hidden_sizes)}"
-        f"; STEP's hyper_scale_by_width={MUJOCO_HYPERPARAMETERS.hyper_scale_by_width}) and "
-        "running observation normalisation and reward scaling (VecNormalize-style, training only). These budgets are a small fraction of the paper's (millions of steps): "
-        "the numbers show early learning, not converged performance.",
+        "Return = the team's episode return of the greedy policy (shared reward), played through each algorithm's "
+        f"form, averaged over {args.eval_episodes} fixed evaluation episodes; mean and 95% Student t-interval over "
+        "seeds. 'final' = after the last update, 'best' = each seed's best evaluation after training began (mean "
+        f"over seeds). Shared PPO settings (the `mujoco` preset, given to every algorithm that takes them): {hp.n_envs} "
+        f"envs x {hp.n_steps} steps per rollout, lr {hp.learning_rate:g}, {hp.n_epochs} epochs x {hp.n_minibatches} "
+        f"minibatches, hidden {list(hp.hidden_sizes)}; running observation normalisation and reward scaling "
+        "(VecNormalize-style, training only). Each algorithm was built with:",
+        "",
+        *[f"- `{name}`: `{settings[name]}`" for name in names],
         "",
         "## Comparison (Fig. 6 / B.1)",
         "",
-        "| sub-scenario | algo | seeds | steps per trial | final return (95% CI) | best return | train steps/s | budget |",
-        "|---|---|---:|---:|---|---:|---:|---|",
+        "| sub-scenario | algo | seeds | steps per trial | final return (95% CI) | best return | train steps/s | peak RSS MB | budget |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in comparison:
         lines.append(
             f"| {r['scenario']} | {r['algo']} | {r['seeds']} | {r['steps_per_trial']:,} | {r['final_return_mean']:.1f} "
             f"({r['final_return_ci95_low']:.1f} .. {r['final_return_ci95_high']:.1f}) | {r['best_return_mean']:.1f} | "
-            f"{r['train_steps_per_s']:,} | {r['budget']} |"
+            f"{r['train_steps_per_s']:,} | {r['peak_rss_mb']} | {r['budget']} |"
         )
-    if ablation:
+    if tests:
+        lines += ["", "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):", "",
+                  *study.significance_lines(tests, "return")]
+    if ablated:
         lines += [
-            "",
-            f"## Regulariser ablation on {args.ablation_scenario} (Fig. 7 / B.3)",
-            "",
+            "", f"## Regulariser ablation of {ablated_name} on {target} (Fig. 7 / B.3)", "",
             "| beta | seeds | steps per trial | final return (95% CI) | best return | budget |",
             "|---:|---:|---:|---|---:|---|",
         ]
-        for r in ablation:
+        for r in sorted(ablated, key=lambda r: r["beta"]):
             lines.append(
                 f"| {r['beta']:g} | {r['seeds']} | {r['steps_per_trial']:,} | {r['final_return_mean']:.1f} "
                 f"({r['final_return_ci95_low']:.1f} .. {r['final_return_ci95_high']:.1f}) | {r['best_return_mean']:.1f} | {r['budget']} |"
@@ -361,8 +299,8 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
     lines += [
         "",
         f"Wall time of the sweep that produced these records (first trial start to last trial end): "
-        f"{span_s / 60:.1f} min; this invocation: {wall_s / 60:.1f} min for {n_new} new trials (backend {args.backend}; "
-        "trials already saved are not rerun).",
+        f"{sweep_span_s(list(records)) / 60:.1f} min; this invocation: {records.wall_s / 60:.1f} min for "
+        f"{len(records.executed)} new trials (backend {args.backend}; trials already saved are not rerun).",
         "",
     ]
     text = "\n".join(lines)
@@ -370,92 +308,43 @@ def write_markdown(path: Path, rows: list[dict], args: Args, steps: dict[str, in
     return text
 
 
-def plot(groups: dict, args: Args, steps: dict[str, int]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    thousands = FuncFormatter(lambda x, _: f"{x / 1000:g}k")
-
-    colors = {"step": "tab:red", "mappo": "tab:blue", "ippo": "tab:green"}
+def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> list[Path]:
     paths = []
-    budget = f"--steps {args.steps}" if args.steps else f"budget {args.budget:g} min"
+    comparison = comparison_groups(groups, args)
     if args.scenarios:
-        n = len(args.scenarios)
-        cols = min(n, 3)
-        rows = -(-n // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
-        for ax, scenario in zip(axes.flat, args.scenarios):
-            for algo in args.algos:
-                results = groups.get((scenario, algo, DEFAULT_BETA))
-                if not results:
-                    continue
-                x, mean, low, high = aggregate_curves([r["curve"] for r in results]).arrays()
-                ax.plot(x, mean, color=colors[algo], label=f"{algo.upper()} (n={len(results)})")
-                ax.fill_between(x, low, high, color=colors[algo], alpha=0.2)
-            ax.set_title(f"{scenario} ({steps[scenario]:,} steps/trial)", fontsize=10)
-            ax.set_xlabel("joint environment steps")
-            ax.xaxis.set_major_formatter(thousands)
-            ax.set_ylabel("team episode return")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-        for ax in list(axes.flat)[n:]:
-            ax.axis("off")
-        fig.suptitle(f"Multi-Agent MuJoCo, greedy policy: mean and 95% CI over seeds ({budget})", fontsize=11)
-        fig.tight_layout()
-        path = args.out / f"{args.name}_curves.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    if args.ablation_scenario is not None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        cmap = plt.get_cmap("viridis")
-        for i, beta in enumerate(args.betas):
-            results = groups.get((args.ablation_scenario, "step", beta))
-            if not results:
-                continue
-            x, mean, low, high = aggregate_curves([r["curve"] for r in results]).arrays()
-            color = cmap(i / max(1, len(args.betas) - 1))
-            ax.plot(x, mean, color=color, label=f"beta = {beta:g} (n={len(results)})")
-            ax.fill_between(x, low, high, color=color, alpha=0.15)
-        ax.set_title(f"STEP on {args.ablation_scenario}: regulariser coefficient beta\n"
-                     f"({steps[args.ablation_scenario]:,} steps/trial, {budget})", fontsize=10)
-        ax.set_xlabel("joint environment steps")
-        ax.xaxis.set_major_formatter(thousands)
-        ax.set_ylabel("team episode return")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = args.out / f"{args.name}_beta_ablation.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        panels = [(f"{s} ({steps[s]:,} steps/trial)", "team_return", {n: comparison.get((s, n), []) for n in names})
+                  for s in args.scenarios]
+        paths.append(study.plot_curves(args.out / f"{args.name}_curves.png", panels,
+                                       f"Multi-Agent MuJoCo, greedy policy: mean and 95% CI over seeds ({args.budget_text})"))
+    target = ablation(args)
+    if target is not None:
+        name = ablation_base(args, [], {})[0].name
+        series = {f"beta = {b:g}": groups.get((target, name, b), []) for b in betas(args)}
+        paths.append(study.plot_curves(args.out / f"{args.name}_beta_ablation.png",
+                                       [(f"{name} on {target} ({steps[target]:,} steps/trial)", "team_return", series)],
+                                       f"Regulariser coefficient beta ({args.budget_text})"))
     return paths
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.steps:
-        throughput, source = THROUGHPUT, "--steps"
-    elif args.calibrate:
-        throughput, source = calibrate(args), "throughput measured now (--calibrate)"
-    else:
-        throughput, source = THROUGHPUT, "the built-in throughput table (THROUGHPUT)"
-    steps = plan_steps(args, throughput)
-    trials = make_trials(args, steps)
+    algorithms, settings = study.resolve_algorithms(args, "mujoco")
+    steps, source = plan(args, algorithms, settings)
+    trials = make_trials(args, algorithms, settings, steps)
     print(f"{args.name}: {len(trials)} trials; joint steps per trial: {steps}", file=sys.stderr, flush=True)
     records = run_sweep(trials, args.out / "trials" / args.name, desc=f"{args.name}: trials", **sweep_kwargs(args))
-    groups = group_records(records)
-    budget_text = f"--steps {args.steps}" if args.steps else f"--budget {args.budget:g} min"
-    rows = summary_rows(groups, args, budget_text)
+    ablated = ablation_base(args, algorithms, settings)[0].name if ablation(args) else ""
+    groups = study.group_records(records, lambda r: (scenario_of(r), r["result"]["algo"], beta_of(r, ablated)))
+    names = [a.name for a in algorithms]
+    rows = summary_rows(groups, args.budget_text)
+    tests = study.significance_rows(comparison_groups(groups, args), list(args.scenarios), names)
     write_csv(args.out / f"{args.name}.csv", rows)
     write_csv(args.out / f"{args.name}_curves.csv", curve_rows(groups))
-    text = write_markdown(args.out / f"{args.name}.md", rows, args, steps, source, records.wall_s, len(records.executed),
-                          sweep_span_s(records))
-    plot(groups, args, steps)
+    if tests:
+        write_csv(args.out / f"{args.name}_tests.csv", tests)
+    text = write_markdown(args.out / f"{args.name}.md", rows, tests, args, names, settings, steps, source, records)
+    plot(groups, args, names, steps)
     print(text)
     sys.stdout.flush()
 

@@ -18,7 +18,10 @@ new policy (``log pi_new``). With ``r = pi_new / pi_old``:
 * ``KL`` = ``mean((r - 1) - log r)``, the usual estimate of KL(old || new);
 * ``beyond clip`` = fraction of samples with ``|r - 1| > clip_range``.
 
-Each algorithm trains with the task's preset (:func:`stmg_bench.control_trials.default_hyperparameters`:
+It instruments each built-in's own update (the log-probabilities it trains on), so
+it measures the built-in algorithms by design, not any algorithm of the contract.
+
+Each algorithm trains with the task's preset (:data:`stmg_bench.suites.control.PRESETS`:
 the same PPO settings for all), the same observation normalisation and reward
 scaling as the control benchmarks (``normalize_observations`` only on MuJoCo),
 and ``possible_agents`` as STEP's priority order.
@@ -50,11 +53,11 @@ from stmg_bench.sweep.reporting import parse_csv_list, write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-#: Task label -> (registered ID, arguments, whether observations are normalised as in its benchmark).
-TASKS: dict[str, tuple[str, dict, bool]] = {
-    "Ant-2x4": ("stmg/Ant-v0", {"agent_conf": "2x4", "episode_length": 1000}, True),
-    "HalfCheetah-2x3": ("stmg/HalfCheetah-v0", {"agent_conf": "2x3", "episode_length": 1000}, True),
-    "OnRamp-easy": ("stmg/OnRampMerge-v0", {"difficulty": "easy"}, False),
+#: Task label -> (registered ID, arguments, whether observations are normalised as in its benchmark, preset).
+TASKS: dict[str, tuple[str, dict, bool, str]] = {
+    "Ant-2x4": ("stmg/Ant-v0", {"agent_conf": "2x4", "episode_length": 1000}, True, "mujoco"),
+    "HalfCheetah-2x3": ("stmg/HalfCheetah-v0", {"agent_conf": "2x3", "episode_length": 1000}, True, "mujoco"),
+    "OnRamp-easy": ("stmg/OnRampMerge-v0", {"difficulty": "easy"}, False, "onramp"),
 }
 #: Variant label -> (algorithm, STEP's hyper_scale_by_width; None for the baselines).
 VARIANTS: dict[str, tuple[str, bool | None]] = {
@@ -127,7 +130,9 @@ def train_step(factory: Callable, hp, seed: int, steps: int, scale: bool, record
                     new.append(log_prob)
             record(th.cat(old), th.cat(new))
 
-    kwargs = hp.replace(hyper_scale_by_width=scale).step_kwargs()
+    from stmg_bench.builtins import STEPAlgorithm
+
+    kwargs = STEPAlgorithm.translate({**hp.as_kwargs(), "hyper_scale_by_width": scale})
     MeasuredSTEP(lambda: stmg_v0(factory()), seed=seed, **kwargs).learn(steps)
 
 
@@ -145,7 +150,7 @@ def train_mappo(factory: Callable, hp, seed: int, steps: int, record: Callable) 
                 new, _ = self.actor.evaluate(obs, actions)
             record(th.from_numpy(batch.log_probs.reshape(-1))[active], new)
 
-    MeasuredMAPPO(factory, seed=seed, **hp.baseline_kwargs()).learn(steps)
+    MeasuredMAPPO(factory, seed=seed, **hp.as_kwargs()).learn(steps)
 
 
 def train_ippo(factory: Callable, hp, seed: int, steps: int, record: Callable) -> None:
@@ -154,7 +159,7 @@ def train_ippo(factory: Callable, hp, seed: int, steps: int, record: Callable) -
 
     from stmg_agents.baselines import IPPO
 
-    agent = IPPO(factory, seed=seed, **hp.baseline_kwargs())
+    agent = IPPO(factory, seed=seed, **hp.as_kwargs())
     ppo = agent.model
     parent_train = ppo.train
 
@@ -170,13 +175,17 @@ def train_ippo(factory: Callable, hp, seed: int, steps: int, record: Callable) -
     agent.learn(steps)
 
 
-def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[float, float]]:
-    from stmg_bench.control_trials import default_hyperparameters, make_parallel_factory
-    from stmg_agents.observation_normalization import ObservationStatistics
+#: How each baseline is instrumented (STEP, with its hypernetwork variant, by :func:`train_step`).
+TRAINERS: dict[str, Callable] = {"mappo": train_mappo, "ippo": train_ippo}
 
-    task_id, task_kwargs, normalize_observations = TASKS[task]
+
+def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[float, float]]:
+    from stmg_agents.observation_normalization import ObservationStatistics
+    from stmg_bench.suites.control import PRESETS, make_parallel_factory
+
+    task_id, task_kwargs, normalize_observations, preset = TASKS[task]
     algo, scale = VARIANTS[variant]
-    hp = default_hyperparameters(task_id)
+    hp = PRESETS[preset]
     factory = make_parallel_factory(
         task_id, task_kwargs, ObservationStatistics(), update=True,
         normalize_observations=normalize_observations, reward_gamma=hp.gamma,
@@ -187,12 +196,10 @@ def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[floa
         sizes.append(update_size(old.reshape(-1), new.reshape(-1), hp.clip_range))
 
     steps = updates * hp.rollout_joint_steps
-    if algo == "step":
+    if scale is not None:
         train_step(factory, hp, seed, steps, scale, record)
-    elif algo == "mappo":
-        train_mappo(factory, hp, seed, steps, record)
     else:
-        train_ippo(factory, hp, seed, steps, record)
+        TRAINERS[algo](factory, hp, seed, steps, record)
     return sizes
 
 
@@ -207,7 +214,7 @@ def write_markdown(path: Path, rows: list[dict], args: Args, wall_s: float) -> s
         "Per update, on the samples of the rollout it learned from: KL = mean((r - 1) - log r), r = pi_new / pi_old; "
         "beyond clip = fraction of samples with |r - 1| > clip_range (0.2). STEP's samples are every rank's "
         "decisions; the baselines' every active agent's. Mean over all updates of all seeds, and the largest "
-        "single update. Each task's PPO preset (`stmg_bench.control_trials.default_hyperparameters`), "
+        "single update. Each task's PPO preset (`stmg_bench.suites.control.PRESETS`), "
         "the same for every algorithm; STEP's hypernetwork as named.",
         "",
         "| task | algorithm | updates | mean KL | max KL | mean beyond clip | max beyond clip |",

@@ -96,6 +96,9 @@ def parse_dataclass(cls: type[T], argv: Sequence[str] | None = None, description
     hints = typing.get_type_hints(cls)
     for name, kind in hints.items():
         if typing.get_origin(kind) is dict and name in ns:
+            if not ns[name]:  # not given: the dataclass's default
+                del ns[name]
+                continue
             try:
                 ns[name] = parse_mapping(ns[name])
             except argparse.ArgumentTypeError as exc:

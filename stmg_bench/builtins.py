@@ -91,9 +91,13 @@ class SB3SurfaceAlgorithm:
 
     def __init__(self, make_env: EnvFactory, seed: int, **hyperparameters: Any) -> None:
         cls = load_object(self.target)
-        merged = _merge(self.defaults, hyperparameters)
-        self.model = cls(make_env, seed=seed, **merged)
+        self.model = cls(make_env, seed=seed, **self.translate(_merge(self.defaults, hyperparameters)))
         self.make_env = make_env
+
+    @classmethod
+    def translate(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """The class's own keyword arguments for the given ones (default: unchanged)."""
+        return hyperparameters
 
     def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> "SB3SurfaceAlgorithm":
         """Train for ``total_timesteps`` joint steps; ``callback(num_timesteps)`` after every update."""
@@ -155,11 +159,77 @@ def _as_env_action(action: Any) -> Any:
 
 
 class STEPAlgorithm(SB3SurfaceAlgorithm):
-    """STEP (:class:`stmg_agents.STEP`) on the STMG, with the paper's plain hypernetwork."""
+    """STEP (:class:`stmg_agents.STEP`) on the STMG, with the paper's plain hypernetwork.
+
+    Besides STEP's own arguments it takes the names the baselines use, so that a suite's
+    shared PPO settings reach every algorithm alike: ``n_minibatches`` (per rank; becomes
+    ``batch_size``), ``hidden_sizes`` (the state embedding's and the critic's widths; becomes
+    ``policy_kwargs["net_arch"]``), and ``hyper_scale_by_width`` (STEP's own lever; becomes
+    ``policy_kwargs["hyper_scale_by_width"]``).
+
+    Greedy actions come from STEP's NumPy snapshot of the policy where it applies
+    (:mod:`stmg_agents.step.inference`, tested equal to the torch policy; refreshed after
+    every ``learn``), which is several times faster than ``predict`` for one observation.
+    """
 
     target = "stmg_agents.step.algorithm:STEP"
     form = "sequential"
     name = "step"
+
+    def __init__(self, make_env: EnvFactory, seed: int, **hyperparameters: Any) -> None:
+        super().__init__(make_env, seed, **hyperparameters)
+        self._snapshot: Any = None
+        self._snapshot_at: int | None = None
+        self._rng = np.random.default_rng(0)  # the snapshot's API asks for one; greedy actions draw nothing
+
+    @classmethod
+    def translate(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """STEP's keyword arguments for the shared names (``n_minibatches``, ``hidden_sizes``, ``hyper_scale_by_width``).
+
+        Example:
+            >>> STEPAlgorithm.translate({"n_envs": 2, "n_steps": 10, "n_minibatches": 4, "hidden_sizes": [32]})
+            {'n_envs': 2, 'n_steps': 10, 'batch_size': 5, 'policy_kwargs': {'net_arch': {'pi': [32], 'vf': [32]}}}
+        """
+        hp = dict(hyperparameters)
+        policy_kwargs = dict(hp.pop("policy_kwargs", None) or {})
+        n_minibatches = hp.pop("n_minibatches", None)
+        if n_minibatches is not None:
+            rollout = int(hp.get("n_envs", 4)) * int(hp.get("n_steps", 25))
+            hp["batch_size"] = max(2, rollout // int(n_minibatches))
+        hidden = hp.pop("hidden_sizes", None)
+        if hidden is not None:
+            policy_kwargs["net_arch"] = {"pi": list(hidden), "vf": list(hidden)}
+        scale = hp.pop("hyper_scale_by_width", None)
+        if scale is not None:
+            policy_kwargs["hyper_scale_by_width"] = scale
+        if policy_kwargs:
+            hp["policy_kwargs"] = policy_kwargs
+        return hp
+
+    def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> "STEPAlgorithm":
+        self._snapshot_at = None
+        super().learn(total_timesteps, callback)
+        self._snapshot_at = None
+        return self
+
+    def act(self, agent: Any, observation: Any) -> Any:
+        from stmg_agents.step.execution import env_action
+        from stmg_agents.step.inference import snapshot_or_none
+
+        if self._snapshot_at != self.model.num_timesteps:
+            self._snapshot = snapshot_or_none(self.model.policy) if self.model.numpy_rollouts else None
+            self._snapshot_at = self.model.num_timesteps
+        if self._snapshot is None:
+            return super().act(agent, observation)
+        canonical = self.model._canonical_observation(observation)
+        batch = {key: np.asarray(value)[None] for key, value in canonical.items()}
+        return env_action(self.model, self._snapshot.act(batch, self._rng, deterministic=True)[0][0])
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], make_env: EnvFactory) -> "STEPAlgorithm":
+        self = super().load(path, make_env)
+        self._snapshot, self._snapshot_at, self._rng = None, None, np.random.default_rng(0)
+        return self  # type: ignore[return-value]
 
 
 class STEPScaledAlgorithm(STEPAlgorithm):

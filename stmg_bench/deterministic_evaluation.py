@@ -1,16 +1,14 @@
-"""Deterministic evaluation of STEP and of the IPPO/MAPPO baselines on whole episodes, with task metrics.
+"""Deterministic evaluation of any benchmarked algorithm on whole episodes, with task metrics.
 
 :class:`EpisodeRecorder` wraps the simultaneous game being evaluated and
 records what happened in the current episode: every agent's summed reward, and
 where the task reports them in its infos (the highway merge tasks) the speed
-and crashes of the controlled vehicles. The same recorder sits under both
-evaluation paths, so the metrics mean the same for every algorithm:
-
-* :func:`evaluate_step` plays the STMG built on top of the recorder (agents
-  act one after another in the priority order, each receiving the greedy
-  actions of those above it: STEP's "received" execution);
-* :func:`evaluate_shared_policy` plays the simultaneous game with a baseline's
-  greedy joint action.
+and crashes of the controlled vehicles. :func:`evaluate_greedy` plays greedy
+episodes through the algorithm's form on top of the recorder, so the metrics
+mean the same for every algorithm: a sequential-form algorithm plays the STMG
+built on the recorder (agents act one after another in the priority order, each
+receiving the greedy actions of those above it: STEP's "received" execution), a
+simultaneous-form one the simultaneous game.
 
 Metrics of one episode (:class:`EpisodeSummary`): ``team_return`` is the mean
 over the agents that took part of each agent's episode return (for a shared
@@ -19,10 +17,11 @@ reward, as in Multi-Agent MuJoCo, that is the episode return of the team);
 (m/s); ``crashed`` says whether any agent's ``info["crashed"]`` was set.
 
 Example:
-    >>> from stmg_agents.baselines import MAPPO
+    >>> import pettingzoo, stmg_envs
+    >>> from stmg_bench.builtins import MAPPOAlgorithm
     >>> from stmg_envs.matrix import penalty
-    >>> agent = MAPPO(lambda: penalty(k=0), seed=0)
-    >>> [s.length for s in evaluate_shared_policy(agent, lambda: penalty(k=0), seeds=[1, 2])]
+    >>> agent = MAPPOAlgorithm(lambda: penalty(k=0), seed=0)
+    >>> [s.length for s in evaluate_greedy(agent, lambda: penalty(k=0), seeds=[1, 2])]
     [25, 25]
 """
 
@@ -30,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pettingzoo import ParallelEnv
@@ -38,11 +37,7 @@ from pettingzoo.utils import BaseParallelWrapper
 
 from stmg_envs import stmg_v0
 
-if TYPE_CHECKING:
-    from stmg_agents.baselines.base import SharedPolicyAgent
-    from stmg_agents.step.algorithm import STEP
-
-__all__ = ["EpisodeSummary", "EpisodeRecorder", "evaluate_step", "evaluate_shared_policy", "summarize_episodes"]
+__all__ = ["EpisodeSummary", "EpisodeRecorder", "evaluate_greedy", "summarize_episodes"]
 
 
 @dataclass(frozen=True)
@@ -130,77 +125,52 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def evaluate_step(
-    model: "STEP",
+def evaluate_greedy(
+    algorithm: Any,
     make_parallel_env: Callable[[], ParallelEnv],
     seeds: Sequence[int],
     order: Any = None,
 ) -> list[EpisodeSummary]:
-    """Play one greedy episode of the STMG per seed with a STEP model ("received" execution).
+    """Play one greedy episode per seed through the algorithm's form, and summarise each.
+
+    A ``"sequential"`` algorithm plays the STMG built on the recorder (``stmg_v0(recorder,
+    order)``): each agent acts on its STMG observation, which holds the greedy actions of
+    the agents ranked above it (STEP's "received" execution). A ``"simultaneous"`` one plays
+    the simultaneous game, every live agent acting on its own observation.
 
     Args:
-        model: A :class:`~stmg_agents.STEP` model.
-        make_parallel_env: Builds the simultaneous game (the STMG is built on top of it with ``order``).
-        seeds: One ``reset`` seed per episode.
-        order: The STMG's priority order (see :func:`stmg_envs.stmg_v0`).
-
-    Returns:
-        One :class:`EpisodeSummary` per seed.
-    """
-    from stmg_agents.step.execution import env_action
-    from stmg_agents.step.inference import snapshot_or_none
-
-    seeds = _check_seeds(seeds)
-    recorder = EpisodeRecorder(make_parallel_env())
-    env = stmg_v0(recorder, order=order)
-    snapshot = snapshot_or_none(model.policy) if getattr(model, "numpy_rollouts", True) else None
-    rng = np.random.default_rng(0)  # unused by greedy actions; the snapshot's API asks for one
-
-    def act(observation: dict[str, Any]) -> Any:
-        observation = model._canonical_observation(observation)
-        if snapshot is None:
-            return model.predict(observation, deterministic=True)[0]
-        batch = {key: np.asarray(value)[None] for key, value in observation.items()}
-        return snapshot.act(batch, rng, deterministic=True)[0][0]
-
-    summaries = []
-    try:
-        for seed in seeds:
-            env.reset(seed=seed)
-            for agent in env.agent_iter():
-                observation, _, terminated, truncated, _ = env.last()
-                env.step(None if terminated or truncated else env_action(model, act(observation)))
-            summaries.append(recorder.summary())
-    finally:
-        env.close()
-    return summaries
-
-
-def evaluate_shared_policy(
-    agent: "SharedPolicyAgent", make_parallel_env: Callable[[], ParallelEnv], seeds: Sequence[int]
-) -> list[EpisodeSummary]:
-    """Play one greedy episode of the simultaneous game per seed with an IPPO or MAPPO agent.
-
-    Args:
-        agent: A :class:`~stmg_agents.IPPO` or :class:`~stmg_agents.MAPPO`.
+        algorithm: Anything with ``form`` and ``act(agent, observation)`` (:mod:`stmg_bench.contract`).
         make_parallel_env: Builds the simultaneous game.
         seeds: One ``reset`` seed per episode.
+        order: The STMG's priority order (see :func:`stmg_envs.stmg_v0`); unused by simultaneous algorithms.
 
     Returns:
         One :class:`EpisodeSummary` per seed.
     """
     seeds = _check_seeds(seeds)
-    env = EpisodeRecorder(make_parallel_env())
+    recorder = EpisodeRecorder(make_parallel_env())
     summaries = []
+    if algorithm.form == "sequential":
+        env = stmg_v0(recorder, order=order)
+        try:
+            for seed in seeds:
+                env.reset(seed=seed)
+                for agent in env.agent_iter():
+                    observation, _, terminated, truncated, _ = env.last()
+                    env.step(None if terminated or truncated else algorithm.act(agent, observation))
+                summaries.append(recorder.summary())
+        finally:
+            env.close()
+        return summaries
     try:
         for seed in seeds:
-            observations, _ = env.reset(seed=seed)
-            while env.agents:
-                actions = agent.predict({a: observations[a] for a in env.agents}, deterministic=True)
-                observations, *_ = env.step(actions)
-            summaries.append(env.summary())
+            observations, _ = recorder.reset(seed=seed)
+            while recorder.agents:
+                actions = {a: algorithm.act(a, observations[a]) for a in recorder.agents}
+                observations, *_ = recorder.step(actions)
+            summaries.append(recorder.summary())
     finally:
-        env.close()
+        recorder.close()
     return summaries
 
 

@@ -1,7 +1,7 @@
 """Learning curves over seeds: mean and 95% t-interval per evaluation point, and the trial budget arithmetic.
 
 Used by the control benchmarks (``benchmarks/mamujoco.py``, ``benchmarks/onramp.py``)
-on the records of :func:`stmg_bench.control_trials.control_trial`.
+on the records of :func:`stmg_bench.suites.control.control_trial`.
 
 The interval is Student's t-interval of the mean over seeds,
 ``mean +/- t_{0.975, n-1} * sd / sqrt(n)`` (``sd`` with ``n - 1`` degrees of
@@ -93,7 +93,7 @@ def aggregate_curves(curves: Sequence[Sequence[Mapping[str, Any]]], metric: str 
 
     Args:
         curves: One curve per seed, each a list of evaluation dicts with ``"step"`` and ``metric``
-            (as :func:`~stmg_bench.control_trials.control_trial` returns them). Only the steps that
+            (as :func:`~stmg_bench.suites.control.control_trial` returns them). Only the steps that
             every curve has are kept; points where the metric is ``None`` are skipped.
         metric: The key to aggregate, e.g. ``"team_return"``, ``"mean_speed"``, ``"crash_rate"``.
 

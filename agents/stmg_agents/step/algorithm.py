@@ -143,7 +143,7 @@ class STEP(PPO):
     times further than an ordinary layer's, so at a learning rate chosen for
     an ordinary policy STEP's updates are that much larger (see
     :class:`~stmg_agents.step.policy.NLevelPolicy`; the control-task presets of
-    :mod:`stmg_bench.control_trials` turn it on).
+    :mod:`stmg_bench.suites.control` turn it on).
 
     Choices the paper leaves open: the critics ``V^i`` are one network
     conditioned on the rank (like the policy, its size does not grow with the

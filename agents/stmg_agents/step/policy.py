@@ -130,7 +130,7 @@ class NLevelPolicy(ActorCriticPolicy):
             :class:`~stmg_agents.step.hypernetwork.ConditionalHyperNetwork`); the
             initial policy is the same either way. Off by default (the paper's plain
             hypernetwork, which the matrix-game settings were tuned with); the
-            MuJoCo and on-ramp presets of :mod:`stmg_bench.control_trials` turn it on.
+            MuJoCo and on-ramp presets of :mod:`stmg_bench.suites.control` turn it on.
         prior_encoding: How the superiors' actions enter ``E`` and the critic:
             ``"padded"`` (default): ``prior_actions`` and ``prior_mask`` as they are,
             into a first layer with room for ``max_agents`` agents (unused

@@ -141,3 +141,31 @@ def test_interrupted_ray_sweep_resumes_without_redoing_finished_trials(ray_insta
         assert counts_after[key] == counts_before[key] == 1
     for key in records.executed:
         assert counts_after[key] == counts_before[key] + 1
+
+
+def test_a_users_algorithm_module_reaches_the_ray_workers(ray_instance, tmp_path):
+    """A matrix trial of an algorithm in a user's own module (a folder outside the repository, not on the
+    workers' path) runs on Ray: the trial carries the folder, and the workers import the module from there."""
+    import textwrap
+
+    from stmg_bench.registry import resolve
+    from stmg_bench.suites import matrix
+
+    folder = tmp_path / "user_code"
+    folder.mkdir()
+    (folder / "ray_user_algo.py").write_text(textwrap.dedent('''
+        class Constant:
+            form = "simultaneous"
+            name = "constant"
+            def __init__(self, make_env, seed, action=1):
+                self.action = action
+            def learn(self, total_timesteps, callback=None):
+                return self
+            def act(self, agent, observation):
+                return self.action
+    '''))
+    algo = resolve("ray_user_algo:Constant", search_path=[str(folder)])
+    trials = matrix.plan_trials(["penalty:0"], [algo], {"constant": {"action": 2}}, seeds=2, steps=10, curve_points=0)
+    records = run_sweep(trials, tmp_path / "out", backend="ray", workers=2, progress=False)
+    assert [r["result"]["greedy_joint_action"] for r in records] == [[2, 2], [2, 2]]
+    assert all(r["result"]["algo"] == "constant" for r in records)

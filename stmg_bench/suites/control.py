@@ -1,31 +1,31 @@
-"""One training trial on a Multi-Agent MuJoCo or highway on-ramp task, with a learning curve, as a JSON-able record.
+"""The control suite: any algorithm on Multi-Agent MuJoCo and the highway merges, with learning curves.
 
-:func:`control_trial` trains one algorithm with one seed on one task and
-evaluates the greedy policy periodically on fixed evaluation episodes
-(the same episodes for every algorithm, seed and read-out):
+:func:`control_trial` (a sweep's trial function) builds the algorithm through
+:mod:`stmg_bench.contract`, trains it on the form it declares and evaluates the
+greedy policy periodically on fixed evaluation episodes (the same episodes for
+every algorithm, seed and read-out), **through that form**
+(:func:`stmg_bench.deterministic_evaluation.evaluate_greedy`):
 
-* ``"step"``: :class:`~stmg_agents.STEP` on the task's STMG (``stmg_v0`` of the
-  simultaneous game, in the task's priority order), diagonal Gaussian head for
-  ``Box`` actions, evaluated with received execution;
-* ``"mappo"``, ``"ippo"``: the baselines on the simultaneous game.
+* a ``"sequential"`` algorithm trains and is evaluated on the task's STMG
+  (``stmg_v0`` of the simultaneous game, in the trial's priority ``order``);
+* a ``"simultaneous"`` one on the simultaneous game itself (it does not see the order).
 
-Observation normalisation (``normalize_observations=True``) and reward scaling
-(``normalize_rewards=True``; both what the MuJoCo benchmark uses) wrap the
-simultaneous game in
+Every algorithm gets the suite's shared PPO settings (a :class:`ControlHyperparameters`
+preset of :data:`PRESETS`, by name) where its constructor takes them, then its own
+hyperparameters. Observation normalisation (``normalize_observations=True``) and
+reward scaling (``normalize_rewards=True``; both what the MuJoCo benchmark uses) wrap
+the simultaneous game in
 :class:`~stmg_agents.observation_normalization.NormalizedObservations` with
-statistics shared by the training copies and frozen for evaluation, so the
-three algorithms see the same inputs and rewards; evaluations report the
-task's own rewards. Rewards are the task's: shared in
-MuJoCo, per agent on the on-ramp (each agent learns from its own reward; the
+statistics shared by the training copies and frozen for evaluation, so every
+algorithm sees the same inputs and rewards; evaluations report the task's own
+rewards. Rewards are the task's: shared in MuJoCo, per agent on the on-ramp (the
 reported team return is the mean over agents of their episode returns).
 
-It lives in the installed package so that sweep workers and Ray tasks can
-import it by name (``"stmg_bench.control_trials:control_trial"``).
-
 Example:
-    >>> record = control_trial("mappo", "stmg/HalfCheetah-v0", {"agent_conf": "2x3", "episode_length": 20},
-    ...                        seed=0, steps=80, eval_points=1, eval_episodes=1,
-    ...                        hyperparams={"n_envs": 2, "n_steps": 20, "n_minibatches": 2})
+    >>> from stmg_bench.registry import resolve
+    >>> record = control_trial(resolve("mappo").to_json(), "stmg/HalfCheetah-v0",
+    ...                        {"agent_conf": "2x3", "episode_length": 20}, seed=0, steps=80, eval_points=1,
+    ...                        eval_episodes=1, hyperparameters={"n_envs": 2, "n_steps": 20, "n_minibatches": 2})
     >>> [point["step"] for point in record["curve"]]
     [0, 80]
 """
@@ -42,21 +42,19 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "ALGORITHMS",
     "ORDERS",
     "ControlHyperparameters",
     "MUJOCO_HYPERPARAMETERS",
     "ONRAMP_HYPERPARAMETERS",
-    "default_hyperparameters",
+    "PRESETS",
+    "STEP_LEVERS",
     "EVAL_SEED_OFFSET",
     "make_parallel_factory",
+    "algorithm_settings",
     "control_trial",
 ]
 
-#: Algorithm names accepted by :func:`control_trial`.
-ALGORITHMS = ("step", "mappo", "ippo")
-
-#: Priority orders of the STMG that STEP trains on, by name (JSON-able trial arguments).
+#: Priority orders of the STMG that sequential-form algorithms train on, by name (JSON-able trial arguments).
 ORDERS = ("possible_agents", "merge_priority")
 
 #: Evaluation episode ``i`` is reset with seed ``EVAL_SEED_OFFSET + i`` (training copies use the trial's seed).
@@ -65,11 +63,14 @@ EVAL_SEED_OFFSET = 1_000_000
 
 @dataclass(frozen=True)
 class ControlHyperparameters:
-    """PPO hyper-parameters shared by STEP, MAPPO and IPPO in the control benchmarks.
+    """PPO settings shared by every algorithm of the control benchmarks (none of them is part of a method).
 
-    Every algorithm gets the same values; each one's own defaults fill the rest
+    Every algorithm whose constructor takes them gets the same values (the built-ins
+    do: :class:`~stmg_bench.builtins.STEPAlgorithm` translates ``n_minibatches`` and
+    ``hidden_sizes`` into STEP's own arguments); each one's own defaults fill the rest
     (activation, value normalisation, MAPPO's LayerNorm and Huber loss: see
-    :class:`~stmg_agents.STEP` and :class:`~stmg_agents.MAPPOConfig`).
+    :class:`~stmg_agents.STEP` and :class:`~stmg_agents.MAPPOConfig`). A method's own
+    levers (STEP's ``beta``, ``hyper_scale_by_width``) are its hyperparameters, not these.
 
     Attributes:
         n_envs: Env copies stepped together.
@@ -83,14 +84,10 @@ class ControlHyperparameters:
         ent_coef: Entropy bonus.
         max_grad_norm: Gradient-norm clip.
         hidden_sizes: Hidden widths of actor and critic (STEP: of the state embedding and of the critic).
-        beta: STEP's hypernetwork regulariser coefficient (Eq. 11); ignored by the baselines.
-        hyper_scale_by_width: STEP's ``hyper_scale_by_width`` policy option (one Adam step moves
-            the generated target-policy weights about as far as an ordinary layer's); ignored by
-            the baselines.
 
     Example:
-        >>> ControlHyperparameters(n_envs=2, n_steps=10).step_kwargs()["batch_size"]
-        5
+        >>> ControlHyperparameters(n_envs=2, n_steps=10).as_kwargs()["n_minibatches"]
+        4
     """
 
     n_envs: int = 4
@@ -104,12 +101,8 @@ class ControlHyperparameters:
     ent_coef: float = 0.0
     max_grad_norm: float = 0.5
     hidden_sizes: tuple[int, ...] = (64, 64)
-    beta: float = 1.0
-    hyper_scale_by_width: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.hyper_scale_by_width, bool):
-            raise ValueError(f"expected hyper_scale_by_width to be a bool, got {self.hyper_scale_by_width!r}.")
         for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -119,7 +112,7 @@ class ControlHyperparameters:
                 f"expected n_minibatches to divide the rollout's n_envs * n_steps = {self.rollout_joint_steps} "
                 f"joint steps, got n_minibatches={self.n_minibatches}."
             )
-        for name in ("learning_rate", "gamma", "gae_lambda", "clip_range", "ent_coef", "max_grad_norm", "beta"):
+        for name in ("learning_rate", "gamma", "gae_lambda", "clip_range", "ent_coef", "max_grad_norm"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"expected {name} to be a finite number >= 0, got {value!r}.")
@@ -143,64 +136,40 @@ class ControlHyperparameters:
             changes["hidden_sizes"] = tuple(changes["hidden_sizes"])
         return dataclasses.replace(self, **changes)
 
-    def step_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`~stmg_agents.STEP`."""
-        return {
-            "n_envs": self.n_envs,
-            "n_steps": self.n_steps,
-            "learning_rate": self.learning_rate,
-            "n_epochs": self.n_epochs,
-            "batch_size": max(2, self.rollout_joint_steps // self.n_minibatches),
-            "gamma": self.gamma,
-            "gae_lambda": self.gae_lambda,
-            "clip_range": self.clip_range,
-            "ent_coef": self.ent_coef,
-            "max_grad_norm": self.max_grad_norm,
-            "beta": self.beta,
-            "policy_kwargs": {
-                "net_arch": {"pi": list(self.hidden_sizes), "vf": list(self.hidden_sizes)},
-                "hyper_scale_by_width": self.hyper_scale_by_width,
-            },
-        }
-
-    def baseline_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`~stmg_agents.MAPPO` and :class:`~stmg_agents.IPPO`."""
-        return {
-            "n_envs": self.n_envs,
-            "n_steps": self.n_steps,
-            "learning_rate": self.learning_rate,
-            "n_epochs": self.n_epochs,
-            "n_minibatches": self.n_minibatches,
-            "gamma": self.gamma,
-            "gae_lambda": self.gae_lambda,
-            "clip_range": self.clip_range,
-            "ent_coef": self.ent_coef,
-            "max_grad_norm": self.max_grad_norm,
-            "hidden_sizes": self.hidden_sizes,
-        }
+    def as_kwargs(self) -> dict[str, Any]:
+        """The settings as keyword arguments (JSON-able: ``hidden_sizes`` as a list)."""
+        return {**dataclasses.asdict(self), "hidden_sizes": list(self.hidden_sizes)}
 
 
 #: Multi-Agent MuJoCo: 1,000-step rollouts per update, 4 minibatches, no entropy bonus, gradient clip 0.5
-#: (common PPO settings for MuJoCo locomotion). STEP's hypernetwork output is scaled by its width
-#: (``hyper_scale_by_width``): with the plain hypernetwork at this learning rate, the KL of each of STEP's
-#: updates was 8 to 20 times the baselines' (``benchmarks/results/update_size.md``),
-#: and on the Ant robots STEP learned to fall within the first 20,000 steps (best greedy return 1 to 397
-#: on the six Ant-family sub-scenarios in ``mujoco_all.md`` at commit b899169; 861 to 983 with the scaling).
-MUJOCO_HYPERPARAMETERS = ControlHyperparameters(hyper_scale_by_width=True)
+#: (common PPO settings for MuJoCo locomotion).
+MUJOCO_HYPERPARAMETERS = ControlHyperparameters()
 
 #: Highway on-ramp: 400-step rollouts (4 copies x one 100-decision episode), lr 5e-4, entropy 0.01
 #: and gradient clip 10 (the MAPPO-style settings of the authors' follow-up code, with a small entropy bonus).
-#: STEP's hypernetwork output is scaled by its width, as for MuJoCo: with the plain one, about a third
-#: of STEP's samples end an update beyond the PPO clip, against 5-10% for the baselines
-#: (``benchmarks/results/update_size.md``).
 ONRAMP_HYPERPARAMETERS = ControlHyperparameters(
-    n_envs=4, n_steps=100, learning_rate=5e-4, ent_coef=0.01, max_grad_norm=10.0, hyper_scale_by_width=True
+    n_envs=4, n_steps=100, learning_rate=5e-4, ent_coef=0.01, max_grad_norm=10.0
 )
 
+#: The presets, by the name the benchmark scripts give (``preset=`` of :func:`control_trial`).
+PRESETS: dict[str, ControlHyperparameters] = {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
 
-def default_hyperparameters(task_id: str) -> ControlHyperparameters:
-    """The preset for a task: :data:`ONRAMP_HYPERPARAMETERS` for the highway tasks, else :data:`MUJOCO_HYPERPARAMETERS`."""
-    return ONRAMP_HYPERPARAMETERS if "Merge" in task_id else MUJOCO_HYPERPARAMETERS
+#: STEP's own lever in both control benchmarks, the default of their ``--hyperparams``: the hypernetwork
+#: output scaled by its width. With the plain hypernetwork at these learning rates the KL of each of
+#: STEP's updates was 8 to 20 times the baselines' on MuJoCo and about a third of its samples ended an
+#: on-ramp update beyond the PPO clip (``benchmarks/results/update_size.md``); on the Ant robots STEP
+#: learned to fall within the first 20,000 steps (best greedy return 1 to 397 on the six Ant-family
+#: sub-scenarios in ``mujoco_all.md`` at commit b899169; 861 to 983 with the scaling).
+STEP_LEVERS: dict[str, dict[str, Any]] = {"step": {"hyper_scale_by_width": True}}
+
+
+def algorithm_settings(factory: Any, preset: ControlHyperparameters, own: Mapping[str, Any]) -> dict[str, Any]:
+    """What an algorithm is built with: the preset's settings its constructor takes, then its own."""
+    from stmg_bench.contract import accepted_hyperparameters
+
+    names, var_kw = accepted_hyperparameters(factory)
+    shared = {k: v for k, v in preset.as_kwargs().items() if var_kw or k in names}
+    return {**shared, **dict(own)}
 
 
 def _order_callable(order: str) -> Any:
@@ -251,7 +220,7 @@ def make_parallel_factory(
 
 
 def control_trial(
-    algo: str,
+    algorithm: dict[str, Any],
     task_id: str,
     task_kwargs: Mapping[str, Any] | None = None,
     seed: int = 0,
@@ -261,53 +230,58 @@ def control_trial(
     normalize_observations: bool = False,
     normalize_rewards: bool = False,
     order: str = "possible_agents",
-    hyperparams: Mapping[str, Any] | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    reward_gamma: float = 0.99,
 ) -> dict[str, Any]:
-    """Train ``algo`` on a task, evaluating the greedy policy along the way, and describe the run.
+    """Train an algorithm on a task, evaluating its greedy policy along the way, and describe the run.
 
     Args:
-        algo: ``"step"`` (on the STMG), ``"mappo"`` or ``"ippo"`` (on the simultaneous game).
-        task_id: A registered task with identical agents, e.g. ``"stmg/HalfCheetah-v0"``, ``"stmg/OnRampMerge-v0"``.
+        algorithm: :meth:`~stmg_bench.registry.ResolvedAlgorithm.to_json` of the algorithm.
+        task_id: A registered task, e.g. ``"stmg/HalfCheetah-v0"``, ``"stmg/OnRampMerge-v0"``.
         task_kwargs: Its arguments, e.g. ``{"agent_conf": "2x3"}`` or ``{"difficulty": "hard"}``.
         seed: Seed of the run (networks, sampling, training env resets).
-        steps: Joint (temporal) environment steps of training; training runs whole rollouts,
-            so it stops at the first multiple of the rollout size at or above ``steps``.
-        eval_points: Evaluations during training, evenly spaced (plus one before training and
-            one at the end); 0 evaluates only before and after training.
+        steps: Joint (temporal) environment steps of training (the built-ins run whole rollouts,
+            so they stop at the first multiple of the rollout size at or above ``steps``).
+        eval_points: Evaluations during training, after the first update past each ``steps /
+            eval_points`` (plus one before training and one at the end); 0: only before and after.
         eval_episodes: Greedy episodes per evaluation (reset seeds ``EVAL_SEED_OFFSET + i``).
         normalize_observations: Standardise observations (and the state) with running statistics
             shared by the training copies, frozen during evaluation.
         normalize_rewards: Train on rewards scaled by the running standard deviation of the
-            discounted return (``gamma`` of the hyper-parameters), as SB3's ``VecNormalize``;
-            evaluations always report the task's own rewards.
-        order: STEP's priority order: ``"possible_agents"`` (fixed) or ``"merge_priority"``
-            (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step).
-        hyperparams: Changes to the task's :func:`default_hyperparameters` (fields of
-            :class:`ControlHyperparameters`, e.g. ``{"beta": 0.1}``).
+            ``reward_gamma``-discounted return, as SB3's ``VecNormalize``; evaluations report the task's rewards.
+        order: The STMG's priority order for a sequential-form algorithm: ``"possible_agents"`` or
+            ``"merge_priority"`` (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step).
+        hyperparameters: What the algorithm is built with (see :func:`algorithm_settings`).
+        reward_gamma: Discount of the reward scaling (the preset's ``gamma``).
 
     Returns:
-        A JSON-serialisable dict: the arguments, ``hyperparameters`` (all values used),
+        A JSON-serialisable dict: the arguments, ``algo`` (the algorithm's name), ``form``,
         ``n_agents``, ``curve`` (one dict per evaluation: ``step``, ``team_return``,
         ``team_returns``, ``length``, ``mean_speed``, ``crash_rate``), ``final`` (the last
         evaluation), ``steps`` (joint steps trained), ``train_s`` (training time without the
-        evaluations), ``eval_s`` and ``steps_per_s`` (training throughput).
+        evaluations), ``eval_s``, ``steps_per_s`` (training throughput) and ``peak_rss_mb``
+        (the peak resident memory of the process that ran the trial, so far: a pool worker that
+        ran several trials reports the largest of them).
 
     Raises:
-        ValueError: An unknown ``algo`` or ``order``, or a bad number.
+        ValueError: An unknown ``order``, or a bad number.
     """
+    import resource
+
     import torch
 
-    from stmg_bench.deterministic_evaluation import evaluate_shared_policy, evaluate_step, summarize_episodes
+    from stmg_bench.contract import check_instance
+    from stmg_bench.deterministic_evaluation import evaluate_greedy, summarize_episodes
+    from stmg_bench.registry import ResolvedAlgorithm
+    from stmg_envs import stmg_v0
 
-    if algo not in ALGORITHMS:
-        raise ValueError(f"expected algo in {ALGORITHMS}, got {algo!r}.")
+    resolved = ResolvedAlgorithm.from_json(algorithm)
     order_fn = _order_callable(order)
     for name, value, minimum in (("steps", steps, 1), ("eval_points", eval_points, 0), ("eval_episodes", eval_episodes, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"expected {name} to be an int >= {minimum}, got {value!r}.")
     torch.set_num_threads(1)
     task_kwargs = dict(task_kwargs or {})
-    hp = default_hyperparameters(task_id).replace(**dict(hyperparams or {}))
 
     statistics = None
     if normalize_observations or normalize_rewards:
@@ -316,70 +290,54 @@ def control_trial(
         statistics = ObservationStatistics()
     train_factory = make_parallel_factory(
         task_id, task_kwargs, statistics, update=True, normalize_observations=bool(normalize_observations),
-        reward_gamma=hp.gamma if normalize_rewards else None,
+        reward_gamma=reward_gamma if normalize_rewards else None,
     )
     eval_factory = make_parallel_factory(
         task_id, task_kwargs, statistics, update=False, normalize_observations=bool(normalize_observations)
     )
     eval_seeds = [EVAL_SEED_OFFSET + i for i in range(eval_episodes)]
     every = max(1, steps // eval_points) if eval_points else steps
+    if resolved.form == "sequential":
+        make_env: Callable[[], Any] = lambda: stmg_v0(train_factory(), order=order_fn)  # noqa: E731
+    else:
+        make_env = train_factory
 
     curve: list[dict[str, Any]] = []
     eval_time = [0.0]
-    model: Any = None
 
     def evaluate(step: int) -> None:
         if curve and curve[-1]["step"] == step:
             return
         start = time.perf_counter()
-        if algo == "step":
-            summaries = evaluate_step(model, eval_factory, eval_seeds, order=order_fn)
-        else:
-            summaries = evaluate_shared_policy(model, eval_factory, eval_seeds)
+        summaries = evaluate_greedy(model, eval_factory, eval_seeds, order=order_fn)
         curve.append({"step": int(step), **summarize_episodes(summaries)})
         eval_time[0] += time.perf_counter() - start
 
-    def due(step: int) -> bool:
-        return not curve or step >= curve[-1]["step"] + every
-
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class Curve(BaseCallback):
-        """Evaluates when due, right after each update (the start of the next rollout): SB3's callback, every algorithm."""
-
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_start(self) -> None:
-            if due(self.model.num_timesteps):
-                evaluate(self.model.num_timesteps)
+    def on_update(num_timesteps: int) -> bool:
+        if not curve or num_timesteps >= curve[-1]["step"] + every:
+            evaluate(num_timesteps)
+        return True
 
     start = time.perf_counter()
-    if algo == "step":
-        from stmg_agents.step.algorithm import STEP
-        from stmg_envs import stmg_v0
-
-        model = STEP(lambda: stmg_v0(train_factory(), order=order_fn), seed=seed, **hp.step_kwargs())
-    else:
-        from stmg_agents.baselines import IPPO, MAPPO
-
-        cls = {"mappo": MAPPO, "ippo": IPPO}[algo]
-        model = cls(train_factory, seed=seed, **hp.baseline_kwargs())
+    model = resolved.load()(make_env, seed=seed, **dict(hyperparameters or {}))
+    check_instance(model)
+    n_agents = len(train_factory().possible_agents)
     evaluate(0)
-    model.learn(steps, callback=Curve())
-    done = int(model.num_timesteps)
+    model.learn(steps, callback=on_update)
+    done = int(getattr(model, "num_timesteps", steps))
     evaluate(done)
     train_s = time.perf_counter() - start - eval_time[0]
     return {
-        "algo": algo,
+        "algo": resolved.name,
+        "form": resolved.form,
         "task_id": task_id,
         "task_kwargs": task_kwargs,
         "seed": seed,
         "order": order,
         "normalize_observations": bool(normalize_observations),
         "normalize_rewards": bool(normalize_rewards),
-        "hyperparameters": {**dataclasses.asdict(hp), "hidden_sizes": list(hp.hidden_sizes)},
-        "n_agents": int(model.n_agents),
+        "hyperparameters": dict(hyperparameters or {}),
+        "n_agents": n_agents,
         "eval_episodes": eval_episodes,
         "steps": done,
         "curve": curve,
@@ -387,4 +345,5 @@ def control_trial(
         "train_s": train_s,
         "eval_s": eval_time[0],
         "steps_per_s": done / train_s if train_s > 0 else float("nan"),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -1,8 +1,8 @@
-"""The control benchmarks' building blocks: trial records, evaluation, observation normalisation, curve statistics.
+"""The control suite's building blocks: trial records, evaluation, observation normalisation, curve statistics.
 
-Covers :mod:`stmg_bench.control_trials`, :mod:`stmg_bench.deterministic_evaluation`,
-:mod:`stmg_agents.observation_normalization`, :mod:`stmg_bench.learning_curves` and the
-budget planning of ``benchmarks/mamujoco.py`` and ``benchmarks/onramp.py``.
+Covers :mod:`stmg_bench.suites.control`, :mod:`stmg_bench.suites.control_study`,
+:mod:`stmg_bench.deterministic_evaluation`, :mod:`stmg_agents.observation_normalization`,
+:mod:`stmg_bench.learning_curves` and the planning of ``benchmarks/mamujoco.py`` and ``benchmarks/onramp.py``.
 """
 
 from __future__ import annotations
@@ -20,20 +20,22 @@ import pytest
 pytest.importorskip("torch", reason="needs the [agents] extra")
 pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 
-from stmg_bench.control_trials import (  # noqa: E402
-    ALGORITHMS,
-    MUJOCO_HYPERPARAMETERS,
-    ONRAMP_HYPERPARAMETERS,
-    ControlHyperparameters,
-    control_trial,
-    default_hyperparameters,
-)
+from stmg_bench.builtins import MAPPOAlgorithm, STEPAlgorithm  # noqa: E402
 from stmg_bench.deterministic_evaluation import (  # noqa: E402
     EpisodeRecorder,
     EpisodeSummary,
-    evaluate_shared_policy,
-    evaluate_step,
+    evaluate_greedy,
     summarize_episodes,
+)
+from stmg_bench.registry import resolve  # noqa: E402
+from stmg_bench.suites import control_study as study  # noqa: E402
+from stmg_bench.suites.control import (  # noqa: E402
+    MUJOCO_HYPERPARAMETERS,
+    ONRAMP_HYPERPARAMETERS,
+    PRESETS,
+    ControlHyperparameters,
+    algorithm_settings,
+    control_trial,
 )
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts  # noqa: E402
 from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
@@ -51,6 +53,11 @@ needs_highway = pytest.mark.skipif(
 )
 CHEETAH = {"agent_conf": "2x3", "episode_length": 12}
 TINY = {"n_envs": 2, "n_steps": 12, "n_minibatches": 2}
+ALGORITHMS = ("step", "mappo", "ippo")
+
+
+def trial(name, *args, hyperparams=None, **kwargs):
+    return control_trial(resolve(name).to_json(), *args, hyperparameters=hyperparams, **kwargs)
 
 
 # ---------------------------------------------------------------- trial records
@@ -59,7 +66,7 @@ TINY = {"n_envs": 2, "n_steps": 12, "n_minibatches": 2}
 @pytest.mark.parametrize("algo", ALGORITHMS)
 def test_mujoco_record_is_consistent(algo):
     """A trial's curve starts before training, ends at the trained steps, and its summaries agree with its episodes."""
-    record = control_trial(
+    record = trial(
         algo, "stmg/HalfCheetah-v0", CHEETAH, seed=0, steps=48, eval_points=2, eval_episodes=2,
         normalize_observations=True, normalize_rewards=True, hyperparams=TINY,
     )
@@ -72,7 +79,7 @@ def test_mujoco_record_is_consistent(algo):
         assert point["mean_speed"] is None and point["crash_rate"] is None  # MuJoCo reports neither
     assert record["final"] == record["curve"][-1]
     assert record["n_agents"] == 2 and record["steps_per_s"] > 0 and record["train_s"] > 0
-    assert record["hyperparameters"]["n_envs"] == 2 and record["hyperparameters"]["hidden_sizes"] == [64, 64]
+    assert record["hyperparameters"] == TINY and record["algo"] == algo and record["peak_rss_mb"] > 50
 
 
 @pytest.mark.mujoco
@@ -81,8 +88,8 @@ def test_same_seed_same_curve():
     """A STEP trial with observation normalisation is reproducible: same arguments, same learning curve."""
     kwargs = dict(steps=48, eval_points=1, eval_episodes=1, normalize_observations=True, normalize_rewards=True,
                   hyperparams=TINY)
-    a = control_trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
-    b = control_trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
+    a = trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
+    b = trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
     assert a["curve"] == b["curve"]
 
 
@@ -90,7 +97,7 @@ def test_same_seed_same_curve():
 @needs_mujoco
 def test_beta_reaches_step():
     """The ablation's beta is the one STEP trains with (and is recorded)."""
-    record = control_trial(
+    record = trial(
         "step", "stmg/HalfCheetah-v0", {"agent_conf": "6x1", "episode_length": 5}, seed=0, steps=10, eval_points=0,
         eval_episodes=1, hyperparams={"n_envs": 1, "n_steps": 5, "n_minibatches": 1, "beta": 0.25},
     )
@@ -102,10 +109,9 @@ def test_beta_reaches_step():
 @pytest.mark.parametrize("algo", ALGORITHMS)
 def test_onramp_record_reports_speed_and_crashes(algo):
     """On-ramp evaluations report an average speed in the vehicles' range and a crash rate in [0, 1]."""
-    record = control_trial(
+    record = trial(
         algo, "stmg/OnRampMerge-v0", {"difficulty": "easy"}, seed=0, steps=40, eval_points=1, eval_episodes=2,
-        normalize_rewards=True, order="merge_priority" if algo == "step" else "possible_agents",
-        hyperparams={"n_envs": 2, "n_steps": 20},
+        normalize_rewards=True, order="merge_priority", hyperparams={"n_envs": 2, "n_steps": 20},
     )
     for point in record["curve"]:
         assert 0.0 < point["mean_speed"] < 40.0
@@ -115,30 +121,36 @@ def test_onramp_record_reports_speed_and_crashes(algo):
 
 def test_bad_trial_arguments_are_clear_errors():
     """A typo in the algorithm, order or a count is a ValueError naming what was expected."""
-    with pytest.raises(ValueError, match="expected algo"):
-        control_trial("ppo", "stmg/Penalty-v0")
+    with pytest.raises(ValueError, match="unknown algorithm 'ppo'"):
+        trial("ppo", "stmg/Penalty-v0")
     with pytest.raises(ValueError, match="expected order"):
-        control_trial("step", "stmg/Penalty-v0", order="random")
+        trial("step", "stmg/Penalty-v0", order="random")
     with pytest.raises(ValueError, match="expected eval_episodes"):
-        control_trial("step", "stmg/Penalty-v0", eval_episodes=0)
+        trial("step", "stmg/Penalty-v0", eval_episodes=0)
 
 
 # ---------------------------------------------------------------- hyper-parameters
-def test_hyperparameters_translate_to_each_algorithm():
-    """The shared settings reach STEP (batch per rank) and the baselines (minibatches) with the same meaning."""
+def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
+    """The preset's settings reach STEP (batch per rank, widths in net_arch) and the baselines (minibatches) with the
+    same meaning; an algorithm that does not take a setting does not get it; STEP's lever is the scripts' default."""
     hp = ControlHyperparameters(n_envs=2, n_steps=50, n_minibatches=4, hidden_sizes=(32,))
-    assert hp.step_kwargs()["batch_size"] == 25 and hp.step_kwargs()["n_steps"] == 50
-    assert hp.step_kwargs()["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}, "hyper_scale_by_width": False}
-    assert hp.baseline_kwargs()["n_minibatches"] == 4 and hp.baseline_kwargs()["hidden_sizes"] == (32,)
-    assert "beta" not in hp.baseline_kwargs()
-    assert default_hyperparameters("stmg/OnRampMerge-v0") is ONRAMP_HYPERPARAMETERS
-    assert default_hyperparameters("stmg/Ant-v0") is MUJOCO_HYPERPARAMETERS
-    from stmg_agents.step import DEFAULT_BETA
+    step = STEPAlgorithm.translate(algorithm_settings(STEPAlgorithm, hp, {}))
+    assert step["batch_size"] == 25 and step["n_steps"] == 50 and "n_minibatches" not in step
+    assert step["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}}
+    baseline = algorithm_settings(MAPPOAlgorithm, hp, {})
+    assert baseline["n_minibatches"] == 4 and baseline["hidden_sizes"] == [32]
 
-    assert MUJOCO_HYPERPARAMETERS.beta == ONRAMP_HYPERPARAMETERS.beta == DEFAULT_BETA  # STEP's own default
-    # Both control presets give STEP the width-scaled hypernetwork (STEP's own default is the plain one).
-    for preset in (MUJOCO_HYPERPARAMETERS, ONRAMP_HYPERPARAMETERS):
-        assert preset.step_kwargs()["policy_kwargs"]["hyper_scale_by_width"] is True
+    class OnlyGamma:
+        form = "simultaneous"
+
+        def __init__(self, make_env, seed, gamma=0.9):
+            pass
+
+    assert algorithm_settings(OnlyGamma, hp, {"gamma": 0.5}) == {"gamma": 0.5}
+    assert PRESETS == {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
+    assert study.ControlArgs().hyperparams == {"step": {"hyper_scale_by_width": True}}
+    built = STEPAlgorithm(lambda: stmg_v0(penalty()), seed=0, n_envs=1, n_steps=25, n_minibatches=5, hyper_scale_by_width=True)
+    assert built.model.batch_size == 5 and built.model.policy.action_net.hypernet.scale_by_width
 
 
 def test_bad_hyperparameters_are_rejected():
@@ -147,8 +159,6 @@ def test_bad_hyperparameters_are_rejected():
         ControlHyperparameters(n_envs=1, n_steps=10, n_minibatches=3)
     with pytest.raises(ValueError, match="learning_rate"):
         ControlHyperparameters(learning_rate=-1.0)
-    with pytest.raises(ValueError, match="hyper_scale_by_width to be a bool"):
-        ControlHyperparameters(hyper_scale_by_width=1)
     with pytest.raises(TypeError, match="unknown hyper-parameters"):
         MUJOCO_HYPERPARAMETERS.replace(lr=1e-3)
     assert MUJOCO_HYPERPARAMETERS.replace(hidden_sizes=[8, 8]).hidden_sizes == (8, 8)
@@ -168,19 +178,44 @@ def test_recorder_sums_each_agents_rewards():
     assert env.summary().length == 0
 
 
-def test_step_and_baseline_evaluations_play_whole_greedy_episodes():
-    """Both evaluation paths play full episodes, one per seed, and greedy play is the same for the same seed."""
-    from stmg_agents import MAPPO, STEP
-
-    step = STEP(lambda: stmg_v0(penalty(k=0, episode_length=4)), seed=0, n_envs=1)
-    first = evaluate_step(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
-    again = evaluate_step(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
+def test_greedy_evaluation_plays_whole_episodes_through_each_form():
+    """Both forms play full episodes, one per seed, and greedy play is the same for the same seed."""
+    step = STEPAlgorithm(lambda: stmg_v0(penalty(k=0, episode_length=4)), seed=0, n_envs=1)
+    first = evaluate_greedy(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
+    again = evaluate_greedy(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
     assert [s.length for s in first] == [4, 4] and first == again
-    mappo = MAPPO(lambda: penalty(k=0, episode_length=4), seed=0)
-    summaries = evaluate_shared_policy(mappo, lambda: penalty(k=0, episode_length=4), seeds=[3])
+    mappo = MAPPOAlgorithm(lambda: penalty(k=0, episode_length=4), seed=0)
+    summaries = evaluate_greedy(mappo, lambda: penalty(k=0, episode_length=4), seeds=[3])
     assert summaries[0].length == 4 and set(summaries[0].agent_returns) == {"agent_0", "agent_1"}
     with pytest.raises(ValueError, match="seeds"):
-        evaluate_shared_policy(mappo, lambda: penalty(), seeds=[])
+        evaluate_greedy(mappo, lambda: penalty(), seeds=[])
+
+
+def test_the_sequential_evaluation_gives_each_agent_its_superiors_greedy_actions():
+    """In the STMG the follower sees the leader's action of this step: a follower that copies it matches every step."""
+
+    class CopyLeader:
+        form = "sequential"
+
+        def act(self, agent, observation):
+            return 1 if observation["rank"] == 0 else int(np.argmax(observation["prior_actions"][:3]))
+
+    [summary] = evaluate_greedy(CopyLeader(), lambda: penalty(k=-50, episode_length=5), seeds=[0])
+    assert summary.agent_returns == {"agent_0": 5 * 2.0, "agent_1": 5 * 2.0}  # (a2, a2) pays 2, five steps
+
+
+def test_stepalgorithm_numpy_fast_path_plays_what_predict_plays():
+    """STEP's adapter acts from the NumPy snapshot; its greedy actions equal SB3's predict, also after learning."""
+    algo = STEPAlgorithm(lambda: stmg_v0(penalty(k=-25)), seed=1, n_envs=2)
+    env = stmg_v0(penalty(k=-25))
+    env.reset(seed=0)
+    for learned in (False, True):
+        if learned:
+            algo.learn(100)
+        for agent in ("agent_0",):
+            obs = env.observe(agent)
+            assert algo.act(agent, obs) == int(algo.model.predict(obs, deterministic=True)[0])
+    assert algo._snapshot is not None
 
 
 def test_summaries_average_only_what_the_task_reports():
@@ -314,37 +349,61 @@ def test_no_benchmark_script_shadows_an_installed_package():
     assert shadowing == []
 
 
-def test_mujoco_script_selects_all_nine_sub_scenarios_and_plans_the_budget():
-    """Every sub-scenario is selectable; the budget buys each group the same core-seconds; the ablation reuses beta=1."""
+def test_mujoco_script_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
+    """Every sub-scenario is selectable; --steps gives every algorithm the same whole rollouts; the ablation adds
+    the other betas and reuses the comparison's STEP runs for beta = 1; budgets come from no table."""
     script = load_script("mamujoco")
-    args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--budget", "10", "--workers", "2"])
+    assert not hasattr(script, "THROUGHPUT")
+    args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--steps", "1500"])
     assert len(args.scenarios) == 9
-    steps = script.plan_steps(args, script.THROUGHPUT)
-    assert set(steps) == set(script.SCENARIOS) and all(n % 1000 == 0 and n >= 1000 for n in steps.values())
-    trials = script.make_trials(args, steps)
+    algorithms, settings = study.resolve_algorithms(args, "mujoco")
+    steps, source = script.plan(args, algorithms, settings)
+    assert source == "--steps" and set(steps) == set(script.SCENARIOS) and set(steps.values()) == {2000}
+    trials = script.make_trials(args, algorithms, settings, steps)
     assert len(trials) == 9 * 3 * 2 + 3 * 2  # the comparison, plus betas 0, 0.1, 10 on HalfCheetah-6x1
-    share = 10 * 60 * 2 * script.TRAINING_FRACTION / 10  # nine sub-scenarios and the ablation
-    for scenario, n in steps.items():
-        group = [t for t in trials if script.SCENARIOS[scenario] == (t.kwargs["task_id"], t.kwargs["task_kwargs"]["agent_conf"])]
-        cost = sum(n / script.THROUGHPUT[scenario][t.kwargs["algo"]] for t in group)
-        own = share * (2 if scenario == args.ablation_scenario else 1)
-        assert own - 1000 * len(group) / 500 <= cost <= own + 1e-6
-    fixed = script.parse_args(["--steps", "1500", "--ablation-scenario", "none"])
-    assert set(script.plan_steps(fixed, script.THROUGHPUT).values()) == {2000}
+    assert {t.kwargs["hyperparameters"].get("beta") for t in trials if "beta" in t.key} == {0.0, 0.1, 10.0}
+    assert all(t.kwargs["hyperparameters"]["hyper_scale_by_width"] for t in trials if t.kwargs["algorithm"]["name"] == "step")
     with pytest.raises(SystemExit):
-        script.parse_args(["--scenarios", "Hopper-3x1"])
+        script.parse_args(["--scenarios", "Hopper-3x1", "--steps", "10"])
+    with pytest.raises(SystemExit):
+        script.parse_args(["--steps", "10", "--budget", "5"])
 
 
-def test_onramp_script_plans_steps_per_difficulty():
-    """Harder traffic (slower simulation) gets fewer steps per trial for the same share of the budget."""
+def test_budget_is_split_by_measured_throughput():
+    """--budget: each task's share of core-seconds buys the same steps for all its trials at the measured rates."""
+    args = study.ControlArgs(budget=10.0, workers=2)
+    groups = {"fast": ["a", "b"], "slow": ["a", "b"]}
+    throughput = {"fast": {"a": 1000.0, "b": 500.0}, "slow": {"a": 100.0, "b": 50.0}}
+    steps = study.plan_steps(args, groups, {"fast": 1, "slow": 1}, throughput, {"fast": 100, "slow": 100}, 0.5)
+    share = 10 * 60 * 2 * 0.5 / 2
+    for task, n in steps.items():
+        cost = sum(n / throughput[task][a] for a in groups[task])
+        assert share - 100 * 3 / 50 <= cost <= share + 1e-6 and n % 100 == 0
+    assert steps["fast"] == 10 * steps["slow"]
+
+
+def test_onramp_script_gives_the_order_to_every_trial_and_only_sequential_algorithms_use_it():
+    """The STMG's order is part of every trial; the simultaneous algorithms' records say they ignore it (form)."""
     script = load_script("onramp")
-    args = script.parse_args(["--budget", "30", "--workers", "2"])
-    steps = script.plan_steps(args, script.THROUGHPUT)
-    assert steps["easy"] > steps["medium"] > steps["hard"] >= 400
-    trials = script.make_trials(args, steps)
-    assert len(trials) == 27 and {t.kwargs["order"] for t in trials if t.kwargs["algo"] == "step"} == {"merge_priority"}
+    args = script.parse_args(["--steps", "400"])
+    algorithms, settings = study.resolve_algorithms(args, "onramp")
+    steps, _ = script.plan(args, algorithms, settings)
+    trials = script.make_trials(args, algorithms, settings, steps)
+    assert len(trials) == 27 and {t.kwargs["order"] for t in trials} == {"merge_priority"}
+    assert {t.kwargs["algorithm"]["form"] for t in trials} == {"sequential", "simultaneous"}
     with pytest.raises(SystemExit):
-        script.parse_args(["--difficulties", "extreme"])
+        script.parse_args(["--difficulties", "extreme", "--steps", "10"])
+
+
+def test_welch_difference_is_significant_only_when_the_interval_excludes_zero():
+    """Welch's interval: clearly separated samples are significant, overlapping ones are not shown."""
+    far = study.welch_difference([10.0, 11.0, 12.0], [0.0, 1.0, 2.0])
+    assert far.significant and far.low > 0 and far.difference == pytest.approx(10.0)
+    near = study.welch_difference([1.0, 2.0, 3.0], [1.5, 2.5, 3.5])
+    assert not near.significant and near.low < 0 < near.high
+    # equal variances and sizes: df = 2 (n - 1) = 4, t = 2.776, se = sqrt(2 / 3)
+    assert far.df == pytest.approx(4.0) and far.high - far.difference == pytest.approx(2.776 * math.sqrt(2 / 3))
+    assert not study.welch_difference([1.0], [2.0, 3.0]).significant
 
 
 # ---------------------------------------------------------------- docstring examples
@@ -354,7 +413,8 @@ def test_onramp_script_plans_steps_per_difficulty():
         "stmg_bench.deterministic_evaluation",
         "stmg_bench.learning_curves",
         "stmg_agents.observation_normalization",
-        pytest.param("stmg_bench.control_trials", marks=[pytest.mark.mujoco, needs_mujoco]),
+        "stmg_bench.suites.control_study",
+        pytest.param("stmg_bench.suites.control", marks=[pytest.mark.mujoco, needs_mujoco]),
     ],
 )
 def test_docstring_examples_run(name):

@@ -1,0 +1,281 @@
+"""What the control benchmarks (``benchmarks/mamujoco.py``, ``benchmarks/onramp.py``) share: arguments, budget
+planning, calibration, grouping, tables, significance tests and curve plots, for any algorithm.
+
+A control study is a set of *tasks* (a label -> :class:`TaskSpec`) x algorithms x seeds,
+each trial a :func:`stmg_bench.suites.control.control_trial`. Budgets are joint
+environment steps, the same for every algorithm (``--steps``); ``--budget`` minutes
+are turned into steps by measuring each algorithm's training throughput on this
+machine now (a short trial per task and algorithm), never from a table.
+
+Example:
+    >>> welch_difference([1.0, 2.0, 3.0], [1.5, 2.5, 3.5]).significant
+    False
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
+from stmg_bench.registry import ResolvedAlgorithm, resolve
+from stmg_bench.suites.control import PRESETS, STEP_LEVERS, algorithm_settings, control_trial
+from stmg_bench.sweep import SweepOptions, Trial
+from stmg_bench.sweep.reporting import default_workers
+
+__all__ = [
+    "ControlArgs", "TaskSpec", "WelchResult", "resolve_algorithms", "plan_steps", "calibrate", "make_trial",
+    "group_records", "welch_difference", "significance_rows", "plot_curves",
+]
+
+
+@dataclass(frozen=True)
+class ControlArgs(SweepOptions):
+    """The arguments every control benchmark takes; a script's ``Args`` adds its tasks."""
+
+    algos: tuple[str, ...] = field(default=("step", "mappo", "ippo"), metadata={
+        "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"})
+    hyperparams: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in STEP_LEVERS.items()}, metadata={
+        "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name); default: "
+                "step='{\"hyper_scale_by_width\": true}'; giving any replaces that default"})
+    seeds: int = field(default=3, metadata={"help": "trials per task and algorithm (the paper: 5)"})
+    steps: int | None = field(default=None, metadata={"help": "joint steps per trial, the same for every algorithm"})
+    budget: float | None = field(default=None, metadata={
+        "help": "instead of --steps: wall-clock minutes of the sweep, turned into steps by measuring each "
+                "algorithm's throughput now"})
+    eval_points: int = field(default=10, metadata={"help": "evaluations during training (plus one before and one after)"})
+    eval_episodes: int = field(default=2, metadata={"help": "greedy episodes per evaluation"})
+    calibration_steps: int = field(default=8_000, metadata={"help": "joint steps of each throughput measurement (--budget)"})
+
+    def check(self) -> str | None:
+        if self.seeds < 1 or (self.steps is not None and self.steps < 1) or (self.budget is not None and self.budget <= 0):
+            return f"expected --seeds >= 1, --steps >= 1, --budget > 0, got {self.seeds}, {self.steps}, {self.budget}"
+        if (self.steps is None) == (self.budget is None):
+            return "expected exactly one of --steps (joint steps per trial) or --budget (minutes)"
+        if self.eval_points < 0 or self.eval_episodes < 1:
+            return f"expected --eval-points >= 0 and --eval-episodes >= 1, got {self.eval_points}, {self.eval_episodes}"
+        return None
+
+    @property
+    def budget_text(self) -> str:
+        return f"--steps {self.steps}" if self.steps is not None else f"--budget {self.budget:g} min"
+
+
+class TaskSpec(NamedTuple):
+    """One task of a control study.
+
+    Attributes:
+        task_id: The registered task.
+        task_kwargs: Its arguments.
+        preset: The shared PPO settings, a key of :data:`~stmg_bench.suites.control.PRESETS`.
+        normalize_observations: Standardise observations with running statistics.
+        normalize_rewards: Scale training rewards by the running std of the discounted return.
+        order: The STMG's priority order for sequential-form algorithms.
+    """
+
+    task_id: str
+    task_kwargs: dict[str, Any]
+    preset: str
+    normalize_observations: bool
+    normalize_rewards: bool
+    order: str = "possible_agents"
+
+
+def resolve_algorithms(args: ControlArgs, preset: str) -> tuple[list[ResolvedAlgorithm], dict[str, dict[str, Any]]]:
+    """Resolve ``--algos`` and give each what it is built with: the preset's shared settings it takes, then its own.
+
+    Raises:
+        UnknownAlgorithmError, ContractError: a spec that names nothing, or a class that does not fit.
+        ValueError: ``--hyperparams`` naming no algorithm of the run, or two algorithms with one name.
+    """
+    algorithms, settings, used = [], {}, set()
+    for spec in args.algos:
+        plain = resolve(spec)
+        keys = [k for k in (spec, plain.name) if k in args.hyperparams]
+        used.update(keys)
+        own = {k: v for key in keys for k, v in args.hyperparams[key].items()}
+        hp = algorithm_settings(plain.load(), PRESETS[preset], own)
+        algo = resolve(spec, hyperparameters=hp)
+        if algo.name in settings:
+            raise ValueError(f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own")
+        algorithms.append(algo)
+        settings[algo.name] = hp
+    unknown = sorted(set(args.hyperparams) - used - set(STEP_LEVERS))
+    if unknown:
+        raise ValueError(f"--hyperparams names {unknown}, which match no algorithm of --algos: {[a.name for a in algorithms]}")
+    return algorithms, settings
+
+
+def make_trial(key: str, algo: ResolvedAlgorithm, hp: Mapping[str, Any], task: TaskSpec, seed: int, steps: int,
+               args: ControlArgs) -> Trial:
+    """The sweep trial of one (task, algorithm, seed)."""
+    from stmg_bench.provenance import fingerprint
+
+    return Trial(
+        key=key,
+        fn="stmg_bench.suites.control:control_trial",
+        kwargs={
+            "algorithm": algo.to_json(), "task_id": task.task_id, "task_kwargs": dict(task.task_kwargs), "seed": seed,
+            "steps": steps, "eval_points": args.eval_points, "eval_episodes": args.eval_episodes,
+            "normalize_observations": task.normalize_observations, "normalize_rewards": task.normalize_rewards,
+            "order": task.order, "hyperparameters": dict(hp), "reward_gamma": PRESETS[task.preset].gamma,
+        },
+        fingerprint=fingerprint(algo, hp),
+    )
+
+
+def calibrate(tasks: Mapping[str, TaskSpec], algorithms: Sequence[ResolvedAlgorithm],
+              settings: Mapping[str, Mapping[str, Any]], steps: int) -> dict[str, dict[str, float]]:
+    """Training throughput (joint steps/s) of each algorithm on each task, measured now in this process."""
+    table: dict[str, dict[str, float]] = {}
+    for label, task in tasks.items():
+        table[label] = {}
+        for algo in algorithms:
+            record = control_trial(
+                algo.to_json(), task.task_id, dict(task.task_kwargs), seed=0, steps=steps, eval_points=0,
+                eval_episodes=1, normalize_observations=task.normalize_observations,
+                normalize_rewards=task.normalize_rewards, order=task.order, hyperparameters=settings[algo.name],
+                reward_gamma=PRESETS[task.preset].gamma,
+            )
+            table[label][algo.name] = round(record["steps_per_s"], 1)
+            print(f"calibrate: {label} {algo.name}: {record['steps_per_s']:.0f} joint steps/s", file=sys.stderr, flush=True)
+    return table
+
+
+def plan_steps(args: ControlArgs, groups: Mapping[str, Sequence[str]], shares: Mapping[str, int],
+               throughput: Mapping[str, Mapping[str, float]] | None, rollout: Mapping[str, int],
+               training_fraction: float) -> dict[str, int]:
+    """Joint steps per trial for each task label.
+
+    With ``--steps``, that many (rounded up to whole rollouts). With ``--budget``, the
+    training core-seconds of the budget are split into equal shares (``shares[label]``
+    of them per task); within a task every trial trains the same steps, which the
+    measured ``throughput`` of the algorithms in ``groups[label]`` (one entry per trial)
+    buys with that share.
+    """
+    if args.steps is not None:
+        return {label: whole_rollouts(args.steps, rollout[label]) for label in groups}
+    assert args.budget is not None and throughput is not None
+    share = args.budget * 60.0 * default_workers(args.workers) * training_fraction / sum(shares.values())
+    return {label: steps_for_share(share * shares[label], [throughput[label][a] for a in algos], rollout[label])
+            for label, algos in groups.items() if algos}
+
+
+def group_records(records: Sequence[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], tuple]) -> dict[tuple, list[dict]]:
+    """Trial results grouped by ``key(record)``, in the order the groups first appear."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[key(record)].append(record["result"])
+    return dict(groups)
+
+
+class WelchResult(NamedTuple):
+    """Welch's test of the difference of two means at the 5% level.
+
+    Attributes:
+        difference: ``mean(a) - mean(b)``.
+        low, high: Its 95% Welch interval (t quantile at the Welch-Satterthwaite degrees of
+            freedom rounded down, so the interval is, if anything, too wide).
+        df: The degrees of freedom.
+        significant: The interval excludes 0.
+    """
+
+    difference: float
+    low: float
+    high: float
+    df: float
+    significant: bool
+
+
+def welch_difference(a: Sequence[float], b: Sequence[float]) -> WelchResult:
+    """Welch's 95% interval of ``mean(a) - mean(b)``; needs at least two values on each side."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) < 2 or len(y) < 2:
+        return WelchResult(float(x.mean() - y.mean()), -math.inf, math.inf, 0.0, False)
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    diff = float(x.mean() - y.mean())
+    se = math.sqrt(vx + vy)
+    if se == 0:
+        return WelchResult(diff, diff, diff, math.inf, diff != 0)
+    df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    t = T_975[min(int(df), len(T_975)) - 1] if df >= 1 else T_975[0]
+    low, high = diff - t * se, diff + t * se
+    return WelchResult(diff, low, high, df, bool(low > 0 or high < 0))
+
+
+def significance_rows(groups: Mapping[tuple, Sequence[Mapping[str, Any]]], tasks: Sequence[str],
+                      names: Sequence[str], metric: str = "team_return") -> list[dict[str, Any]]:
+    """Every pair of algorithms on every task: the difference of final means, its Welch interval, significant or not."""
+    rows = []
+    for task in tasks:
+        for i, first in enumerate(names):
+            for second in names[i + 1:]:
+                a, b = groups.get((task, first)), groups.get((task, second))
+                if not a or not b:
+                    continue
+                w = welch_difference([r["final"][metric] for r in a], [r["final"][metric] for r in b])
+                rows.append({"task": task, "a": first, "b": second, "difference": round(w.difference, 3),
+                             "ci95_low": round(w.low, 3), "ci95_high": round(w.high, 3), "df": round(w.df, 1),
+                             "significant": w.significant})
+    return rows
+
+
+def significance_lines(rows: Sequence[Mapping[str, Any]], metric_label: str) -> list[str]:
+    """A Markdown table of :func:`significance_rows`."""
+    lines = [f"| task | A | B | final {metric_label}: A - B (95% Welch CI) | shown at 5% |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} ({r['ci95_low']:.1f} .. "
+                     f"{r['ci95_high']:.1f}) | {'yes' if r['significant'] else 'not shown'} |")
+    return lines
+
+
+def final_interval(results: Sequence[Mapping[str, Any]], metric: str) -> Any:
+    """The 95% t-interval over seeds of a metric at the final evaluation."""
+    return t_interval([r["final"][metric] for r in results])
+
+
+def plot_curves(path: Path, panels: Sequence[tuple[str, str, Mapping[str, Sequence[Mapping[str, Any]]]]],
+                title: str, clip: Callable[[str, Any, Any], tuple[Any, Any]] | None = None) -> Path:
+    """One panel per ``(panel title, metric, {label: results})``: mean and 95% band of each label's curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    labels = list(dict.fromkeys(label for _, _, series in panels for label in series))
+    colors = {label: plt.get_cmap("tab10")(i % 10) for i, label in enumerate(labels)}
+    n = len(panels)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.5 * rows), squeeze=False)
+    for ax, (panel_title, metric, series) in zip(axes.flat, panels):
+        for label, results in series.items():
+            if not results:
+                continue
+            x, mean, low, high = aggregate_curves([r["curve"] for r in results], metric).arrays()
+            if clip is not None:
+                low, high = clip(metric, low, high)
+            ax.plot(x, mean, color=colors[label], label=f"{label} (n={len(results)})")
+            ax.fill_between(x, low, high, color=colors[label], alpha=0.2)
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel("joint environment steps")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+        ax.set_ylabel(metric.replace("_", " "))
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

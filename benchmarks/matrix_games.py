@@ -46,18 +46,18 @@ import sys
 from pathlib import Path
 
 from stmg_bench.args import parse_dataclass
-from stmg_bench.suites import matrix
+from stmg_bench.suites import matrix_study
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_dataclass(matrix.Args, argv, description=__doc__.split("\n\n")[0])
-    if args.out == matrix.Args().out:  # the script writes next to itself, wherever it is run from
+    args = parse_dataclass(matrix_study.Args, argv, description=__doc__.split("\n\n")[0])
+    if args.out == matrix_study.Args().out:  # the script writes next to itself, wherever it is run from
         import dataclasses
 
         args = dataclasses.replace(args, out=RESULTS)
-    print(matrix.run(args))
+    print(matrix_study.run(args))
     sys.stdout.flush()
 
 

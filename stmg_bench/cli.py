@@ -52,11 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "matrix":
             from stmg_bench.args import parse_dataclass
-            from stmg_bench.suites import matrix
+            from stmg_bench.suites import matrix_study
 
-            options = parse_dataclass(matrix.Args, rest, description="The matrix suite: any algorithm on the matrix games.",
+            options = parse_dataclass(matrix_study.Args, rest, description="The matrix suite: any algorithm on the matrix games.",
                                       prog="stmg-bench matrix")
-            print(matrix.run(options))
+            print(matrix_study.run(options))
             return 0
     except (UnknownAlgorithmError, ContractError, ValueError) as exc:
         print(f"stmg-bench {command}: {exc}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """What produced a trial record: a fingerprint that a resumed sweep compares before reusing the record.
 
 The fingerprint holds the package version, a hash of the source code the trial
-runs (the environments, the harness's trial code, and the algorithm's own
-package or file), and the algorithm with its settings. A resumed sweep reruns
+runs (the environments; the harness's contract, registry, adapters, evaluation and
+trial execution, and the suite module that holds the trial function; the
+algorithm's own package or file), and the algorithm with its settings. Reports,
+planning and command lines are not part of it: editing them reuses the trials. A resumed sweep reruns
 the trials whose record carries another fingerprint, and says how many, instead
 of silently reusing results of other code or settings. The git commit is
 recorded beside it for the reader, but not compared: committing results or
@@ -10,7 +12,7 @@ editing a README does not make trials stale.
 
 Example:
     >>> from stmg_bench.registry import resolve
-    >>> stamp = fingerprint(resolve("mappo"), {"gamma": 0.0})
+    >>> stamp = fingerprint(resolve("mappo"), {"gamma": 0.0}, "stmg_bench.suites.matrix")
     >>> sorted(stamp)
     ['algorithm', 'code', 'hyperparameters', 'version']
 """
@@ -41,7 +43,7 @@ def source_hash(*roots: str) -> str:
         path = Path(root)
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for file in files:
-            digest.update(str(file.relative_to(path.parent)).encode())
+            digest.update(file.name.encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -59,11 +61,18 @@ def _module_root(target: str) -> str:
     return str(origin.parent if origin.name == "__init__.py" else origin)
 
 
-def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The fingerprint of a trial of ``algorithm`` with ``hyperparameters`` (JSON-able)."""
+#: The harness's files that every trial executes (relative to the package folder).
+TRIAL_CODE = ("contract.py", "registry.py", "builtins.py", "deterministic_evaluation.py", "sweep/execution.py")
+
+
+def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any], trial_module: str) -> dict[str, Any]:
+    """The fingerprint of a trial of ``algorithm`` with ``hyperparameters`` whose function is in ``trial_module``."""
+    import importlib
+
     import stmg_envs
 
-    roots = [str(Path(stmg_envs.__file__).resolve().parent), str(_HERE)]
+    roots = [str(Path(stmg_envs.__file__).resolve().parent), *(str(_HERE / f) for f in TRIAL_CODE),
+             str(Path(importlib.import_module(trial_module).__file__).resolve())]
     if algorithm.target.startswith("stmg_bench."):  # a built-in adapter: the algorithm is in stmg_agents
         import stmg_agents
 

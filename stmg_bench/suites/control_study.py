@@ -127,7 +127,7 @@ def make_trial(key: str, algo: ResolvedAlgorithm, hp: Mapping[str, Any], task: T
             "normalize_observations": task.normalize_observations, "normalize_rewards": task.normalize_rewards,
             "order": task.order, "hyperparameters": dict(hp), "reward_gamma": PRESETS[task.preset].gamma,
         },
-        fingerprint=fingerprint(algo, hp),
+        fingerprint=fingerprint(algo, hp, "stmg_bench.suites.control"),
     )
 
 

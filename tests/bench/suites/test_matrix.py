@@ -12,7 +12,7 @@ import pytest
 
 from stmg_bench.cli import main as cli_main
 from stmg_bench.registry import resolve
-from stmg_bench.suites import matrix
+from stmg_bench.suites import matrix, matrix_study
 from stmg_envs.games import classify_outcome, stackelberg_equilibrium
 from stmg_envs.matrix import MIXING, penalty_payoff
 
@@ -69,9 +69,9 @@ def test_the_reversed_stmg_really_lets_agent_1_lead():
 
 def test_plan_trains_simultaneous_algorithms_once_and_sequential_ones_per_order():
     """Orders multiply the sequential algorithm's trials only; shared settings reach only algorithms that take them."""
-    args = matrix.Args(games=("mixing",), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed", "mappo"), seeds=2,
+    args = matrix_study.Args(games=("mixing",), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed", "mappo"), seeds=2,
                        orders=("possible_agents", "reversed"), n_envs=3, gamma=0.5)
-    algorithms, settings = matrix.resolve_algorithms(args)
+    algorithms, settings = matrix_study.resolve_algorithms(args)
     assert settings == {"copy-leader": {}, "fixed": {}, "mappo": {"n_envs": 3, "gamma": 0.5}}
     trials = matrix.plan_trials(args.games, algorithms, settings, 2, 100, 0, args.order_names())
     per_algo = {}
@@ -167,7 +167,7 @@ def test_the_script_rejects_bad_settings_with_the_expected_values(flags, message
     from stmg_bench.args import parse_dataclass
 
     with pytest.raises(SystemExit):
-        parse_dataclass(matrix.Args, flags)
+        parse_dataclass(matrix_study.Args, flags)
     assert message in capsys.readouterr().err
 
 
@@ -177,8 +177,8 @@ def test_the_scripts_command_line_is_the_args_dataclass():
 
     from stmg_bench.args import parse_dataclass
 
-    assert parse_dataclass(matrix.Args, []) == matrix.Args()
+    assert parse_dataclass(matrix_study.Args, []) == matrix_study.Args()
     from stmg_bench.args import build_parser
 
-    flags = {a.dest for a in build_parser(matrix.Args)._actions}
-    assert {f.name for f in dataclasses.fields(matrix.Args)} <= flags
+    flags = {a.dest for a in build_parser(matrix_study.Args)._actions}
+    assert {f.name for f in dataclasses.fields(matrix_study.Args)} <= flags

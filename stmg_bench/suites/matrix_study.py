@@ -1,0 +1,388 @@
+"""The matrix study: arguments, summary and report around the matrix suite's trials, for any algorithms and orders.
+
+:func:`run` resolves the algorithms of :class:`Args`, plans the trials
+(:func:`stmg_bench.suites.matrix.plan_trials`), runs the sweep, and writes the CSV,
+the Markdown report (outcome shares with 95% Wilson intervals, the distribution of
+P(SE) over seeds, the failing seeds, targets, time) and the plots.
+``benchmarks/matrix_games.py`` and ``stmg-bench matrix`` are this, with the command
+line derived from :class:`Args`.
+
+Example:
+    >>> wilson_interval(95, 100)
+    (0.888..., 0.978...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stmg_bench.contract import accepted_hyperparameters
+from stmg_bench.registry import ResolvedAlgorithm, resolve
+from stmg_bench.suites.matrix import GAMES, plan_trials
+from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
+from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
+
+__all__ = ["Args", "run", "resolve_algorithms", "game_of", "summarise", "wilson_interval", "targets",
+           "write_markdown", "plot", "compare_lines"]
+
+
+def game_of(record: Mapping[str, Any]) -> str:
+    """The game label of a trial record."""
+    kw = record["kwargs"]
+    for game, (task_id, kwargs) in GAMES.items():
+        if task_id == kw["task_id"] and kwargs == kw["task_kwargs"]:
+            return game
+    raise KeyError(f"no game of the matrix suite has task {kw['task_id']!r} with arguments {kw['task_kwargs']!r}")
+
+
+def summarise(records: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]:
+    """Per-trial rows and aggregates per (game, algorithm name, order).
+
+    Aggregates: ``n``, shares ``se``/``ne``/``none``, ``tags``, the 95% Wilson interval of the SE share
+    (``se_low``, ``se_high``), mean ``marginals``/``rewards`` (``None`` without probabilities), the
+    distribution of P(SE) over seeds (``p_se``: sorted list), ``dps`` and ``train_s``.
+    """
+    rows = []
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for record in records:
+        game = game_of(record)
+        for label_order, labelled in record["result"]["by_order"].items():
+            res = {**record["result"], **labelled, "order": label_order}
+            groups[(game, res["algo"], label_order)].append(res)
+            row = {
+                "game": game, "algo": res["algo"], "order": label_order, "seed": res["seed"], "steps": res["steps"],
+                "label": res["label"], "tag": res["tag"],
+                "greedy_joint_action": " ".join(f"a{a + 1}" for a in res["greedy_joint_action"]),
+                "p_se": None if res["p_se"] is None else round(res["p_se"], 4),
+            }
+            if res["marginals"] is not None:
+                row.update({f"p_{agent}_a{j + 1}": round(p, 4) for agent, m in zip(res["agents"], res["marginals"]) for j, p in enumerate(m)})
+                row.update({f"reward_{agent}": round(r, 4) for agent, r in zip(res["agents"], res["expected_payoffs"])})
+            row.update({"train_s": round(res["train_s"], 3), "decisions_per_s": round(res["decisions_per_s"])})
+            rows.append(row)
+    stats = {}
+    for key, results in groups.items():
+        labels = Counter(r["label"] for r in results)
+        n = len(results)
+        with_p = [r for r in results if r["marginals"] is not None]
+        low, high = wilson_interval(labels["SE"], n)
+        stats[key] = {
+            "n": n,
+            "se": labels["SE"] / n,
+            "se_low": low,
+            "se_high": high,
+            "ne": labels["NE"] / n,
+            "none": labels["none"] / n,
+            "tags": dict(Counter(r["tag"] for r in results)),
+            "agents": results[0]["agents"],
+            "marginals": np.mean([r["marginals"] for r in with_p], axis=0) if len(with_p) == n else None,
+            "rewards": np.mean([r["expected_payoffs"] for r in with_p], axis=0) if len(with_p) == n else None,
+            "p_se": sorted(r["p_se"] for r in with_p) if len(with_p) == n else None,
+            "failing_seeds": sorted(r["seed"] for r in results if r["label"] != "SE"),
+            "dps": float(np.mean([r["decisions_per_s"] for r in results])),
+            "train_s": float(np.sum([r["train_s"] for r in results])),
+        }
+    return rows, stats
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The 95% Wilson score interval of a binomial proportion ``successes / n``."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+#: Targets of the reference agent, by algorithm name: (game prefix, minimum SE share).
+TARGETS: dict[str, tuple[tuple[str, float], ...]] = {"step": (("penalty", 0.95), ("mixing", 0.99))}
+#: Settings every algorithm gets (where its constructor takes them): they are not part of any method.
+SHARED_SETTINGS = ("n_envs", "gamma")
+
+
+@dataclass(frozen=True)
+class Args(SweepOptions):
+    """The matrix suite's settings; ``stmg-bench matrix --help`` and ``benchmarks/matrix_games.py --help`` list them."""
+
+    games: tuple[str, ...] = field(default=tuple(GAMES), metadata={"help": f"games, from {list(GAMES)}"})
+    algos: tuple[str, ...] = field(default=("step", "mappo", "ippo"), metadata={
+        "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"})
+    hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict, metadata={
+        "help": "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}' (NAME: its spec or its name)"})
+    orders: tuple[str, ...] = field(default=("possible_agents",), metadata={
+        "help": "priority orders of the STMG: possible_agents, reversed, or agents joined by '+' (agent_1+agent_0)"})
+    seeds: int = field(default=100, metadata={"help": "trials per game, algorithm and order (the paper: 100)"})
+    steps: int = field(default=10_000, metadata={"help": "joint environment steps of training per trial (the paper: 10,000)"})
+    curve_points: int = field(default=20, metadata={"help": "read-outs of the policy during training, for the curves"})
+    n_envs: int = field(default=8, metadata={"help": "environment copies per rollout, for every algorithm that takes it (the authors: 4)"})
+    gamma: float = field(default=0.0, metadata={"help": "discount factor, for every algorithm that takes it (the authors: 0.99)"})
+    compare_with: str | None = field(default=None, metadata={
+        "help": "name of an earlier run in --out whose per-trial CSV to put side by side (SE rates and intervals)"})
+    name: str = field(default="matrix_games", metadata={"help": "base name of the results files"})
+    out: Path = field(default=Path("benchmarks/results"), metadata={"help": "results folder"})
+
+    def check(self) -> str | None:
+        """A message for the first bad setting, or None."""
+        if unknown := [g for g in self.games if g not in GAMES]:
+            return f"unknown games {unknown}; expected some of {list(GAMES)}"
+        if self.seeds < 1 or self.steps < 1 or self.curve_points < 0:
+            return f"expected --seeds >= 1, --steps >= 1 and --curve-points >= 0, got {self.seeds}, {self.steps}, {self.curve_points}"
+        if self.n_envs < 1 or not 0.0 <= self.gamma <= 1.0:
+            return f"expected --n-envs >= 1 and 0 <= --gamma <= 1, got --n-envs {self.n_envs} and --gamma {self.gamma}"
+        return None
+
+    def order_names(self) -> tuple[str, ...]:
+        """The orders in the form :func:`order_indices` reads (``+`` becomes ``,``)."""
+        return tuple(o.replace("+", ",") for o in self.orders)
+
+
+def resolve_algorithms(args: Args) -> tuple[list[ResolvedAlgorithm], dict[str, dict[str, Any]]]:
+    """Resolve ``--algos`` and give each its settings: the shared ones it takes, then its own ``--hyperparams``.
+
+    Raises:
+        UnknownAlgorithmError, ContractError: a spec that names nothing, or a class that does not fit.
+    """
+    algorithms, settings, used = [], {}, set()
+    for spec in args.algos:
+        plain = resolve(spec)
+        keys = [k for k in (spec, plain.name) if k in args.hyperparams]
+        own = {k: v for key in keys for k, v in args.hyperparams[key].items()}
+        used.update(keys)
+        factory = plain.load()
+        names, var_kw = accepted_hyperparameters(factory)
+        shared = {k: getattr(args, k) for k in SHARED_SETTINGS if var_kw or k in names}
+        algo = resolve(spec, hyperparameters={**shared, **own})
+        if algo.name in settings:
+            raise ValueError(f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own")
+        algorithms.append(algo)
+        settings[algo.name] = {**shared, **own}
+    if unknown := sorted(set(args.hyperparams) - used):
+        raise ValueError(
+            f"--hyperparams names {unknown}, which match no algorithm of --algos (by spec or name): "
+            f"{[a.name for a in algorithms]}"
+        )
+    return algorithms, settings
+
+
+def compare_lines(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], reference_csv: Path, label: str) -> list[str]:
+    """SE rates of this run next to an earlier run's (its per-trial CSV), with the earlier 95% Wilson interval.
+
+    The earlier CSV needs the columns ``game``, ``algo`` and ``label`` (``order`` where it has one; else
+    ``possible_agents``). A rate outside the earlier interval is flagged.
+    """
+    import csv
+
+    if not reference_csv.exists():
+        return [f"## Against `{label}`", "", f"No file {reference_csv.name} in the results folder: nothing to compare."]
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    with open(reference_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = (row["game"], row["algo"], row.get("order") or "possible_agents")
+            counts[key][0] += row["label"] == "SE"
+            counts[key][1] += 1
+    lines = [
+        f"## Against `{label}`", "",
+        f"SE rate of this run next to `{label}.md`'s, with that run's 95% Wilson interval; 'inside' = this run's "
+        "rate lies in it.", "",
+        f"| game | algo | order | {label}: SE (trials) [95% CI] | this run: SE (trials) | inside |",
+        "|---|---|---|---|---|---|",
+    ]
+    inside_count = 0
+    shared = [k for k in stats if k in counts]
+    for key in shared:
+        se, n = counts[key]
+        low, high = wilson_interval(se, n)
+        s = stats[key]
+        inside = low <= s["se"] <= high
+        inside_count += inside
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {se / n:.0%} ({n}) [{low:.0%}-{high:.0%}] | "
+                     f"{s['se']:.0%} ({s['n']}) | {'yes' if inside else '**no**'} |")
+    lines += ["", f"{inside_count} of {len(shared)} rates inside the earlier interval."]
+    return lines
+
+
+def targets(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], games: Sequence[str]) -> list[tuple[str, bool, str]]:
+    """(what, met, measured) for each target of :data:`TARGETS` that the run covers, and STEP's throughput."""
+    out = []
+    for (game, algo, order), s in sorted(stats.items(), key=lambda kv: (list(games).index(kv[0][0]), kv[0][1:])):
+        for prefix, share in TARGETS.get(algo, ()):
+            if game.startswith(prefix) and order == "possible_agents":
+                out.append((f"{algo} reaches the SE in >= {share:.0%} of trials on {game}", s["se"] >= share,
+                            f"{s['se']:.0%} [95% CI {s['se_low']:.0%}-{s['se_high']:.0%}]"))
+    pairs = [(stats[(g, "step", "possible_agents")]["dps"], stats[(g, "ippo", "possible_agents")]["dps"]) for g in games
+             if (g, "step", "possible_agents") in stats and (g, "ippo", "possible_agents") in stats]
+    if pairs:
+        ratio = float(np.mean([s for s, _ in pairs]) / np.mean([i for _, i in pairs]))
+        out.append(("step training throughput >= 0.7x ippo's (agent-decisions/s during learn)", ratio >= 0.7, f"{ratio:.2f}x"))
+    return out
+
+
+def _fmt_probs(m: Any) -> str:
+    return " / ".join(f"{p:.2f}" for p in m)
+
+
+def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str, Any]], args: Args,
+                   algorithms: Sequence[ResolvedAlgorithm], settings: Mapping[str, Mapping[str, Any]],
+                   records: Any, failures: Mapping[str, str] | None = None) -> str:
+    """The results page: outcome shares with their 95% intervals, the P(SE) distribution, settings, targets, time."""
+    names = [a.name for a in algorithms]
+    lines = [
+        f"# Matrix games: {' vs '.join(names)} ({args.name})",
+        "",
+        f"Written by the matrix suite of `stmg_bench` (`benchmarks/matrix_games.py` / `stmg-bench matrix`) with "
+        f"--seeds {args.seeds} --steps {args.steps} --games {','.join(args.games)} --algos {','.join(args.algos)}"
+        + (f" --orders {','.join(args.orders)}" if args.orders != ("possible_agents",) else "")
+        + f"; {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. Trajectories are "
+        "reproducible on one machine; training may differ across CPUs through floating-point rounding.",
+        "",
+        "Settings per algorithm (shared settings, given to every algorithm that takes them, then its own):",
+        "",
+        *[f"- `{a.name}` ({a.form} form, `{a.spec}`): `{json.dumps(dict(settings[a.name]), sort_keys=True)}`" for a in algorithms],
+        "",
+        "Outcome = the greedy joint action after training, played through the algorithm's form and labelled by the "
+        "exact solver (`stmg_envs.games.classify_outcome`) under the order shown: SE = the Stackelberg equilibrium "
+        "of that order; NE[i] = the i-th pure Nash equilibrium (row-major); none = neither. SE interval: 95% Wilson. "
+        "P(SE) = the probability that the final policy plays the SE (min / median / max over seeds).",
+        "",
+        "| game | algo | order | trials | SE [95% CI] | NE (which) | none | P(SE) min / med / max | P(a1,a2,a3) agent_0 | P(a1,a2,a3) agent_1 | avg reward | decisions/s |",
+        "|---|---|---|---:|---|---|---:|---|---|---|---:|---:|",
+    ]
+    for game in args.games:
+        for name in names:
+            for order in args.order_names():
+                s = stats.get((game, name, order))
+                if s is None:
+                    continue
+                ne = ", ".join(f"{t} {c / s['n']:.0%}" for t, c in sorted(s["tags"].items()) if t.startswith("NE")) or "-"
+                p = s["p_se"]
+                p_text = f"{p[0]:.2f} / {float(np.median(p)):.2f} / {p[-1]:.2f}" if p else "-"
+                m = s["marginals"]
+                lines.append(
+                    f"| {game} | {name} | {order} | {s['n']} | {s['se']:.0%} [{s['se_low']:.0%}-{s['se_high']:.0%}] | {ne} | "
+                    f"{s['none']:.0%} | {p_text} | {_fmt_probs(m[0]) if m is not None else '-'} | "
+                    f"{_fmt_probs(m[1]) if m is not None and len(m) > 1 else '-'} | "
+                    f"{float(np.mean(s['rewards'])) if s['rewards'] is not None else float('nan'):.2f} | {s['dps']:,.0f} |"
+                )
+    failing = [(k, s["failing_seeds"]) for k, s in sorted(stats.items()) if s["failing_seeds"] and k[1] in TARGETS]
+    if failing:
+        lines += ["", "Seeds not at the SE (algorithms with targets): " + "; ".join(
+            f"{g} {a} {o}: {', '.join(map(str, seeds[:20]))}{' ...' if len(seeds) > 20 else ''}" for (g, a, o), seeds in failing)]
+    if failures:
+        lines += ["", f"## Failed trials ({len(failures)}; no record, so a rerun retries them)", ""]
+        lines += [f"- `{key}`: {(tb.strip().splitlines() or ['?'])[-1]}" for key, tb in sorted(failures.items())]
+    if args.compare_with:
+        lines += ["", *compare_lines(stats, args.out / f"{args.compare_with}.csv", args.compare_with)]
+    lines += ["", "## Targets", ""]
+    for text, ok, value in targets(stats, args.games):
+        lines.append(f"- {text}: **{value}** ({'met' if ok else 'NOT met'})")
+    elapsed = sweep_span_s(list(records)) if len(records) else 0.0
+    busy = sum(r["wall_s"] for r in records)
+    workers = default_workers(args.workers)
+    lines += [
+        "", "## Time", "",
+        f"- Sweep elapsed, first trial start to last trial end (from the trial records): **{elapsed / 60:.1f} min** for "
+        f"{len(records)} trials on {workers} workers; time inside trials {busy / 60:.1f} min.",
+        f"- This invocation: {records.wall_s / 60:.1f} min for {len(records.executed)} new trials "
+        f"({len(records.rerun)} of them replacing outdated records), backend {args.backend}; saved trials were reused.",
+        "",
+    ]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def plot(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], records: Sequence[Mapping[str, Any]], args: Args,
+         names: Sequence[str]) -> list[Path]:
+    """Penalty outcome shares per algorithm (Fig. 5) and action-probability curves (Fig. B.2), as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    penalty = [g for g in args.games if g.startswith("penalty")]
+    if penalty:
+        fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), sharey=True, squeeze=False)
+        for ax, name in zip(axes[0], names):
+            present = [g for g in penalty if (g, name, "possible_agents") in stats]
+            ks = [g.split(":")[1] for g in present]
+            shares = {k: np.array([stats[(g, name, "possible_agents")][k] for g in present]) for k in ("se", "ne", "none")}
+            ax.bar(ks, shares["se"], label="SE (a1,a3)", color="tab:green")
+            ax.bar(ks, shares["ne"], bottom=shares["se"], label="other NE", color="tab:orange")
+            ax.bar(ks, shares["none"], bottom=shares["se"] + shares["ne"], label="none", color="tab:gray")
+            ax.set_title(name)
+            ax.set_xlabel("k")
+        axes[0][0].set_ylabel("proportion of trials")
+        axes[0][-1].legend(loc="lower right", fontsize=8)
+        fig.suptitle(f"Penalty: outcome of {args.seeds} trials x {args.steps} steps")
+        fig.tight_layout()
+        path = args.out / f"{args.name}_penalty_outcomes.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    for game in [g for g in ("mixing", "penalty:-100") if g in args.games]:
+        fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 5), sharex=True, sharey=True, squeeze=False)
+        for col, name in enumerate(names):
+            curves = [r["result"]["curve"] for r in records if game_of(r) == game and r["result"]["algo"] == name
+                      and r["result"]["order"] == "possible_agents" and r["result"]["marginals"] is not None]
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            steps = [c[0] for c in curves[0][:length]]
+            probs = np.array([[point[1] for point in c[:length]] for c in curves])  # trial, point, agent, action
+            mean = probs.mean(axis=0)
+            for row in range(min(2, mean.shape[1])):
+                ax = axes[row][col]
+                for action in range(mean.shape[2]):
+                    ax.plot(steps, mean[:, row, action], label=f"a{action + 1}")
+                ax.set_title(f"{name} agent_{row}")
+                ax.set_ylim(0, 1)
+        axes[-1][0].set_xlabel("joint steps")
+        axes[0][0].set_ylabel("P(action)")
+        if axes[0][-1].lines:
+            axes[0][-1].legend(fontsize=8)
+        fig.suptitle(f"{game}: action probabilities during training (mean over trials)")
+        fig.tight_layout()
+        path = args.out / f"{args.name}_{game.replace(':', '')}_curves.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def run(args: Args, *, progress: bool = True) -> str:
+    """The whole study: resolve the algorithms, plan and run the sweep, summarise, write CSV, Markdown and plots.
+
+    Returns:
+        The Markdown text (also written to ``<out>/<name>.md``).
+    """
+    algorithms, settings = resolve_algorithms(args)
+    trials = plan_trials(args.games, algorithms, settings, args.seeds, args.steps, args.curve_points, args.order_names())
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        records = run_sweep(trials, args.out / "trials" / args.name, desc=f"{args.name}: trials", progress=progress,
+                            **sweep_kwargs(args))
+        failure = None
+    except TrialsFailedError as exc:  # report what finished, name what failed, then raise
+        records, failure = exc.result, exc
+    rows, stats = summarise(records)
+    if rows:
+        write_csv(args.out / f"{args.name}.csv", rows)
+    text = write_markdown(args.out / f"{args.name}.md", stats, args, algorithms, settings, records,
+                          failures=failure.failures if failure else {})
+    if stats:
+        plot(stats, records, args, [a.name for a in algorithms])
+    if failure is not None:
+        raise failure
+    return text

@@ -5,7 +5,9 @@ Commands:
 * ``stmg-bench list``: the registered algorithms with their forms;
 * ``stmg-bench check SPEC``: check an algorithm against the contract (no training);
 * ``stmg-bench matrix [--algos ... --games ... --seeds N ...]``: the matrix suite
-  (``stmg-bench matrix --help`` lists every option; the same as ``benchmarks/matrix_games.py``).
+  (``stmg-bench matrix --help`` lists every option; the same as ``benchmarks/matrix_games.py``);
+* ``stmg-bench mujoco [...]``: the Multi-Agent MuJoCo study (``benchmarks/mamujoco.py``);
+* ``stmg-bench merge [...]``: the highway merge study (``benchmarks/onramp.py``).
 
 A spec ``package.module:Class`` is imported from the current folder first, as
 ``python -m`` would, and reaches every worker of the sweep.
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-USAGE = "usage: stmg-bench {list,check SPEC,matrix} [options]; stmg-bench matrix --help for the suite's options"
+USAGE = "usage: stmg-bench {list,check SPEC,matrix,mujoco,merge} [options]; stmg-bench SUITE --help for a suite's options"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = parse_dataclass(matrix_study.Args, rest, description="The matrix suite: any algorithm on the matrix games.",
                                       prog="stmg-bench matrix")
             print(matrix_study.run(options))
+            return 0
+        if command in ("mujoco", "merge"):
+            import importlib
+
+            importlib.import_module(f"stmg_bench.suites.{command}_study").main(rest, prog=f"stmg-bench {command}")
             return 0
     except (UnknownAlgorithmError, ContractError, ValueError) as exc:
         print(f"stmg-bench {command}: {exc}", file=sys.stderr)

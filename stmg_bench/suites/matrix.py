@@ -49,16 +49,24 @@ GAMES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 #: Named priority orders; any other order is a comma-separated list of agent names (``agent_1,agent_0``).
-ORDERS = ("possible_agents", "reversed")
+#: ``"random"`` draws a new order each episode (training only: such a policy is evaluated under every order).
+ORDERS = ("possible_agents", "reversed", "random")
+
+
+def every_order(possible_agents: Sequence[str]) -> list[str]:
+    """Every priority order of the agents, as comma-separated names (what a ``"random"`` policy is evaluated under)."""
+    return [",".join(p) for p in itertools.permutations(possible_agents)]
 
 
 def order_indices(order: str, possible_agents: Sequence[str]) -> tuple[int, ...]:
     """The order ``"possible_agents"``, ``"reversed"`` or ``"agent_1,agent_0"`` as player indices.
 
     Raises:
-        ValueError: an unknown name, or a list that is not a permutation of the agents.
+        ValueError: an unknown name, ``"random"`` (no fixed order), or a list that is not a permutation of the agents.
     """
     agents = list(possible_agents)
+    if order == "random":
+        raise ValueError("the order 'random' has no fixed order to label under; label under every_order(agents) instead.")
     if order == "possible_agents":
         return tuple(range(len(agents)))
     if order == "reversed":
@@ -80,7 +88,9 @@ def make_env_factory(form: str, task_id: str, task_kwargs: Mapping[str, Any], or
     kwargs = dict(task_kwargs)
     if form == "simultaneous":
         return lambda: pettingzoo.make("parallel", task_id, **kwargs)
-    if order != "possible_agents":
+    if order == "random":
+        kwargs["order"] = "random"
+    elif order != "possible_agents":
         agents = pettingzoo.make("parallel", task_id, **kwargs).possible_agents
         kwargs["order"] = [agents[i] for i in order_indices(order, agents)]
     return lambda: pettingzoo.make("aec", task_id, **kwargs)
@@ -158,10 +168,11 @@ def matrix_trial(
         steps: Joint (temporal) environment steps of training.
         curve_points: About how many read-outs of the policy to record during training (0: none).
         hyperparameters: Keyword arguments of the algorithm.
-        order: The priority order of the STMG (sequential form): ``"possible_agents"``, ``"reversed"`` or
-            ``"agent_1,agent_0"``. A simultaneous-form algorithm does not see it.
-        label_orders: The orders to label the outcome under (default: ``[order]``); a simultaneous-form
-            algorithm is trained once and labelled under each, since its training does not depend on it.
+        order: The priority order of the STMG (sequential form): ``"possible_agents"``, ``"reversed"``,
+            ``"agent_1,agent_0"`` or ``"random"`` (drawn each episode). A simultaneous-form algorithm does not see it.
+        label_orders: The orders to label the outcome under (default: ``[order]``, or every order for
+            ``"random"``). A simultaneous-form algorithm is trained once and labelled under each, since its
+            training does not depend on it; a ``"random"``-order policy is evaluated in the STMG of each.
 
     Returns:
         A JSON-serialisable dict: ``algo`` (the algorithm's name), ``form``, ``order``, ``agents``,
@@ -169,7 +180,8 @@ def matrix_trial(
         ``greedy_payoffs``, ``joint_probabilities``, ``marginals``, ``p_se`` and ``expected_payoffs``
         (``None`` without ``action_probabilities``), ``curve`` (``[[step, marginals or greedy], ...]``),
         ``train_s``, ``decisions_per_s`` and the arguments. ``label``, ``tag``, ``se_joint_action`` and ``p_se``
-        are under the first of ``label_orders``; ``by_order`` holds them for each.
+        are under the first of ``label_orders``; ``by_order`` holds them for each (with the greedy joint action,
+        marginals and expected payoffs of each, where the evaluation differs by order).
     """
     import pettingzoo
     import torch
@@ -182,8 +194,11 @@ def matrix_trial(
     task_kwargs = dict(task_kwargs or {})
     payoffs = pettingzoo.make("parallel", task_id, **task_kwargs).payoffs
     agents = list(pettingzoo.make("parallel", task_id, **task_kwargs).possible_agents)
+    label_orders = list(label_orders or (every_order(agents) if order == "random" else [order]))
     make_env = make_env_factory(resolved.form, task_id, task_kwargs, order)
-    eval_env = make_env_factory(resolved.form, task_id, task_kwargs, order)
+    # the policy is evaluated in the STMG it trained on, or, trained on random orders, in the STMG of each order
+    eval_order = {o: (o if order == "random" else order) for o in label_orders}
+    eval_env = make_env_factory(resolved.form, task_id, task_kwargs, eval_order[label_orders[0]])
     model = resolved.load()(make_env, seed=seed, **dict(hyperparameters or {}))
     check_instance(model)
     every = max(1, steps // curve_points) if curve_points else 0
@@ -202,16 +217,26 @@ def matrix_trial(
     model.learn(steps, callback=on_update if every else None)
     train_s = time.perf_counter() - start - readout_s[0]
     done = int(getattr(model, "num_timesteps", steps))
-    greedy, joint = joint_policy(model, eval_env, seed)
+    n = len(agents)
+    evaluated = {}
     by_order = {}
-    for label_order in list(label_orders or [order]):
+    for label_order in label_orders:
+        env_order = eval_order[label_order]
+        if env_order not in evaluated:
+            evaluated[env_order] = joint_policy(model, make_env_factory(resolved.form, task_id, task_kwargs, env_order), seed)
+        greedy, joint = evaluated[env_order]
         idx = order_indices(label_order, agents)
         outcome = classify_outcome(payoffs, greedy, order=idx)
         se_action = stackelberg_equilibrium(payoffs, order=idx).joint_action
-        by_order[label_order] = {"label": outcome.label, "tag": outcome.tag, "se_joint_action": list(se_action),
-                                 "p_se": float(joint[se_action]) if joint is not None else None}
-    first = next(iter(by_order.values()))
-    n = len(agents)
+        by_order[label_order] = {
+            "label": outcome.label, "tag": outcome.tag, "se_joint_action": list(se_action),
+            "p_se": float(joint[se_action]) if joint is not None else None,
+            "greedy_joint_action": list(greedy),
+            "marginals": _marginals(joint) if joint is not None else None,
+            "expected_payoffs": (payoffs * joint).reshape(n, -1).sum(axis=1).tolist() if joint is not None else None,
+        }
+    greedy, joint = evaluated[eval_order[label_orders[0]]]
+    first = {k: by_order[label_orders[0]][k] for k in ("label", "tag", "se_joint_action", "p_se")}
     return {
         "algo": resolved.name,
         "form": resolved.form,
@@ -246,30 +271,46 @@ def plan_trials(
     """The sweep's trials: every game x algorithm x order x seed.
 
     A simultaneous-form algorithm does not see the order: it is trained once per
-    (game, seed) and its outcome is labelled under every order (``by_order`` in its record).
+    (game, seed) and its outcome is labelled under every order (``by_order`` in its record);
+    ``"random"`` stands for every order there. A sequential-form one trains once per order;
+    trained on ``"random"`` orders it is evaluated and labelled under every order. Trials come
+    seed-major (every game and algorithm of seed 0, then of seed 1...), so a sweep stopped
+    early has about as many seeds of each.
     """
     from stmg_bench.provenance import fingerprint
     from stmg_bench.sweep import Trial
 
     trials = []
-    for game, algo in itertools.product(games, algorithms):
+    agents_of = {game: _agents(GAMES[game]) for game in games}
+    for seed, game, algo in itertools.product(range(seeds), games, algorithms):  # seed-major: any prefix is balanced
         task_id, kwargs = GAMES[game]
         hp = dict(hyperparameters.get(algo.name, {}))
-        stamp = fingerprint(algo, hp, __name__)
+        labels = [o for order in orders for o in (every_order(agents_of[game]) if order == "random" else [order])]
+        labels = list(dict.fromkeys(labels))
         # (training order, orders it is labelled under): the order only reaches sequential-form algorithms
-        plan = [(o, [o]) for o in orders] if algo.form == "sequential" else [("possible_agents", list(orders))]
+        if algo.form == "sequential":
+            plan = [(o, every_order(agents_of[game]) if o == "random" else [o]) for o in orders]
+        else:
+            plan = [("possible_agents", labels)]
         for order, label_orders in plan:
             suffix = "" if order == "possible_agents" else f"_o{safe_key(order)}"
-            for seed in range(seeds):
-                trials.append(Trial(
-                    key=f"{safe_key(algo.name)}_{game.replace(':', '')}{suffix}_s{seed}",
-                    fn="stmg_bench.suites.matrix:matrix_trial",
-                    kwargs={"algorithm": algo.to_json(), "task_id": task_id, "task_kwargs": kwargs, "seed": seed,
-                            "steps": steps, "curve_points": curve_points, "hyperparameters": hp, "order": order,
-                            "label_orders": label_orders},
-                    fingerprint=stamp,
-                ))
+            trials.append(Trial(
+                key=f"{safe_key(algo.name)}_{game.replace(':', '')}{suffix}_s{seed}",
+                fn="stmg_bench.suites.matrix:matrix_trial",
+                kwargs={"algorithm": algo.to_json(), "task_id": task_id, "task_kwargs": kwargs, "seed": seed,
+                        "steps": steps, "curve_points": curve_points, "hyperparameters": hp, "order": order,
+                        "label_orders": list(label_orders)},
+                fingerprint=fingerprint(algo, hp, __name__),
+            ))
     return trials
+
+
+def _agents(game: tuple[str, dict[str, Any]]) -> list[str]:
+    import pettingzoo
+
+    import stmg_envs  # noqa: F401  (registers the tasks)
+
+    return list(pettingzoo.make("parallel", game[0], **game[1]).possible_agents)
 
 
 def safe_key(text: str) -> str:

@@ -120,7 +120,8 @@ class Args(SweepOptions):
     hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict, metadata={
         "help": "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}' (NAME: its spec or its name)"})
     orders: tuple[str, ...] = field(default=("possible_agents",), metadata={
-        "help": "priority orders of the STMG: possible_agents, reversed, or agents joined by '+' (agent_1+agent_0)"})
+        "help": "priority orders of the STMG: possible_agents, reversed, random (drawn each episode; evaluated under "
+                "every order), or agents joined by '+' (agent_1+agent_0)"})
     seeds: int = field(default=100, metadata={"help": "trials per game, algorithm and order (the paper: 100)"})
     steps: int = field(default=10_000, metadata={"help": "joint environment steps of training per trial (the paper: 10,000)"})
     curve_points: int = field(default=20, metadata={"help": "read-outs of the policy during training, for the curves"})

@@ -41,7 +41,7 @@ from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share,
 from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
 from stmg_envs import stmg_v0  # noqa: E402
 from stmg_envs.matrix import penalty  # noqa: E402
-from tests.bench.benchmark_scripts import BENCHMARKS, load_script  # noqa: E402
+from tests.bench.benchmark_scripts import BENCHMARKS  # noqa: E402
 
 pytestmark = pytest.mark.agents
 
@@ -349,10 +349,10 @@ def test_no_benchmark_script_shadows_an_installed_package():
     assert shadowing == []
 
 
-def test_mujoco_script_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
+def test_mujoco_study_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
     """Every sub-scenario is selectable; --steps gives every algorithm the same whole rollouts; the ablation adds
     the other betas and reuses the comparison's STEP runs for beta = 1; budgets come from no table."""
-    script = load_script("mamujoco")
+    from stmg_bench.suites import mujoco_study as script
     assert not hasattr(script, "THROUGHPUT")
     args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--steps", "1500"])
     assert len(args.scenarios) == 9
@@ -382,17 +382,18 @@ def test_budget_is_split_by_measured_throughput():
     assert steps["fast"] == 10 * steps["slow"]
 
 
-def test_onramp_script_gives_the_order_to_every_trial_and_only_sequential_algorithms_use_it():
+def test_merge_study_gives_the_order_to_every_trial_and_only_sequential_algorithms_use_it():
     """The STMG's order is part of every trial; the simultaneous algorithms' records say they ignore it (form)."""
-    script = load_script("onramp")
-    args = script.parse_args(["--steps", "400"])
+    from stmg_bench.suites import merge_study as script
+    args = script.parse_args(["--steps", "400", "--tasks", "easy,medium,hard,two-car"])
     algorithms, settings = study.resolve_algorithms(args, "onramp")
     steps, _ = script.plan(args, algorithms, settings)
     trials = script.make_trials(args, algorithms, settings, steps)
-    assert len(trials) == 27 and {t.kwargs["order"] for t in trials} == {"merge_priority"}
+    assert len(trials) == 36 and {t.kwargs["order"] for t in trials} == {"merge_priority"}
     assert {t.kwargs["algorithm"]["form"] for t in trials} == {"sequential", "simultaneous"}
+    assert {t.kwargs["task_id"] for t in trials} == {"stmg/OnRampMerge-v0", "stmg/TrafficMerge-v0"}
     with pytest.raises(SystemExit):
-        script.parse_args(["--difficulties", "extreme", "--steps", "10"])
+        script.parse_args(["--tasks", "extreme", "--steps", "10"])
 
 
 def test_welch_difference_is_significant_only_when_the_interval_excludes_zero():
@@ -424,3 +425,19 @@ def test_docstring_examples_run(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0, result
+
+
+@pytest.mark.highway
+@needs_highway
+def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
+    """`stmg-bench merge --tasks two-car` trains and evaluates the two-car merge and writes its report."""
+    from stmg_bench.cli import main as cli_main
+
+    code = cli_main(["merge", "--tasks", "two-car", "--algos", "step,mappo", "--seeds", "2", "--steps", "40",
+                     "--eval-points", "0", "--eval-episodes", "1", "--hyperparams", 'step={"n_envs": 2, "n_steps": 20}',
+                     "--hyperparams", 'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}', "--workers", "1",
+                     "--out", str(tmp_path), "--name", "twocar"])
+    assert code == 0
+    text = (tmp_path / "twocar.md").read_text()
+    assert "| two-car | step | 2 |" in text and "| two-car | mappo | 2 |" in text
+    assert (tmp_path / "twocar_curves.png").exists() and (tmp_path / "twocar_tests.csv").exists()

@@ -83,6 +83,35 @@ def test_plan_trains_simultaneous_algorithms_once_and_sequential_ones_per_order(
     assert all(t.fingerprint["hyperparameters"] == settings[t.kwargs["algorithm"]["name"]] for t in trials)
 
 
+def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
+    """Trained on orders drawn each episode, a sequential policy is played in the STMG of each fixed order and
+    labelled by that order's SE: CopyLeader's leader is whoever acts first, so the greedy action follows the order."""
+    record = trial(f"{TINY}:CopyLeader", task_id="stmg/Mixing-v0", task_kwargs={}, hyperparameters={"first": 1},
+                   order="random", curve_points=0)
+    assert set(record["by_order"]) == {"agent_0,agent_1", "agent_1,agent_0"}
+    payoffs = np.asarray(MIXING)
+    for order, idx in (("agent_0,agent_1", (0, 1)), ("agent_1,agent_0", (1, 0))):
+        entry = record["by_order"][order]
+        assert entry["greedy_joint_action"] == [1, 1]
+        assert entry["se_joint_action"] == list(stackelberg_equilibrium(payoffs, order=idx).joint_action)
+        assert entry["label"] == classify_outcome(payoffs, (1, 1), order=idx).label
+    rows, stats = matrix_study.summarise([{"kwargs": {"task_id": "stmg/Mixing-v0", "task_kwargs": {}}, "result": record}])
+    assert {key[2] for key in stats} == {"agent_0,agent_1", "agent_1,agent_0"} and len(rows) == 2
+
+
+def test_plan_is_seed_major_and_random_expands_to_every_order_for_labels():
+    """Trials come seed by seed (a sweep stopped early is balanced); under 'random' a simultaneous algorithm is
+    labelled under every order and a sequential one trains on random orders."""
+    args = matrix_study.Args(games=("mixing", "penalty:0"), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed"), seeds=3,
+                             orders=("random",))
+    algorithms, settings = matrix_study.resolve_algorithms(args)
+    trials = matrix.plan_trials(args.games, algorithms, settings, 3, 100, 0, args.order_names())
+    assert [t.kwargs["seed"] for t in trials] == [0] * 4 + [1] * 4 + [2] * 4
+    by_name = {t.kwargs["algorithm"]["name"]: t for t in trials}
+    assert by_name["copy-leader"].kwargs["order"] == "random"
+    assert by_name["fixed"].kwargs["label_orders"] == ["agent_0,agent_1", "agent_1,agent_0"]
+
+
 def test_unknown_order_is_a_clear_error():
     """An order that is not a permutation of the agents names what is accepted."""
     with pytest.raises(ValueError, match=r"permutation of \['agent_0', 'agent_1'\], got 'agent_0,agent_9'"):

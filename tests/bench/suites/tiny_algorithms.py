@@ -6,7 +6,7 @@ import numpy as np
 
 
 class CopyLeader:
-    """Sequential: agent_0 always plays `first`; every other agent copies the first filled slot of prior_actions."""
+    """Sequential: the agent ranked first plays `first`; every other agent copies its superiors' (one-hot) action."""
 
     form = "sequential"
     name = "copy-leader"
@@ -25,7 +25,7 @@ class CopyLeader:
     def act(self, agent, observation):
         if observation["rank"] == 0:
             return self.first
-        return int(np.argmax(observation["prior_actions"][:3]))
+        return int(np.argmax(np.asarray(observation["prior_actions"]).reshape(-1, 3).sum(axis=0)))
 
     def action_probabilities(self, agent, observation):
         return np.eye(3)[self.act(agent, observation)]

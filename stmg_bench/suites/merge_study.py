@@ -1,0 +1,272 @@
+"""The highway merge study (``benchmarks/onramp.py``, ``stmg-bench merge``): learning curves of any algorithms (default STEP, MAPPO, IPPO; paper Fig. 8), average speed
+and crash rate (Fig. 9).
+
+What is run: ``stmg/OnRampMerge-v0`` (Chen et al. 2021) at difficulty easy, medium and
+hard, and Bi-AC's two-car merge ``stmg/TrafficMerge-v0`` (``--tasks two-car``; a main-lane
+leader and a ramp follower, episodes of 2-4 decisions): on the on-ramp, controlled vehicles (the agents; their number varies per episode) merge with
+human-driven traffic, each with its own reward (speed, merge-lane and headway terms,
+-200 for a crash). Every algorithm of ``--algos`` (built-in names or your own
+``package.module:Class``) x task x ``--seeds`` seeds trains for the same joint
+steps. A sequential-form algorithm (STEP) trains on the STMG in ``--order`` (default
+the merge priority, :func:`stmg_envs.highway.merge_priority_order`, recomputed every
+step: ramp vehicles nearest the merge end and short headways act first); a
+simultaneous-form one (MAPPO, IPPO) on the simultaneous game. Every algorithm gets
+the same PPO settings where it takes them (the ``onramp`` preset,
+:data:`stmg_bench.suites.control.ONRAMP_HYPERPARAMETERS`) and the same reward scaling
+for training (rewards divided by the running std of the discounted return, as SB3's
+``VecNormalize``; evaluations report the task's own rewards; observations are
+already scaled by the task). STEP's own lever, by default of ``--hyperparams``: its
+hypernetwork output scaled by its width.
+
+How it is evaluated: the greedy policy through each algorithm's form on fixed
+evaluation episodes: the team return (mean over the episode's agents of their
+episode returns), the average speed of the controlled vehicles (m/s, over agents and
+decisions) and the crash rate (fraction of episodes with a crash; a crash ends the
+episode). At the final point every pair of algorithms is compared by Welch's test.
+
+Budget: ``--steps`` joint steps per trial, the same for every algorithm; or ``--budget``
+minutes, turned into steps by measuring each algorithm's training throughput now
+(each task gets an equal share of the core-seconds).
+
+What is written, in ``benchmarks/results/``: ``<name>.md``, ``<name>.csv`` (final metrics
+per task and algorithm: mean and 95% t-interval over seeds), ``<name>_tests.csv``,
+``<name>_curves.csv``, ``<name>_curves.png`` (return, Fig. 8) and ``<name>_speed_crash.png``
+(Fig. 9); trial records in ``benchmarks/results/trials/<name>/`` (an interrupted run resumes).
+
+Usage::
+
+    python benchmarks/onramp.py --steps 40000                   # easy, medium, hard
+    python benchmarks/onramp.py --budget 30 --seeds 3           # steps from throughput measured now
+    python benchmarks/onramp.py --difficulties hard --steps 100000 --order possible_agents
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from stmg_bench.args import parse_dataclass
+from stmg_bench.learning_curves import aggregate_curves, t_interval
+from stmg_bench.suites import control_study as study
+from stmg_bench.suites.control import ONRAMP_HYPERPARAMETERS, ORDERS
+from stmg_bench.sweep import run_sweep, sweep_kwargs
+from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
+
+RESULTS = Path("benchmarks/results")
+#: Task label -> (registered ID, arguments). The on-ramp difficulties and the two-car merge.
+TASKS: dict[str, tuple[str, dict]] = {
+    **{d: ("stmg/OnRampMerge-v0", {"difficulty": d}) for d in ("easy", "medium", "hard")},
+    "two-car": ("stmg/TrafficMerge-v0", {}),
+}
+DEFAULT_TASKS = ("easy", "medium", "hard")
+
+#: Fraction of the budget's core-seconds given to training; the rest covers evaluations,
+#: process start-up and the uneven end of the sweep.
+TRAINING_FRACTION = 0.7
+
+
+@dataclass(frozen=True)
+class Args(study.ControlArgs):
+    """The on-ramp study's settings (``--help`` lists them with the shared ones of ``ControlArgs``)."""
+
+    tasks: tuple[str, ...] = field(default=DEFAULT_TASKS, metadata={
+        "help": f"on-ramp traffic densities and the two-car merge, from {list(TASKS)}"})
+    order: str = field(default="merge_priority", metadata={
+        "help": f"priority order of the STMG for sequential-form algorithms, from {list(ORDERS)}", "choices": ORDERS})
+    eval_episodes: int = field(default=5, metadata={"help": "greedy episodes per evaluation"})
+    name: str = field(default="onramp", metadata={"help": "base name of the results files"})
+    out: Path = field(default=RESULTS, metadata={"help": "results folder"})
+
+    def check(self) -> str | None:
+        if (problem := super().check()) is not None:
+            return problem
+        if not self.tasks or [t for t in self.tasks if t not in TASKS]:
+            return f"expected --tasks from {list(TASKS)}, got {list(self.tasks)}"
+        return None
+
+
+def parse_args(argv: list[str] | None = None, prog: str | None = None) -> Args:
+    return parse_dataclass(Args, argv, description=__doc__.split("\n\n")[0], prog=prog)
+
+
+def task(args: Args, label: str) -> study.TaskSpec:
+    task_id, kwargs = TASKS[label]
+    return study.TaskSpec(task_id, dict(kwargs), "onramp", False, True, args.order)
+
+
+def task_of(record: dict) -> str:
+    kw = record["kwargs"]
+    for label, (task_id, kwargs) in TASKS.items():
+        if task_id == kw["task_id"] and kwargs == kw["task_kwargs"]:
+            return label
+    raise KeyError(kw)
+
+
+def plan(args: Args, algorithms: list, settings: dict) -> tuple[dict[str, int], str]:
+    """Joint steps per trial for each task (equal core-second shares), and where they came from."""
+    groups = {d: [a.name for a in algorithms for _ in range(args.seeds)] for d in args.tasks}
+    shares = {d: 1 for d in args.tasks}
+    rollout = {d: ONRAMP_HYPERPARAMETERS.rollout_joint_steps for d in args.tasks}
+    if args.steps is not None:
+        return study.plan_steps(args, groups, shares, None, rollout, TRAINING_FRACTION), "--steps"
+    throughput = study.calibrate({d: task(args, d) for d in args.tasks}, algorithms, settings, args.calibration_steps)
+    return (study.plan_steps(args, groups, shares, throughput, rollout, TRAINING_FRACTION),
+            f"training throughput measured now ({args.calibration_steps:,} steps per algorithm and task)")
+
+
+def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, int]) -> list:
+    return [
+        study.make_trial(f"{algo.name}_{d}_s{seed}", algo, settings[algo.name], task(args, d), seed, steps[d], args)
+        for d in args.tasks for algo in algorithms for seed in range(args.seeds)
+    ]
+
+
+METRICS = ("team_return", "mean_speed", "crash_rate")
+
+#: Ranges of the bounded metrics; their t-intervals are clipped to them in tables and plots.
+METRIC_RANGES = {"mean_speed": (0.0, None), "crash_rate": (0.0, 1.0)}
+
+
+def clip_to_range(metric: str, low, high):
+    """``(low, high)`` of an interval (floats or arrays) clipped to the metric's possible values."""
+    if metric not in METRIC_RANGES:
+        return low, high
+    bottom, top = METRIC_RANGES[metric]
+    return np.clip(low, bottom, top), np.clip(high, bottom, top)
+
+
+def summary_rows(groups: dict, budget_text: str) -> list[dict]:
+    rows = []
+    for (label, algo), results in groups.items():
+        row = {"task": label, "algo": algo, "seeds": len(results), "steps_per_trial": results[0]["steps"],
+               "budget": budget_text}
+        for metric in METRICS:
+            interval = t_interval([r["final"][metric] for r in results])
+            low, high = clip_to_range(metric, interval.low, interval.high)
+            row[f"final_{metric}_mean"] = round(interval.mean, 3)
+            row[f"final_{metric}_ci95_low"] = round(float(low), 3)
+            row[f"final_{metric}_ci95_high"] = round(float(high), 3)
+        best = [max(p["team_return"] for p in r["curve"] if p["step"] > 0) for r in results]
+        row["best_team_return_mean"] = round(t_interval(best).mean, 3)
+        row["train_steps_per_s"] = round(sum(r["steps_per_s"] for r in results) / len(results))
+        row["train_min_per_trial"] = round(sum(r["train_s"] for r in results) / len(results) / 60, 2)
+        row["peak_rss_mb"] = round(max(r.get("peak_rss_mb", float("nan")) for r in results))
+        rows.append(row)
+    return rows
+
+
+def curve_rows(groups: dict) -> list[dict]:
+    rows = []
+    for (label, algo), results in groups.items():
+        bands = {m: aggregate_curves([r["curve"] for r in results], m) for m in METRICS}
+        for i, step in enumerate(bands["team_return"].steps):
+            row = {"task": label, "algo": algo, "step": step, "seeds": bands["team_return"].intervals[i].n}
+            for metric, band in bands.items():
+                interval = band.intervals[band.steps.index(step)]
+                low, high = clip_to_range(metric, interval.low, interval.high)
+                row[f"{metric}_mean"] = round(interval.mean, 3)
+                row[f"{metric}_ci95_low"] = round(float(low), 3)
+                row[f"{metric}_ci95_high"] = round(float(high), 3)
+            rows.append(row)
+    return rows
+
+
+def _ci(row: dict, metric: str, fmt: str) -> str:
+    return (f"{row[f'final_{metric}_mean']:{fmt}} ({row[f'final_{metric}_ci95_low']:{fmt}} .. "
+            f"{row[f'final_{metric}_ci95_high']:{fmt}})")
+
+
+def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, names: list[str], settings: dict,
+                   steps: dict[str, int], steps_source: str, records) -> str:
+    hp = ONRAMP_HYPERPARAMETERS
+    lines = [
+        f"# Highway merging: {' vs '.join(names)} ({args.name})",
+        "",
+        f"Written by `benchmarks/onramp.py` (`stmg-bench merge`) with --tasks {','.join(args.tasks)}, {args.budget_text}, --seeds {args.seeds}, --order {args.order}, "
+        f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {default_workers(args.workers)} workers "
+        f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}). Steps per trial from "
+        f"{steps_source}: " + ", ".join(f"{d} {n:,}" for d, n in steps.items()) + " joint steps "
+        "(on-ramp: 100 decisions per episode at most; two-car merge: 20). Trajectories are reproducible on one machine; training may differ "
+        "across CPUs through floating-point rounding.",
+        "",
+        f"Metrics of the greedy policy, played through each algorithm's form, on {args.eval_episodes} fixed evaluation "
+        "episodes after the last update: team return = mean over the episode's agents of their episode returns "
+        "(per-agent rewards; a crash costs -200 and ends the episode); speed = average speed of the controlled vehicles "
+        "in m/s; crash rate = fraction of episodes with a crash (intervals of speed and crash rate clipped to their "
+        "possible values); best return = each seed's best evaluation after training began. Mean and 95% Student "
+        "t-interval over seeds. Shared PPO settings (the `onramp` preset, given to every algorithm that takes them): "
+        f"{hp.n_envs} envs x {hp.n_steps} steps per rollout, lr {hp.learning_rate:g}, {hp.n_epochs} epochs x "
+        f"{hp.n_minibatches} minibatches, entropy {hp.ent_coef:g}, hidden {list(hp.hidden_sizes)}; reward scaling for "
+        "training (VecNormalize-style). Each algorithm was built with:",
+        "",
+        *[f"- `{name}`: `{settings[name]}`" for name in names],
+        "",
+        "| task | algo | seeds | steps per trial | final team return (95% CI) | best return | avg speed m/s (95% CI) | crash rate (95% CI) | train steps/s | peak RSS MB | budget |",
+        "|---|---|---:|---:|---|---:|---|---|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['task']} | {r['algo']} | {r['seeds']} | {r['steps_per_trial']:,} | {_ci(r, 'team_return', '.1f')} | "
+            f"{r['best_team_return_mean']:.1f} | {_ci(r, 'mean_speed', '.2f')} | {_ci(r, 'crash_rate', '.2f')} | "
+            f"{r['train_steps_per_s']:,} | {r['peak_rss_mb']} | {r['budget']} |"
+        )
+    if tests:
+        lines += ["", "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):", "",
+                  *study.significance_lines(tests, "team return")]
+    lines += [
+        "",
+        f"Wall time of the sweep that produced these records (first trial start to last trial end): "
+        f"{sweep_span_s(list(records)) / 60:.1f} min; this invocation: {records.wall_s / 60:.1f} min for "
+        f"{len(records.executed)} new trials (backend {args.backend}; trials already saved are not rerun).",
+        "",
+    ]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> list[Path]:
+    def panels(metric: str) -> list:
+        return [(f"{d} ({steps[d]:,} steps/trial)", metric, {n: groups.get((d, n), []) for n in names})
+                for d in args.tasks]
+
+    return [
+        study.plot_curves(args.out / f"{args.name}_curves.png", panels("team_return"),
+                          f"Highway on-ramp merging (Fig. 8), greedy policy: mean and 95% CI over seeds ({args.budget_text})",
+                          clip_to_range),
+        study.plot_curves(args.out / f"{args.name}_speed_crash.png", panels("mean_speed") + panels("crash_rate"),
+                          f"Average speed and crash rate (Fig. 9) ({args.budget_text})", clip_to_range),
+    ]
+
+
+def main(argv: list[str] | None = None, prog: str | None = None, out: Path | None = None) -> None:
+    """Parse ``argv``, run the study and print its report; ``out`` replaces the default results folder."""
+    import dataclasses
+
+    args = parse_args(argv, prog)
+    if out is not None and args.out == RESULTS:
+        args = dataclasses.replace(args, out=out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    algorithms, settings = study.resolve_algorithms(args, "onramp")
+    steps, source = plan(args, algorithms, settings)
+    trials = make_trials(args, algorithms, settings, steps)
+    print(f"{args.name}: {len(trials)} trials; joint steps per trial: {steps}", file=sys.stderr, flush=True)
+    records = run_sweep(trials, args.out / "trials" / args.name, desc=f"{args.name}: trials", **sweep_kwargs(args))
+    groups = study.group_records(records, lambda r: (task_of(r), r["result"]["algo"]))
+    names = [a.name for a in algorithms]
+    rows = summary_rows(groups, args.budget_text)
+    tests = study.significance_rows(groups, list(args.tasks), names)
+    write_csv(args.out / f"{args.name}.csv", rows)
+    write_csv(args.out / f"{args.name}_curves.csv", curve_rows(groups))
+    if tests:
+        write_csv(args.out / f"{args.name}_tests.csv", tests)
+    text = write_markdown(args.out / f"{args.name}.md", rows, tests, args, names, settings, steps, source, records)
+    plot(groups, args, names, steps)
+    print(text)
+    sys.stdout.flush()
+

@@ -40,7 +40,7 @@ test-main: $(STAMP)
 	$(PY) -m pytest -m "not interop"
 
 test-interop: $(STAMP_INTEROP)
-	$(PY_INTEROP) -m pytest tests/interop -m interop
+	$(PY_INTEROP) -m pytest tests/interop
 
 bench: $(STAMP)
 	$(PY) benchmarks/throughput.py

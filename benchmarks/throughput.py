@@ -35,7 +35,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gc
 import os
@@ -44,7 +43,7 @@ import statistics
 import time
 import tracemalloc
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -53,55 +52,40 @@ from pettingzoo import AECEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 import stmg_envs
+from stmg_bench.args import parse_dataclass
 from stmg_envs import stmg_v0
 from stmg_envs.matrix import penalty
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+SECTIONS = ("matrix", "mujoco", "onramp")
+
+
 @dataclass(frozen=True)
 class Args:
-    """Command-line arguments."""
+    """Command-line arguments (see ``--help``)."""
 
-    steps: int = 200_000
-    """agent-decisions per timed round and variant"""
-    rounds: int = 5
-    """interleaved timing rounds; the median is reported"""
-    memory_steps: int = 400_000
-    """agent-decisions of the long run whose memory is tracked"""
-    seed: int = 0
-    """seed of the env and of the action sequence"""
-    control_steps: int = 3000
-    """joint steps per timed round in the mujoco section"""
-    onramp_steps: int = 300
-    """joint steps per timed round in the onramp section"""
-    sections: tuple[str, ...] = ("matrix", "mujoco", "onramp")
-    """which sections to run"""
-    out: Path = RESULTS
-    """folder for throughput.md / throughput.csv"""
+    steps: int = field(default=200_000, metadata={"help": "agent-decisions per timed round and variant (matrix)"})
+    rounds: int = field(default=5, metadata={"help": "interleaved timing rounds; the median is reported"})
+    memory_steps: int = field(default=400_000, metadata={"help": "agent-decisions of the long run whose memory is tracked"})
+    seed: int = field(default=0, metadata={"help": "seed of the env and of the action sequence"})
+    control_steps: int = field(default=3000, metadata={"help": "joint steps per timed round in the mujoco section"})
+    onramp_steps: int = field(default=300, metadata={"help": "joint steps per timed round in the onramp section"})
+    sections: tuple[str, ...] = field(default=SECTIONS, metadata={"help": f"which sections to run, from {list(SECTIONS)}"})
+    out: Path = field(default=RESULTS, metadata={"help": "folder for throughput.md / throughput.csv"})
+
+    def check(self) -> str | None:
+        if self.steps < 1000 or self.rounds < 1 or self.memory_steps < 1000 or self.control_steps < 100 or self.onramp_steps < 10:
+            return ("expected --steps >= 1000, --rounds >= 1, --memory-steps >= 1000, --control-steps >= 100, "
+                    "--onramp-steps >= 10")
+        if unknown := [x for x in self.sections if x not in SECTIONS]:
+            return f"unknown sections {unknown}; expected some of {list(SECTIONS)}"
+        return None
 
 
-def parse_args() -> Args:
-    defaults = Args()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="agent-decisions per timed round (matrix)")
-    parser.add_argument("--rounds", type=int, default=defaults.rounds)
-    parser.add_argument("--memory-steps", type=int, default=defaults.memory_steps)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--control-steps", type=int, default=defaults.control_steps)
-    parser.add_argument("--onramp-steps", type=int, default=defaults.onramp_steps)
-    parser.add_argument("--sections", default=",".join(defaults.sections), help="comma-separated: matrix,mujoco,onramp")
-    parser.add_argument("--out", type=Path, default=defaults.out)
-    ns = parser.parse_args()
-    sections = tuple(x.strip() for x in ns.sections.split(",") if x.strip())
-    if ns.steps < 1000 or ns.rounds < 1 or ns.memory_steps < 1000 or ns.control_steps < 100 or ns.onramp_steps < 10:
-        parser.error("expected --steps >= 1000, --rounds >= 1, --memory-steps >= 1000, --control-steps >= 100, --onramp-steps >= 10")
-    if unknown := [x for x in sections if x not in defaults.sections]:
-        parser.error(f"unknown sections {unknown}; expected some of {list(defaults.sections)}")
-    return Args(
-        steps=ns.steps, rounds=ns.rounds, memory_steps=ns.memory_steps, seed=ns.seed, control_steps=ns.control_steps,
-        onramp_steps=ns.onramp_steps, sections=sections, out=ns.out,
-    )
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_dataclass(Args, argv, description=__doc__.split("\n\n")[0])
 
 
 def actions_for(n: int, seed: int) -> list[int]:

@@ -37,19 +37,19 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch as th
 
-from stmg_bench.sweep.reporting import parse_csv_list, write_csv
+from stmg_bench.args import parse_dataclass
+from stmg_bench.sweep.reporting import write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -72,33 +72,22 @@ VARIANTS: dict[str, tuple[str, bool | None]] = {
 class Args:
     """Command-line arguments (see ``--help``)."""
 
-    tasks: tuple[str, ...] = tuple(TASKS)
-    """tasks to measure on"""
-    seeds: int = 2
-    """training runs per task and variant"""
-    updates: int = 12
-    """PPO updates per run (each on one rollout of the preset's size)"""
-    name: str = "update_size"
-    """base name of the results files"""
-    out: Path = RESULTS
-    """results folder"""
+    tasks: tuple[str, ...] = field(default=tuple(TASKS), metadata={"help": f"tasks to measure on, from {list(TASKS)}"})
+    seeds: int = field(default=2, metadata={"help": "training runs per task and variant"})
+    updates: int = field(default=12, metadata={"help": "PPO updates per run (each on one rollout of the preset's size)"})
+    name: str = field(default="update_size", metadata={"help": "base name of the results files"})
+    out: Path = field(default=RESULTS, metadata={"help": "results folder"})
+
+    def check(self) -> str | None:
+        if unknown := [t for t in self.tasks if t not in TASKS]:
+            return f"unknown tasks {unknown}; expected some of {list(TASKS)}"
+        if self.seeds < 1 or self.updates < 1:
+            return f"expected --seeds >= 1 and --updates >= 1, got {self.seeds} and {self.updates}"
+        return None
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    defaults = Args()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", default=",".join(defaults.tasks), help=f"comma-separated, from {list(TASKS)}")
-    parser.add_argument("--seeds", type=int, default=defaults.seeds, help="runs per task and variant (default %(default)s)")
-    parser.add_argument("--updates", type=int, default=defaults.updates, help="updates per run (default %(default)s)")
-    parser.add_argument("--name", default=defaults.name, help="base name of the results files")
-    parser.add_argument("--out", type=Path, default=defaults.out, help="results folder")
-    ns = parser.parse_args(argv)
-    tasks = parse_csv_list(ns.tasks)
-    if unknown := [t for t in tasks if t not in TASKS]:
-        parser.error(f"unknown tasks {unknown}; expected some of {list(TASKS)}")
-    if ns.seeds < 1 or ns.updates < 1:
-        parser.error(f"expected --seeds >= 1 and --updates >= 1, got {ns.seeds} and {ns.updates}")
-    return Args(tasks=tasks, seeds=ns.seeds, updates=ns.updates, name=ns.name, out=ns.out)
+    return parse_dataclass(Args, argv, description=__doc__.split("\n\n")[0])
 
 
 def update_size(old_log_prob: th.Tensor, new_log_prob: th.Tensor, clip_range: float) -> tuple[float, float]:

@@ -1,8 +1,11 @@
 """Shared set-up of the interop tests (other libraries consuming the stmg tasks).
 
-* Every test here carries ``@pytest.mark.interop``; the marker is registered
-  below too, so ``--strict-markers`` accepts it where ``pyproject.toml`` does
-  not list it.
+* The tests of RLlib, TorchRL and Tianshou carry ``@pytest.mark.interop``: they run only in
+  ``.venv-interop``. The info contract, SB3 and SuperSuit tests carry ``@pytest.mark.both_envs``
+  instead: they run in the main ``.venv`` (``make test-main``, Gymnasium 1.4) and again in
+  ``.venv-interop`` (``make test-interop`` runs all of ``tests/interop``, Gymnasium 1.2.2). Both
+  markers are registered below too, so ``--strict-markers`` accepts them where ``pyproject.toml``
+  does not list them.
 * Tests marked ``@pytest.mark.mujoco`` (``highway``) skip, with the reason, when
   ``mujoco`` (``highway_env``) cannot be imported; tests of a library skip when that library cannot be
   imported (:func:`tests.interop.helpers.require`). Nothing else skips.
@@ -21,6 +24,7 @@ from tests.interop.helpers import HIGHWAY_SKIP_REASON, MUJOCO_SKIP_REASON
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "interop: another MARL library consumes the tasks (tests/interop)")
+    config.addinivalue_line("markers", "both_envs: runs in the main environment and in the interop one")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.interop.helpers import HIGHWAY_TASKS, TASKS, Task, make_aec, make_parallel
 
-pytestmark = pytest.mark.interop
+pytestmark = pytest.mark.both_envs
 
 
 def _signature(info: dict[str, Any], where: str) -> dict[str, tuple[int, ...]]:

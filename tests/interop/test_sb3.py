@@ -15,7 +15,7 @@ import pytest
 
 from tests.interop.helpers import TASKS, Task, require
 
-pytestmark = [pytest.mark.interop, pytest.mark.agents]
+pytestmark = [pytest.mark.both_envs, pytest.mark.agents]
 
 FORMS = [pytest.param(False, id="dict"), pytest.param(True, id="flat")]
 

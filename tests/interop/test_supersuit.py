@@ -28,7 +28,7 @@ from tests.interop.helpers import (
     require,
 )
 
-pytestmark = pytest.mark.interop
+pytestmark = pytest.mark.both_envs
 
 STACK = 3
 

@@ -20,10 +20,15 @@ from stmg_envs.testing import check_task
 MATRIX_IDS = [spec.id for spec in MATRIX_TASKS]
 
 
-def test_matrix_ids_registered():
-    """The five matrix-game IDs are registered."""
-    assert MATRIX_IDS == ["stmg/Penalty-v0", "stmg/Mixing-v0", "stmg/Escape-v0", "stmg/Maintain-v0", "stmg/Matrix-v0"]
-    assert set(MATRIX_IDS) <= set(stmg_envs.registered_task_ids())
+def test_every_matrix_task_is_reachable_in_every_form():
+    """Every matrix TaskSpec is registered and builds its game in both PettingZoo forms and Gymnasium's."""
+    assert MATRIX_IDS and set(MATRIX_IDS) <= set(stmg_envs.registered_task_ids())
+    for task_id in MATRIX_IDS:
+        kwargs = {"common_payoff": np.zeros((2, 2))} if task_id == "stmg/Matrix-v0" else {}
+        parallel = pettingzoo.make("parallel", task_id, **kwargs)
+        assert isinstance(parallel.unwrapped, MatrixGame) and len(parallel.possible_agents) >= 2
+        assert isinstance(pettingzoo.make("aec", task_id, **kwargs), STMGEnv)
+        assert isinstance(gymnasium.make(task_id, **kwargs).unwrapped, SequentialGymEnv)
 
 
 @pytest.mark.parametrize("task_id", MATRIX_IDS)
@@ -86,6 +91,9 @@ def test_determinism_across_processes():
 
 
 def test_missing_task_names_the_registered_ones():
-    """An unknown ID lists what exists."""
-    with pytest.raises(Exception, match="Penalty"):
+    """An unknown ID raises PettingZoo's NameNotFound and lists every registered task."""
+    from pettingzoo.env_registry.exceptions import NameNotFound
+
+    with pytest.raises(NameNotFound, match="unknown stmg task 'stmg/Nope-v0'; registered tasks:") as caught:
         stmg_envs.make_parallel("stmg/Nope-v0")
+    assert all(task_id in str(caught.value) for task_id in stmg_envs.registered_task_ids())

@@ -24,13 +24,16 @@ class DyingAgentEnv(ParallelEnv):
     """Two agents; ``agent_0`` sees Box(1), ``agent_1`` sees Box(3).
 
     ``agent_1`` terminates after ``death_step`` steps (None: never); the game
-    truncates after ``length`` steps. Reward: 1 per live agent per step.
+    truncates after ``length`` steps. Reward: 1 per live agent per step, or with
+    ``reward_actions=True`` (Box actions) the sum of the agent's action, so that
+    training has a direction to go (raise every action entry towards +1).
     Every reset seed is appended to ``seeds``.
     """
 
     metadata = {"name": "dying_agent_v0", "render_modes": []}
 
-    def __init__(self, length: int = 4, death_step: int | None = 2, box_actions: bool = False) -> None:
+    def __init__(self, length: int = 4, death_step: int | None = 2, box_actions: bool = False,
+                 reward_actions: bool = False) -> None:
         self.possible_agents = ["agent_0", "agent_1"]
         self.agents: list[str] = []
         self.length = length
@@ -44,6 +47,7 @@ class DyingAgentEnv(ParallelEnv):
         self._action_spaces = {a: action for a in self.possible_agents}
         self.seeds: list[int | None] = []
         self.t = 0
+        self.reward_actions = reward_actions
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self._obs_spaces[agent]
@@ -65,7 +69,7 @@ class DyingAgentEnv(ParallelEnv):
         assert set(actions) == set(self.agents), f"actions for {sorted(actions)}, live {self.agents}"
         self.t += 1
         live = list(self.agents)
-        rewards = {a: 1.0 for a in live}
+        rewards = {a: float(np.sum(actions[a])) if self.reward_actions else 1.0 for a in live}
         terms = {a: a == "agent_1" and self.t == self.death_step for a in live}
         truncs = {a: self.t >= self.length and not terms[a] for a in live}
         obs = self._obs()

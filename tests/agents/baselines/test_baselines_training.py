@@ -114,12 +114,18 @@ def test_action_readout_matches_predict(cls):
 
 
 @pytest.mark.parametrize("cls", ALGORITHMS)
-def test_box_actions_and_agent_death_train(cls, dying_agent_env):
-    """Continuous actions, unequal observation spaces and an early death go through a full update."""
-    agent = cls(lambda: dying_agent_env(length=5, death_step=2, box_actions=True), seed=0, n_envs=2, n_steps=5)
-    agent.learn(20)
-    action = agent.predict({"agent_0": np.zeros(1, np.float32)})["agent_0"]
-    assert action.shape == (2,) and np.all(np.abs(action) <= 1.0)
+def test_box_actions_and_agent_death_train_in_the_rewarded_direction(cls, dying_agent_env):
+    """Continuous actions, unequal observation spaces and an early death go through full updates that move the
+    policy the right way: paid the sum of its action, each agent's greedy action rises (agent_1 dies after 2 steps)."""
+    agent = cls(lambda: dying_agent_env(length=5, death_step=2, box_actions=True, reward_actions=True), seed=0,
+                n_envs=2, n_steps=5, learning_rate=3e-3)
+    obs = {"agent_0": np.zeros(1, np.float32), "agent_1": np.zeros(3, np.float32)}
+    before = agent.predict(obs)
+    agent.learn(600)
+    after = agent.predict(obs)
+    for name in obs:
+        assert after[name].shape == (2,) and np.all(np.abs(after[name]) <= 1.0)
+        assert after[name].sum() > before[name].sum() + 0.2, (name, before[name], after[name])
 
 
 def test_mappo_env_copies_get_seed_plus_index(dying_agent_env):

@@ -7,7 +7,11 @@ What it holds:
 * :mod:`stmg_bench.registry`: algorithm names and specs (``"step"``,
   ``"package.module:Class"``, ``"path/to/file.py:Class"``);
 * :mod:`stmg_bench.builtins`: STEP, its variants, MAPPO and IPPO on the contract;
-* :mod:`stmg_bench.suites`: the suites (``matrix``), their trials, evaluation and reports;
+* :mod:`stmg_bench.suites`: the suites: ``matrix`` (trials) with ``matrix_study`` (report), ``control``
+  (trials) with ``control_study`` (planning, calibration, tests, plots), ``mujoco_study`` and ``merge_study``;
+* :mod:`stmg_bench.deterministic_evaluation`: greedy episodes through an algorithm's form, with task metrics;
+* :mod:`stmg_bench.provenance`: the fingerprint a trial record carries;
+* :mod:`stmg_bench.args`: command lines derived from frozen ``Args`` dataclasses;
 * :mod:`stmg_bench.sweep`: resumable sweeps on a local process pool or Ray;
 * :mod:`stmg_bench.cli`: the ``stmg-bench`` command.
 

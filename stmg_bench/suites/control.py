@@ -154,7 +154,7 @@ ONRAMP_HYPERPARAMETERS = ControlHyperparameters(
 #: The presets, by the name the benchmark scripts give (``preset=`` of :func:`control_trial`).
 PRESETS: dict[str, ControlHyperparameters] = {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
 
-#: STEP's own lever in both control benchmarks, the default of their ``--hyperparams``: the hypernetwork
+#: STEP's own lever in both control benchmarks, under what ``--hyperparams`` gives it: the hypernetwork
 #: output scaled by its width. With the plain hypernetwork at these learning rates the KL of each of
 #: STEP's updates was 8 to 20 times the baselines' on MuJoCo and about a third of its samples ended an
 #: on-ramp update beyond the PPO clip (``benchmarks/results/update_size.md``); on the Ant robots STEP

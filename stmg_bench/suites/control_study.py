@@ -42,9 +42,9 @@ class ControlArgs(SweepOptions):
 
     algos: tuple[str, ...] = field(default=("step", "mappo", "ippo"), metadata={
         "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"})
-    hyperparams: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in STEP_LEVERS.items()}, metadata={
-        "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name); default: "
-                "step='{\"hyper_scale_by_width\": true}'; giving any replaces that default"})
+    hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict, metadata={
+        "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name), on top of the "
+                "control benchmarks' lever for step, '{\"hyper_scale_by_width\": true}' (pass false to undo it)"})
     seeds: int = field(default=3, metadata={"help": "trials per task and algorithm (the paper: 5)"})
     steps: int | None = field(default=None, metadata={"help": "joint steps per trial, the same for every algorithm"})
     budget: float | None = field(default=None, metadata={
@@ -100,14 +100,15 @@ def resolve_algorithms(args: ControlArgs, preset: str) -> tuple[list[ResolvedAlg
         plain = resolve(spec)
         keys = [k for k in (spec, plain.name) if k in args.hyperparams]
         used.update(keys)
-        own = {k: v for key in keys for k, v in args.hyperparams[key].items()}
+        levers = STEP_LEVERS.get(spec, {}) or STEP_LEVERS.get(plain.name, {})
+        own = {**levers, **{k: v for key in keys for k, v in args.hyperparams[key].items()}}
         hp = algorithm_settings(plain.load(), PRESETS[preset], own)
         algo = resolve(spec, hyperparameters=hp)
         if algo.name in settings:
             raise ValueError(f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own")
         algorithms.append(algo)
         settings[algo.name] = hp
-    unknown = sorted(set(args.hyperparams) - used - set(STEP_LEVERS))
+    unknown = sorted(set(args.hyperparams) - used)
     if unknown:
         raise ValueError(f"--hyperparams names {unknown}, which match no algorithm of --algos: {[a.name for a in algorithms]}")
     return algorithms, settings

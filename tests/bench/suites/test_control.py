@@ -148,7 +148,14 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
 
     assert algorithm_settings(OnlyGamma, hp, {"gamma": 0.5}) == {"gamma": 0.5}
     assert PRESETS == {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
-    assert study.ControlArgs().hyperparams == {"step": {"hyper_scale_by_width": True}}
+    default = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step", "mappo")), "mujoco")[1]
+    assert default["step"]["hyper_scale_by_width"] is True and "hyper_scale_by_width" not in default["mappo"]
+    mine = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"step": {"beta": 0.1}}), "mujoco")[1]
+    assert mine["step"]["hyper_scale_by_width"] is True and mine["step"]["beta"] == 0.1  # the lever stays
+    undone = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"step": {"hyper_scale_by_width": False}}), "mujoco")[1]
+    assert undone["step"]["hyper_scale_by_width"] is False
+    with pytest.raises(ValueError, match=r"--hyperparams names \['stpe'\]"):
+        study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"stpe": {}}), "mujoco")
     built = STEPAlgorithm(lambda: stmg_v0(penalty()), seed=0, n_envs=1, n_steps=25, n_minibatches=5, hyper_scale_by_width=True)
     assert built.model.batch_size == 5 and built.model.policy.action_net.hypernet.scale_by_width
 

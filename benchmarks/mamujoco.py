@@ -6,7 +6,7 @@ this script runs it and writes into ``benchmarks/results/`` next to itself.
 
 Usage::
 
-    python benchmarks/mamujoco.py --steps 100000                    # default scenarios
+    python benchmarks/mamujoco.py                                   # default scenarios, 100,000 steps per trial
     python benchmarks/mamujoco.py --budget 30                        # ~30 min, steps from throughput measured now
     python benchmarks/mamujoco.py --scenarios all --budget 240 --ablation-scenario none
     python benchmarks/mamujoco.py --algos step,my_pkg.algos:MyPPO --scenarios Ant-2x4 --steps 200000

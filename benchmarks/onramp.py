@@ -6,7 +6,7 @@ script runs it and writes into ``benchmarks/results/`` next to itself.
 
 Usage::
 
-    python benchmarks/onramp.py --steps 40000                   # on-ramp easy, medium, hard
+    python benchmarks/onramp.py                                 # on-ramp easy, medium, hard, 50,000 steps per trial
     python benchmarks/onramp.py --tasks medium,two-car --seeds 5 --steps 200000
     python benchmarks/onramp.py --budget 30 --seeds 3           # steps from throughput measured now
     python benchmarks/onramp.py --help                           # every option

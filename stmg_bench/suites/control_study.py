@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -46,7 +46,8 @@ class ControlArgs(SweepOptions):
         "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name), on top of the "
                 "control benchmarks' lever for step, '{\"hyper_scale_by_width\": true}' (pass false to undo it)"})
     seeds: int = field(default=3, metadata={"help": "trials per task and algorithm (the paper: 5)"})
-    steps: int | None = field(default=None, metadata={"help": "joint steps per trial, the same for every algorithm"})
+    steps: int | None = field(default=None, metadata={
+        "help": "joint steps per trial, the same for every algorithm (neither this nor --budget: the study's default)"})
     budget: float | None = field(default=None, metadata={
         "help": "instead of --steps: wall-clock minutes of the sweep, turned into steps by measuring each "
                 "algorithm's throughput now"})
@@ -54,11 +55,18 @@ class ControlArgs(SweepOptions):
     eval_episodes: int = field(default=2, metadata={"help": "greedy episodes per evaluation"})
     calibration_steps: int = field(default=8_000, metadata={"help": "joint steps of each throughput measurement (--budget)"})
 
+    #: Joint steps per trial when neither ``steps`` nor ``budget`` is given (each study sets its own).
+    DEFAULT_STEPS: ClassVar[int] = 100_000
+
+    def __post_init__(self) -> None:
+        if self.steps is None and self.budget is None:
+            object.__setattr__(self, "steps", self.DEFAULT_STEPS)
+
     def check(self) -> str | None:
         if self.seeds < 1 or (self.steps is not None and self.steps < 1) or (self.budget is not None and self.budget <= 0):
             return f"expected --seeds >= 1, --steps >= 1, --budget > 0, got {self.seeds}, {self.steps}, {self.budget}"
-        if (self.steps is None) == (self.budget is None):
-            return "expected exactly one of --steps (joint steps per trial) or --budget (minutes)"
+        if self.steps is not None and self.budget is not None:
+            return "expected one of --steps (joint steps per trial) or --budget (minutes), got both"
         if self.eval_points < 0 or self.eval_episodes < 1:
             return f"expected --eval-points >= 0 and --eval-episodes >= 1, got {self.eval_points}, {self.eval_episodes}"
         return None

@@ -24,8 +24,8 @@ episode returns), the average speed of the controlled vehicles (m/s, over agents
 decisions) and the crash rate (fraction of episodes with a crash; a crash ends the
 episode). At the final point every pair of algorithms is compared by Welch's test.
 
-Budget: ``--steps`` joint steps per trial, the same for every algorithm; or ``--budget``
-minutes, turned into steps by measuring each algorithm's training throughput now
+Budget: ``--steps`` joint steps per trial, the same for every algorithm (default 50,000);
+or ``--budget`` minutes, turned into steps by measuring each algorithm's training throughput now
 (each task gets an equal share of the core-seconds).
 
 What is written, in ``benchmarks/results/``: ``<name>.md``, ``<name>.csv`` (final metrics
@@ -35,9 +35,9 @@ per task and algorithm: mean and 95% t-interval over seeds), ``<name>_tests.csv`
 
 Usage::
 
-    python benchmarks/onramp.py --steps 40000                   # easy, medium, hard
+    python benchmarks/onramp.py                                 # easy, medium, hard, 50,000 steps per trial
     python benchmarks/onramp.py --budget 30 --seeds 3           # steps from throughput measured now
-    python benchmarks/onramp.py --difficulties hard --steps 100000 --order possible_agents
+    python benchmarks/onramp.py --tasks hard,two-car --steps 100000 --order possible_agents
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import os
 import platform
 import sys
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,9 @@ TRAINING_FRACTION = 0.7
 
 @dataclass(frozen=True)
 class Args(study.ControlArgs):
-    """The on-ramp study's settings (``--help`` lists them with the shared ones of ``ControlArgs``)."""
+    """The merge study's settings (``--help`` lists them with the shared ones of ``ControlArgs``)."""
+
+    DEFAULT_STEPS: ClassVar[int] = 50_000  # without --steps or --budget
 
     tasks: tuple[str, ...] = field(default=DEFAULT_TASKS, metadata={
         "help": f"on-ramp traffic densities and the two-car merge, from {list(TASKS)}"})

@@ -24,7 +24,7 @@ reward is shared). At the final point every pair of algorithms is compared by
 Welch's test (a difference whose interval covers 0 is "not shown").
 
 Budget: ``--steps`` joint steps per trial, the same for every algorithm; or
-``--budget`` minutes, which the script turns into steps by measuring each
+``--budget`` minutes (the default, without either: 100,000 steps), which the script turns into steps by measuring each
 algorithm's training throughput now (each sub-scenario and the ablation get an
 equal share of the core-seconds). The results state the steps behind each number.
 
@@ -37,7 +37,7 @@ other code or settings is run again).
 
 Usage::
 
-    python benchmarks/mamujoco.py --steps 100000                    # default scenarios
+    python benchmarks/mamujoco.py                                   # default scenarios, 100,000 steps per trial
     python benchmarks/mamujoco.py --budget 30                        # ~30 min, steps from throughput measured now
     python benchmarks/mamujoco.py --scenarios all --budget 240 --ablation-scenario none
     python benchmarks/mamujoco.py --algos step,my_pkg.algos:MyPPO --scenarios Ant-2x4 --steps 200000
@@ -50,6 +50,7 @@ import os
 import platform
 import sys
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 from stmg_bench.args import parse_dataclass
@@ -83,6 +84,8 @@ TRAINING_FRACTION = 0.75
 @dataclass(frozen=True)
 class Args(study.ControlArgs):
     """The MuJoCo study's settings (``--help`` lists them with the shared ones of ``ControlArgs``)."""
+
+    DEFAULT_STEPS: ClassVar[int] = 100_000  # without --steps or --budget
 
     scenarios: tuple[str, ...] = field(default=DEFAULT_SCENARIOS, metadata={
         "help": f"sub-scenarios of the comparison, from {list(SCENARIOS)}, or 'all'"})

@@ -374,6 +374,8 @@ def test_mujoco_study_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
         script.parse_args(["--scenarios", "Hopper-3x1", "--steps", "10"])
     with pytest.raises(SystemExit):
         script.parse_args(["--steps", "10", "--budget", "5"])
+    assert script.parse_args([]).steps == script.Args.DEFAULT_STEPS == 100_000  # the study's default budget
+    assert script.parse_args(["--budget", "5"]).steps is None
 
 
 def test_budget_is_split_by_measured_throughput():

@@ -11,7 +11,7 @@ every algorithm, seed and read-out), **through that form**
 * a ``"simultaneous"`` one on the simultaneous game itself (it does not see the order).
 
 Every algorithm gets the suite's shared PPO settings (a :class:`ControlHyperparameters`
-preset of :data:`PRESETS`, by name) where its constructor takes them, then its own
+preset of :data:`PRESETS`, by name) where its constructor takes them (:mod:`stmg_bench.selection`), then its own
 hyperparameters. Observation normalisation (``normalize_observations=True``) and
 reward scaling (``normalize_rewards=True``; both what the MuJoCo benchmark uses) wrap
 the simultaneous game in
@@ -50,7 +50,6 @@ __all__ = [
     "STEP_LEVERS",
     "EVAL_SEED_OFFSET",
     "make_parallel_factory",
-    "algorithm_settings",
     "control_trial",
 ]
 
@@ -163,15 +162,6 @@ PRESETS: dict[str, ControlHyperparameters] = {"mujoco": MUJOCO_HYPERPARAMETERS, 
 STEP_LEVERS: dict[str, dict[str, Any]] = {"step": {"hyper_scale_by_width": True}}
 
 
-def algorithm_settings(factory: Any, preset: ControlHyperparameters, own: Mapping[str, Any]) -> dict[str, Any]:
-    """What an algorithm is built with: the preset's settings its constructor takes, then its own."""
-    from stmg_bench.contract import accepted_hyperparameters
-
-    names, var_kw = accepted_hyperparameters(factory)
-    shared = {k: v for k, v in preset.as_kwargs().items() if var_kw or k in names}
-    return {**shared, **dict(own)}
-
-
 def _order_callable(order: str) -> Any:
     if order == "possible_agents":
         return None
@@ -251,7 +241,7 @@ def control_trial(
             ``reward_gamma``-discounted return, as SB3's ``VecNormalize``; evaluations report the task's rewards.
         order: The STMG's priority order for a sequential-form algorithm: ``"possible_agents"`` or
             ``"merge_priority"`` (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step).
-        hyperparameters: What the algorithm is built with (see :func:`algorithm_settings`).
+        hyperparameters: What the algorithm is built with (see :func:`stmg_bench.selection.resolve_algorithms`).
         reward_gamma: Discount of the reward scaling (the preset's ``gamma``).
 
     Returns:

@@ -25,8 +25,9 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
-from stmg_bench.registry import ResolvedAlgorithm, resolve
-from stmg_bench.suites.control import PRESETS, STEP_LEVERS, algorithm_settings, control_trial
+from stmg_bench import selection
+from stmg_bench.registry import ResolvedAlgorithm
+from stmg_bench.suites.control import PRESETS, STEP_LEVERS, control_trial
 from stmg_bench.sweep import SweepOptions, Trial
 from stmg_bench.sweep.reporting import default_workers
 
@@ -97,29 +98,11 @@ class TaskSpec(NamedTuple):
 
 
 def resolve_algorithms(args: ControlArgs, preset: str) -> tuple[list[ResolvedAlgorithm], dict[str, dict[str, Any]]]:
-    """Resolve ``--algos`` and give each what it is built with: the preset's shared settings it takes, then its own.
+    """Resolve ``--algos``: each gets the preset's shared settings it takes, :data:`STEP_LEVERS`, then its own.
 
-    Raises:
-        UnknownAlgorithmError, ContractError: a spec that names nothing, or a class that does not fit.
-        ValueError: ``--hyperparams`` naming no algorithm of the run, or two algorithms with one name.
+    See :func:`stmg_bench.selection.resolve_algorithms` (and what it raises).
     """
-    algorithms, settings, used = [], {}, set()
-    for spec in args.algos:
-        plain = resolve(spec)
-        keys = [k for k in (spec, plain.name) if k in args.hyperparams]
-        used.update(keys)
-        levers = STEP_LEVERS.get(spec, {}) or STEP_LEVERS.get(plain.name, {})
-        own = {**levers, **{k: v for key in keys for k, v in args.hyperparams[key].items()}}
-        hp = algorithm_settings(plain.load(), PRESETS[preset], own)
-        algo = resolve(spec, hyperparameters=hp)
-        if algo.name in settings:
-            raise ValueError(f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own")
-        algorithms.append(algo)
-        settings[algo.name] = hp
-    unknown = sorted(set(args.hyperparams) - used)
-    if unknown:
-        raise ValueError(f"--hyperparams names {unknown}, which match no algorithm of --algos: {[a.name for a in algorithms]}")
-    return algorithms, settings
+    return selection.resolve_algorithms(args.algos, args.hyperparams, PRESETS[preset].as_kwargs(), base=STEP_LEVERS)
 
 
 def make_trial(key: str, algo: ResolvedAlgorithm, hp: Mapping[str, Any], task: TaskSpec, seed: int, steps: int,

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from stmg_bench.contract import accepted_hyperparameters
-from stmg_bench.registry import ResolvedAlgorithm, resolve
+from stmg_bench import selection
+from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.matrix import GAMES, plan_trials
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
@@ -148,31 +148,11 @@ class Args(SweepOptions):
 
 
 def resolve_algorithms(args: Args) -> tuple[list[ResolvedAlgorithm], dict[str, dict[str, Any]]]:
-    """Resolve ``--algos`` and give each its settings: the shared ones it takes, then its own ``--hyperparams``.
+    """Resolve ``--algos``: each gets the shared settings (:data:`SHARED_SETTINGS`) it takes, then its ``--hyperparams``.
 
-    Raises:
-        UnknownAlgorithmError, ContractError: a spec that names nothing, or a class that does not fit.
+    See :func:`stmg_bench.selection.resolve_algorithms` (and what it raises).
     """
-    algorithms, settings, used = [], {}, set()
-    for spec in args.algos:
-        plain = resolve(spec)
-        keys = [k for k in (spec, plain.name) if k in args.hyperparams]
-        own = {k: v for key in keys for k, v in args.hyperparams[key].items()}
-        used.update(keys)
-        factory = plain.load()
-        names, var_kw = accepted_hyperparameters(factory)
-        shared = {k: getattr(args, k) for k in SHARED_SETTINGS if var_kw or k in names}
-        algo = resolve(spec, hyperparameters={**shared, **own})
-        if algo.name in settings:
-            raise ValueError(f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own")
-        algorithms.append(algo)
-        settings[algo.name] = {**shared, **own}
-    if unknown := sorted(set(args.hyperparams) - used):
-        raise ValueError(
-            f"--hyperparams names {unknown}, which match no algorithm of --algos (by spec or name): "
-            f"{[a.name for a in algorithms]}"
-        )
-    return algorithms, settings
+    return selection.resolve_algorithms(args.algos, args.hyperparams, {k: getattr(args, k) for k in SHARED_SETTINGS})
 
 
 def compare_lines(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], reference_csv: Path, label: str) -> list[str]:

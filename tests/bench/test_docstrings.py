@@ -14,6 +14,7 @@ MODULES = [
     "stmg_bench.registry",
     "stmg_bench.args",
     "stmg_bench.provenance",
+    "stmg_bench.selection",
     "stmg_bench.cli",
     "stmg_bench.suites.matrix_study",
     "stmg_bench.suites.control_study",

@@ -34,9 +34,9 @@ from stmg_bench.suites.control import (  # noqa: E402
     ONRAMP_HYPERPARAMETERS,
     PRESETS,
     ControlHyperparameters,
-    algorithm_settings,
     control_trial,
 )
+from stmg_bench.selection import settings_for  # noqa: E402
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts  # noqa: E402
 from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
 from stmg_envs import stmg_v0  # noqa: E402
@@ -134,10 +134,10 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
     """The preset's settings reach STEP (batch per rank, widths in net_arch) and the baselines (minibatches) with the
     same meaning; an algorithm that does not take a setting does not get it; STEP's lever is the scripts' default."""
     hp = ControlHyperparameters(n_envs=2, n_steps=50, n_minibatches=4, hidden_sizes=(32,))
-    step = STEPAlgorithm.translate(algorithm_settings(STEPAlgorithm, hp, {}))
+    step = STEPAlgorithm.translate(settings_for(STEPAlgorithm, hp.as_kwargs(), {}))
     assert step["batch_size"] == 25 and step["n_steps"] == 50 and "n_minibatches" not in step
     assert step["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}}
-    baseline = algorithm_settings(MAPPOAlgorithm, hp, {})
+    baseline = settings_for(MAPPOAlgorithm, hp.as_kwargs(), {})
     assert baseline["n_minibatches"] == 4 and baseline["hidden_sizes"] == [32]
 
     class OnlyGamma:
@@ -146,7 +146,7 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
         def __init__(self, make_env, seed, gamma=0.9):
             pass
 
-    assert algorithm_settings(OnlyGamma, hp, {"gamma": 0.5}) == {"gamma": 0.5}
+    assert settings_for(OnlyGamma, hp.as_kwargs(), {"gamma": 0.5}) == {"gamma": 0.5}
     assert PRESETS == {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
     default = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step", "mappo")), "mujoco")[1]
     assert default["step"]["hyper_scale_by_width"] is True and "hyper_scale_by_width" not in default["mappo"]

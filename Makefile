@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine that has Python >= 3.10 and make:
 #   make run    the main job: a short matrix-game benchmark (STEP vs MAPPO vs IPPO)
-#   make test   the test suite (main environment, then the interop environment)
+#   make test   lint and type checks, the test suite (main environment, with coverage; then the interop
+#               environment) and the wheel as users install it
+# Other targets: make lint, make docs, make wheel-test, make bench, make demo, make clean.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -12,20 +14,24 @@ VENV_INTEROP  ?= .venv-interop
 PY_INTEROP    := $(VENV_INTEROP)/bin/python
 STAMP_INTEROP := $(VENV_INTEROP)/.installed
 
-.PHONY: install run demo test test-main test-interop bench clean
+# pip prints only errors (-qq): this machine's pip configuration and setuptools' editable-install notice
+# otherwise fill the screen with warnings that need no action.
+PIP_QUIET := --quiet --quiet --disable-pip-version-check --progress-bar off
+
+.PHONY: install run demo test lint docs test-main test-interop wheel-test bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
+	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+	$(PY) -m pip install $(PIP_QUIET) -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
 $(STAMP_INTEROP): pyproject.toml constraints.txt requirements/interop.txt
 	$(PYTHON) -m venv $(VENV_INTEROP)
-	$(PY_INTEROP) -m pip install --quiet --upgrade pip
-	$(PY_INTEROP) -m pip install --quiet -c constraints.txt -e ".[mujoco,highway,agents,test]" -r requirements/interop.txt
+	$(PY_INTEROP) -m pip install $(PIP_QUIET) --upgrade pip
+	$(PY_INTEROP) -m pip install $(PIP_QUIET) -c constraints.txt -e ".[mujoco,highway,agents,test]" -r requirements/interop.txt
 	touch $(STAMP_INTEROP)
 
 run: $(STAMP)
@@ -34,10 +40,37 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m stmg_envs.demo
 
-test: test-main test-interop
+test: lint docs test-main test-interop wheel-test
 
+# ruff (lint and format) on everything, mypy on the packages; settings in pyproject.toml.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+# The documentation site (MkDocs Material, mkdocs.yml): warnings are errors, then every internal link and
+# image of the built site is checked. The MuJoCo task pages render a frame off-screen with EGL (libEGL, on
+# this project's machines; `apt-get install libegl1` elsewhere), falling back to OSMesa.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	$(PY) docs/check_site.py site
+
+# Coverage of the main test run: the packages' lines and branches run by tests in this process (pool and
+# Ray workers are not measured), total and per file below 100%.
 test-main: $(STAMP)
-	$(PY) -m pytest -m "not interop"
+	$(PY) -m pytest -m "not interop" --cov --cov-report=term
+
+# The sdist and wheel as users get them: built, checked by twine, the wheel installed (not editable, with the
+# constraints file) in a fresh environment and smoke-tested there with the repository off the path.
+WHEEL_VENV ?= .venv-wheel
+wheel-test: $(STAMP)
+	rm -rf dist $(WHEEL_VENV)
+	$(PY) -m build --sdist --wheel --outdir dist . > dist-build.log 2>&1 || (cat dist-build.log; exit 1)
+	rm -f dist-build.log
+	$(PY) -m twine check --strict dist/*
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install $(PIP_QUIET) -c constraints.txt "$$(ls dist/*.whl)[mujoco,highway,agents,bench]"
+	cd "$$(mktemp -d)" && $(CURDIR)/$(WHEEL_VENV)/bin/python -P $(CURDIR)/tests/smoke/wheel_smoke.py
 
 test-interop: $(STAMP_INTEROP)
 	$(PY_INTEROP) -m pytest tests/interop
@@ -46,4 +79,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV) $(VENV_INTEROP) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV_INTEROP) $(WHEEL_VENV) dist .pytest_cache .hypothesis .mypy_cache .ruff_cache .coverage

@@ -100,26 +100,46 @@ def main(argv: list[str] | None = None) -> None:
     times: dict[str, dict[str, list[float]]] = {a: {"direct": [], "harness": []} for a in args.algos}
     for algo in args.algos:  # warm-up: imports and first constructions are paid once per process either way
         direct(algo, task_id, kwargs, 0, 200, 2)
-        matrix_trial(resolve(algo).to_json(), task_id, kwargs, seed=0, steps=200, curve_points=2, hyperparameters=SETTINGS)
+        matrix_trial(
+            resolve(algo).to_json(), task_id, kwargs, seed=0, steps=200, curve_points=2, hyperparameters=SETTINGS
+        )
     for round_ in range(args.rounds):
         for algo in args.algos:
             start = time.perf_counter()
             direct(algo, task_id, kwargs, round_, args.steps, args.curve_points)
             times[algo]["direct"].append(time.perf_counter() - start)
             start = time.perf_counter()
-            matrix_trial(resolve(algo).to_json(), task_id, kwargs, seed=round_, steps=args.steps,
-                         curve_points=args.curve_points, hyperparameters=SETTINGS)
+            matrix_trial(
+                resolve(algo).to_json(),
+                task_id,
+                kwargs,
+                seed=round_,
+                steps=args.steps,
+                curve_points=args.curve_points,
+                hyperparameters=SETTINGS,
+            )
             times[algo]["harness"].append(time.perf_counter() - start)
-            print(f"round {round_}: {algo} direct {times[algo]['direct'][-1]:.2f} s, harness "
-                  f"{times[algo]['harness'][-1]:.2f} s", file=sys.stderr, flush=True)
+            print(
+                f"round {round_}: {algo} direct {times[algo]['direct'][-1]:.2f} s, harness "
+                f"{times[algo]['harness'][-1]:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     rows = []
     for algo in args.algos:
         d, h = np.array(times[algo]["direct"]), np.array(times[algo]["harness"])
         ratios = h / d - 1
-        rows.append({"algo": algo, "rounds": args.rounds, "direct_s_median": round(float(np.median(d)), 3),
-                     "harness_s_median": round(float(np.median(h)), 3),
-                     "overhead_median": round(float(np.median(ratios)), 4),
-                     "overhead_min": round(float(ratios.min()), 4), "overhead_max": round(float(ratios.max()), 4)})
+        rows.append(
+            {
+                "algo": algo,
+                "rounds": args.rounds,
+                "direct_s_median": round(float(np.median(d)), 3),
+                "harness_s_median": round(float(np.median(h)), 3),
+                "overhead_median": round(float(np.median(ratios)), 4),
+                "overhead_min": round(float(ratios.min()), 4),
+                "overhead_max": round(float(ratios.max()), 4),
+            }
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / f"{args.name}.csv", rows)
     lines = [
@@ -136,8 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for r in rows:
         met = "met" if r["overhead_median"] <= TARGET else "NOT met"
-        lines.append(f"| {r['algo']} | {r['direct_s_median']:.2f} | {r['harness_s_median']:.2f} | "
-                     f"{r['overhead_median']:+.1%} [{r['overhead_min']:+.1%}, {r['overhead_max']:+.1%}] | {met} |")
+        lines.append(
+            f"| {r['algo']} | {r['direct_s_median']:.2f} | {r['harness_s_median']:.2f} | "
+            f"{r['overhead_median']:+.1%} [{r['overhead_min']:+.1%}, {r['overhead_max']:+.1%}] | {met} |"
+        )
     text = "\n".join(lines) + "\n"
     (args.out / f"{args.name}.md").write_text(text)
     print(text)

@@ -11,7 +11,7 @@ again (its fingerprint differs).
 
 How it is evaluated: the greedy policy is played through the algorithm's own form
 (in the STMG each agent sees its superiors' greedy actions) and its joint action is
-labelled by the exact solver of ``stmg_envs.games`` under the order used: the
+labelled by the exact solver of ``stmg_envs.equilibria`` under the order used: the
 Stackelberg equilibrium, which Nash equilibrium, or none. Algorithms that offer
 ``action_probabilities`` also get P(SE) and probability curves.
 

@@ -14,28 +14,34 @@ busy second core affects all variants alike. Peak memory is checked over a
 long run with ``tracemalloc`` (the growth between the first and the last
 quarter of the run should be ~0).
 
-Two more sections (each skipped, with the reason, when its extra is missing):
+More sections (each skipped, with the reason, when its extra is missing):
 
-* ``mujoco``: what ``stmg_v0`` costs over stepping the raw parallel env with the
-  same actions, for Ant 2x4 and HalfCheetah 6x1 (target: at most 5%), next to
-  the floor of the AEC protocol itself: :class:`MinimalAEC`, an AEC env over the
-  same parallel env that does nothing but hand out the parallel observations
-  and collect the joint action, driven by the same loop;
+* ``mujoco``: joint steps/s on the nine MuJoCo sub-scenarios of Gymnasium-Robotics'
+  own ``mamujoco_v1`` parallel env, of ours (target: >= 1.3x the library's) and
+  of ``stmg_v0`` of ours (target: >= 1.0x the library's), with the same actions,
+  next to the floor of the AEC protocol itself: :class:`MinimalAEC`, an AEC env
+  over the same parallel env that does nothing but hand out the parallel
+  observations and collect the joint action, driven by the same loop;
+* ``training``: the training speed of STEP, MAPPO and IPPO with the control
+  preset on HalfCheetah 2x3 and Ant 2x4 against our parallel env's stepping
+  speed (target: >= 50%), with a profile of each run (needs ``mujoco``);
 * ``onramp``: env steps/s of ``stmg/OnRampMerge-v0`` (parallel form and
   ``stmg_v0``) per difficulty, and per *simulated second* next to highway-env's
   own single-agent ``merge-v0`` with the same number of vehicles (target: no slower).
 
-The tables are written to ``benchmarks/results/throughput.md`` and ``.csv``.
+The tables are written to ``benchmarks/results/<name>.md`` and ``.csv`` (``--name``, default ``throughput``).
 
 Usage::
 
-    python benchmarks/throughput.py                          # every section (~3 minutes)
+    python benchmarks/throughput.py                          # every section (~20 minutes on 2 cores)
     python benchmarks/throughput.py --sections matrix --steps 20000 --rounds 3
+    python benchmarks/throughput.py --sections mujoco,training --rounds 3 --name throughput_mujoco
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import os
 import platform
@@ -43,9 +49,10 @@ import statistics
 import time
 import tracemalloc
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 from pettingzoo import AECEnv
@@ -59,7 +66,7 @@ from stmg_envs.matrix import penalty
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-SECTIONS = ("matrix", "mujoco", "onramp")
+SECTIONS = ("matrix", "mujoco", "training", "onramp")
 
 
 @dataclass(frozen=True)
@@ -68,17 +75,43 @@ class Args:
 
     steps: int = field(default=200_000, metadata={"help": "agent-decisions per timed round and variant (matrix)"})
     rounds: int = field(default=5, metadata={"help": "interleaved timing rounds; the median is reported"})
-    memory_steps: int = field(default=400_000, metadata={"help": "agent-decisions of the long run whose memory is tracked"})
+    memory_steps: int = field(
+        default=400_000, metadata={"help": "agent-decisions of the long run whose memory is tracked"}
+    )
     seed: int = field(default=0, metadata={"help": "seed of the env and of the action sequence"})
     control_steps: int = field(default=3000, metadata={"help": "joint steps per timed round in the mujoco section"})
+    training_algos: tuple[str, ...] = field(
+        default=("step", "mappo", "ippo"),
+        metadata={"help": "algorithms of the training section: registered names or module:Class specs"},
+    )
+    training_rollouts: int = field(
+        default=8, metadata={"help": "rollouts each algorithm trains in the training section"}
+    )
+    profile: bool = field(
+        default=True,
+        metadata={
+            "help": "where a training run misses its target, profile a second, shorter run (cProfile) and table where the time goes"
+        },
+    )
     onramp_steps: int = field(default=300, metadata={"help": "joint steps per timed round in the onramp section"})
-    sections: tuple[str, ...] = field(default=SECTIONS, metadata={"help": f"which sections to run, from {list(SECTIONS)}"})
-    out: Path = field(default=RESULTS, metadata={"help": "folder for throughput.md / throughput.csv"})
+    sections: tuple[str, ...] = field(
+        default=SECTIONS, metadata={"help": f"which sections to run, from {list(SECTIONS)}"}
+    )
+    out: Path = field(default=RESULTS, metadata={"help": "results folder"})
+    name: str = field(default="throughput", metadata={"help": "base name of the results files (<name>.md, <name>.csv)"})
 
     def check(self) -> str | None:
-        if self.steps < 1000 or self.rounds < 1 or self.memory_steps < 1000 or self.control_steps < 100 or self.onramp_steps < 10:
-            return ("expected --steps >= 1000, --rounds >= 1, --memory-steps >= 1000, --control-steps >= 100, "
-                    "--onramp-steps >= 10")
+        if (
+            self.steps < 1000
+            or self.rounds < 1
+            or self.memory_steps < 1000
+            or self.control_steps < 100
+            or self.onramp_steps < 10
+        ):
+            return (
+                "expected --steps >= 1000, --rounds >= 1, --memory-steps >= 1000, --control-steps >= 100, "
+                "--onramp-steps >= 10"
+            )
         if unknown := [x for x in self.sections if x not in SECTIONS]:
             return f"unknown sections {unknown}; expected some of {list(SECTIONS)}"
         return None
@@ -103,7 +136,7 @@ def run_parallel(n_decisions: int, actions: list[int], seed: int) -> int:
     while done < n_decisions:
         joint = {a: actions[(i + j) % len(actions)] for j, a in enumerate(agents)}
         i += len(agents)
-        _, _, _, truncs, _ = env.step(joint)
+        _, _, _, _truncs, _ = env.step(joint)
         done += len(agents)
         if not env.agents:
             env.reset()
@@ -272,74 +305,187 @@ def timed(fn: Callable[[], None], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def mujoco_section(args: Args) -> tuple[list[str], list[dict]]:
+#: The STEP paper's nine Multi-Agent MuJoCo sub-scenarios: (registry ID, agent_conf).
+NINE_SUB_SCENARIOS = tuple(
+    (f"stmg/{scenario}-v0", conf)
+    for scenario, confs in (
+        ("Ant", ("2x4", "4x2", "8x1")),
+        ("HalfCheetah", ("2x3", "3x2", "6x1")),
+        ("ManySegmentAnt", ("2x3", "3x2", "6x1")),
+    )
+    for conf in confs
+)
+#: Where the training targets are measured.
+TRAINING_SCENARIOS = (("stmg/HalfCheetah-v0", "2x3"), ("stmg/Ant-v0", "2x4"))
+
+
+def mujoco_section(args: Args) -> tuple[list[str], list[dict], dict[tuple[str, str], float]]:
+    """Joint steps/s of Gymnasium-Robotics' own parallel env, ours, and stmg_v0 of ours, same actions."""
     try:
         import pettingzoo
 
-        pettingzoo.make("parallel", "stmg/HalfCheetah-v0")
+        pettingzoo.make("parallel", "stmg/HalfCheetah-v0").close()
     except ImportError as exc:
-        return [f"## MuJoCo: skipped ({exc})", ""], []
+        return [f"## MuJoCo: skipped ({exc})", ""], [], {}
     lines = [
-        "## Multi-Agent MuJoCo: stmg_v0 over the raw parallel env, same actions",
+        "## Multi-Agent MuJoCo: the library's parallel env, ours, and stmg_v0 of ours, same actions",
         "",
-        f"{args.control_steps} joint steps per round, median of {args.rounds} interleaved rounds. "
-        "`raw parallel` steps `pettingzoo.make('parallel', id)` with a dict of actions; `stmg_v0` plays the same "
-        "actions one agent at a time through `agent_iter`/`last`/`step`. `AEC floor` drives `MinimalAEC` (in this "
-        "script: hands out the parallel observations, collects the joint action, nothing else) with the same loop: "
-        "the part of the overhead that any AEC form of the env pays, whatever it does. `stmg_v0 overhead` is "
-        "the median over rounds of each round's raw/stmg_v0 time ratio (raw and stmg_v0 run back to back), "
-        "min to max in brackets: runs differ by about a point, so a figure near 5% can fall either side. "
-        "The last but one column is what the 5% target leaves for the STMG's own work per decision (observation, "
-        "action check, order, infos) once the floor is paid.",
+        f"{args.control_steps} joint steps per round, median of {args.rounds} interleaved rounds (min-max of the "
+        "per-round ratios in brackets). `library` steps Gymnasium-Robotics' own `MultiAgentMujocoEnv` "
+        "(`mamujoco_v1.parallel_env`, built as our task builds it: same robot, partition and time limit) through "
+        "its `reset`/`step`; `ours` is `pettingzoo.make('parallel', id)`; `stmg_v0` plays the same actions one "
+        "agent at a time through `agent_iter`/`last`/`step`. `AEC floor` drives `MinimalAEC` (in this script: hands "
+        "out the parallel observations, collects the joint action, nothing else) over ours with the same loop. "
+        "Targets: ours >= 1.3x the library, stmg_v0 >= 1.0x the library.",
         "",
-        "| scenario | raw parallel steps/s | stmg_v0 steps/s | stmg_v0 overhead | AEC floor steps/s | AEC floor overhead | "
-        "stmg_v0 us per decision above the floor | us per decision that 5% leaves above the floor | target <= 5% |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| sub-scenario | library steps/s | ours steps/s | ours / library | stmg_v0 steps/s | stmg_v0 / library "
+        "| AEC floor steps/s | targets |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    rows = []
+    rows, ours_rates = [], {}
     n = args.control_steps
-    for task_id, conf in (("stmg/Ant-v0", "2x4"), ("stmg/HalfCheetah-v0", "6x1")):
+    for task_id, conf in NINE_SUB_SCENARIOS:
         probe = pettingzoo.make("parallel", task_id, agent_conf=conf)
         rng = np.random.default_rng(args.seed)
         joints = [
             {a: rng.uniform(-1, 1, size=probe.action_space(a).shape).astype(np.float32) for a in probe.possible_agents}
             for _ in range(512)
         ]
-        raw_env = pettingzoo.make("parallel", task_id, agent_conf=conf)
+        probe.close()
+        library_env = pettingzoo.make("parallel", task_id, agent_conf=conf).unwrapped.mamujoco
+        ours_env = pettingzoo.make("parallel", task_id, agent_conf=conf)
         seq_env = stmg_v0(pettingzoo.make("parallel", task_id, agent_conf=conf))
         floor_env = MinimalAEC(pettingzoo.make("parallel", task_id, agent_conf=conf))
+        drivers = {
+            "library": (joint_steps_parallel, library_env),
+            "ours": (joint_steps_parallel, ours_env),
+            "stmg": (joint_steps_aec, seq_env),
+            "floor": (joint_steps_aec, floor_env),
+        }
         per_round = interleaved(
             args.rounds,
             {
-                "raw": lambda: timed(lambda: joint_steps_parallel(raw_env, joints, n, args.seed), n),
-                "stmg": lambda: timed(lambda: joint_steps_aec(seq_env, joints, n, args.seed), n),
-                "floor": lambda: timed(lambda: joint_steps_aec(floor_env, joints, n, args.seed), n),
+                name: functools.partial(timed, functools.partial(drive, env, joints, n, args.seed), n)
+                for name, (drive, env) in drivers.items()
             },
         )
         rates = medians(per_round)
-        # Overhead within each round (raw and stmg_v0 ran back to back), then the median over rounds.
-        overheads = [raw / seq - 1 for raw, seq in zip(per_round["raw"], per_round["stmg"])]
-        overhead = statistics.median(overheads)
-        floor = rates["raw"] / rates["floor"] - 1
-        decisions = len(probe.possible_agents)
-        above_floor_us = (1 / rates["stmg"] - 1 / rates["floor"]) / decisions * 1e6
-        budget_us = (1.05 / rates["raw"] - 1 / rates["floor"]) / decisions * 1e6  # what the target allows the STMG
+        ours_ratios = [o / lib for o, lib in zip(per_round["ours"], per_round["library"])]
+        stmg_ratios = [s / lib for s, lib in zip(per_round["stmg"], per_round["library"])]
+        ours_ratio, stmg_ratio = statistics.median(ours_ratios), statistics.median(stmg_ratios)
+        met = ours_ratio >= 1.3 and stmg_ratio >= 1.0
         name = f"{task_id.split('/')[1].removesuffix('-v0')} {conf}"
+        ours_rates[(task_id, conf)] = rates["ours"]
         lines.append(
-            f"| {name} | {rates['raw']:,.0f} | {rates['stmg']:,.0f} | {overhead:+.1%} "
-            f"[{min(overheads):+.1%} to {max(overheads):+.1%}] | {rates['floor']:,.0f} | "
-            f"{floor:+.1%} | {above_floor_us:.1f} | {budget_us:.1f} | {'met' if overhead <= 0.05 else 'NOT met'} |"
+            f"| {name} | {rates['library']:,.0f} | {rates['ours']:,.0f} | {ours_ratio:.2f}x "
+            f"[{min(ours_ratios):.2f}-{max(ours_ratios):.2f}] | {rates['stmg']:,.0f} | {stmg_ratio:.2f}x "
+            f"[{min(stmg_ratios):.2f}-{max(stmg_ratios):.2f}] | {rates['floor']:,.0f} | {'met' if met else 'NOT met'} |"
         )
-        rows.append({
-            "section": "mujoco", "variant": name, "raw_steps_per_s": round(rates["raw"]),
-            "stmg_steps_per_s": round(rates["stmg"]), "overhead": round(overhead, 4),
-            "overhead_min": round(min(overheads), 4), "overhead_max": round(max(overheads), 4),
-            "floor_steps_per_s": round(rates["floor"]), "floor_overhead": round(floor, 4),
-            "stmg_us_per_decision_above_floor": round(above_floor_us, 2),
-            "target_us_per_decision_above_floor": round(budget_us, 2),
-        })
+        rows.append(
+            {
+                "section": "mujoco",
+                "variant": name,
+                "library_steps_per_s": round(rates["library"]),
+                "ours_steps_per_s": round(rates["ours"]),
+                "stmg_steps_per_s": round(rates["stmg"]),
+                "floor_steps_per_s": round(rates["floor"]),
+                "ours_vs_library": round(ours_ratio, 3),
+                "stmg_vs_library": round(stmg_ratio, 3),
+                "met": met,
+            }
+        )
+        for env in (library_env, ours_env, seq_env, floor_env.parallel_env):
+            env.close()
     lines.append("")
+    return lines, rows, ours_rates
+
+
+def training_section(args: Args, ours_rates: dict[tuple[str, str], float]) -> tuple[list[str], list[dict]]:
+    """Training joint steps/s of every registered built-in with the control preset, against the env's own speed."""
+    import cProfile
+    import pstats
+
+    from stmg_bench import selection
+    from stmg_bench.suites.control import PRESETS, STEP_LEVERS, control_trial
+
+    preset = PRESETS["mujoco"]
+    algorithms, settings = selection.resolve_algorithms(args.training_algos, {}, preset.as_kwargs(), base=STEP_LEVERS)
+    steps = args.training_rollouts * preset.rollout_joint_steps
+    lines = [
+        "## Training near the simulator: the built-ins with the control preset",
+        "",
+        f"Each algorithm trains {steps:,} joint steps ({args.training_rollouts} rollouts of "
+        f"{preset.n_envs} copies x {preset.n_steps} steps, the `mujoco` preset of `stmg_bench.suites.control`, "
+        "as the MuJoCo study trains) through `control_trial` (no evaluations during training); `train steps/s` is "
+        "its `steps_per_s` (training time only: rollouts and updates). The reference is our parallel env's "
+        "stepping speed with random actions from the section above (one copy, no policy). Target: >= 50%.",
+        "",
+        "| sub-scenario | algorithm | train steps/s | env steps/s | train / env | target >= 50% |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    rows, profiles = [], []
+    for task_id, conf in TRAINING_SCENARIOS:
+        env_rate = ours_rates.get((task_id, conf))
+        if env_rate is None:
+            continue
+        name = f"{task_id.split('/')[1].removesuffix('-v0')} {conf}"
+        for algo in algorithms:
+
+            def train(n_steps: int, algo=algo, task_id=task_id, conf=conf) -> dict:
+                return control_trial(
+                    algo.to_json(),
+                    task_id,
+                    {"agent_conf": conf},
+                    seed=args.seed,
+                    steps=n_steps,
+                    eval_points=0,
+                    eval_episodes=1,
+                    hyperparameters=settings[algo.name],
+                    reward_gamma=preset.gamma,
+                )
+
+            rate = train(steps)["steps_per_s"]
+            ratio = rate / env_rate
+            lines.append(
+                f"| {name} | {algo.name} | {rate:,.0f} | {env_rate:,.0f} | {ratio:.0%} | "
+                f"{'met' if ratio >= 0.5 else 'NOT met'} |"
+            )
+            rows.append(
+                {
+                    "section": "training",
+                    "variant": f"{name} {algo.name}",
+                    "train_steps_per_s": round(rate),
+                    "ours_steps_per_s": round(env_rate),
+                    "train_vs_env": round(ratio, 3),
+                    "met": ratio >= 0.5,
+                }
+            )
+            if args.profile and ratio < 0.5:  # a second, profiled run (the profiler slows what it measures)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                train(preset.rollout_joint_steps * 2)
+                profiler.disable()
+                profiles.append((f"{algo.name} on {name} (2 rollouts)", pstats.Stats(profiler)))
+    lines.append("")
+    for title, stats in profiles:
+        lines += profile_lines(title, stats)
     return lines, rows
+
+
+def profile_lines(title: str, stats: Any, top: int = 10) -> list[str]:
+    """Where a profiled training run spends its time: the functions with the most own time."""
+    total = stats.total_tt
+    entries = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    lines = [
+        f"Profile of {title} (cProfile, {total:.1f} s in all; the {top} functions with the most own time):",
+        "",
+        "| function | own s | share |",
+        "|---|---:|---:|",
+    ]
+    for (filename, line, function), (_, _, own, _, _) in entries:
+        where = Path(filename).name if filename != "~" else "builtin"
+        lines.append(f"| `{function}` ({where}:{line}) | {own:.2f} | {own / total:.0%} |")
+    return [*lines, ""]
 
 
 #: A hand-placed on-ramp scene with merge-v0's five vehicles: the controlled one at 30 m on the main road,
@@ -407,10 +553,19 @@ def onramp_section(args: Args) -> tuple[list[str], list[dict]]:
         merge_1hz = gymnasium.make("merge-v0")
     cases["highway-env merge-v0 at 5 Hz"] = (lambda: random_merge(merge_5hz), "5", 0.2)
     cases["highway-env merge-v0 (default, 1 Hz)"] = (lambda: random_merge(merge_1hz), "5", 1.0)
-    rates = medians(interleaved(args.rounds, {name: (lambda fn=fn: timed(fn, n)) for name, (fn, _, _) in cases.items()}))
+    rates = medians(
+        interleaved(args.rounds, {name: (lambda fn=fn: timed(fn, n)) for name, (fn, _, _) in cases.items()})
+    )
     for name, (_, vehicles, sim_dt) in cases.items():
         lines.append(f"| {name} | {vehicles} | {rates[name]:,.0f} | {rates[name] * sim_dt:,.0f} |")
-        rows.append({"section": "onramp", "variant": name, "steps_per_s": round(rates[name]), "sim_s_per_wall_s": round(rates[name] * sim_dt, 1)})
+        rows.append(
+            {
+                "section": "onramp",
+                "variant": name,
+                "steps_per_s": round(rates[name]),
+                "sim_s_per_wall_s": round(rates[name] * sim_dt, 1),
+            }
+        )
     ours = rates["OnRampMerge, 1 controlled + 4 human (stmg_v0)"] * 0.2
     theirs = rates["highway-env merge-v0 (default, 1 Hz)"] * 1.0
     lines += [
@@ -467,7 +622,7 @@ def main() -> None:
     actions = actions_for(4096, args.seed)
     started = time.perf_counter()
     lines = [
-        "# Throughput",
+        f"# Throughput ({args.name})",
         "",
         f"Written by `benchmarks/throughput.py` (sections {','.join(args.sections)}, rounds={args.rounds}, "
         f"seed={args.seed}) on {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -479,10 +634,18 @@ def main() -> None:
         section, section_rows, _ = matrix_section(args, actions)
         lines += section
         rows += section_rows
+    ours_rates: dict[tuple[str, str], float] = {}
     if "mujoco" in args.sections:
-        section, section_rows = mujoco_section(args)
+        section, section_rows, ours_rates = mujoco_section(args)
         lines += section
         rows += section_rows
+    if "training" in args.sections:
+        if not ours_rates:
+            lines += ["## Training: skipped (it compares with the mujoco section's env speeds; add `mujoco`)", ""]
+        else:
+            section, section_rows = training_section(args, ours_rates)
+            lines += section
+            rows += section_rows
     if "onramp" in args.sections:
         section, section_rows = onramp_section(args)
         lines += section
@@ -491,11 +654,11 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     fields = sorted({key for row in rows for key in row}, key=lambda k: (k != "section", k != "variant", k))
-    with open(args.out / "throughput.csv", "w", newline="") as fh:
+    with open(args.out / f"{args.name}.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    (args.out / "throughput.md").write_text(text)
+    (args.out / f"{args.name}.md").write_text(text)
     print(text)
 
 

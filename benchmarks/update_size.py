@@ -74,7 +74,9 @@ class Args:
 
     tasks: tuple[str, ...] = field(default=tuple(TASKS), metadata={"help": f"tasks to measure on, from {list(TASKS)}"})
     seeds: int = field(default=2, metadata={"help": "training runs per task and variant"})
-    updates: int = field(default=12, metadata={"help": "PPO updates per run (each on one rollout of the preset's size)"})
+    updates: int = field(
+        default=12, metadata={"help": "PPO updates per run (each on one rollout of the preset's size)"}
+    )
     name: str = field(default="update_size", metadata={"help": "base name of the results files"})
     out: Path = field(default=RESULTS, metadata={"help": "results folder"})
 
@@ -111,7 +113,9 @@ def train_step(factory: Callable, hp, seed: int, steps: int, scale: bool, record
                 for rank in buffer.ranks_present():
                     data = buffer.rank_samples(rank)
                     log_prob, _ = policy.evaluate_policy_parts(
-                        policy.observation_parts(data.observations), data.actions, rank=rank,
+                        policy.observation_parts(data.observations),
+                        data.actions,
+                        rank=rank,
                         head_params=policy.target_parameters(rank + 1),
                         action_mask=data.observations.get("action_mask"),
                     )
@@ -176,8 +180,12 @@ def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[floa
     algo, scale = VARIANTS[variant]
     hp = PRESETS[preset]
     factory = make_parallel_factory(
-        task_id, task_kwargs, ObservationStatistics(), update=True,
-        normalize_observations=normalize_observations, reward_gamma=hp.gamma,
+        task_id,
+        task_kwargs,
+        ObservationStatistics(),
+        update=True,
+        normalize_observations=normalize_observations,
+        reward_gamma=hp.gamma,
     )
     sizes: list[tuple[float, float]] = []
 
@@ -228,12 +236,20 @@ def main(argv: list[str] | None = None) -> int:
         for variant in VARIANTS:
             sizes = [s for seed in range(args.seeds) for s in measure(task, variant, seed, args.updates)]
             kl, clipped = np.array([s[0] for s in sizes]), np.array([s[1] for s in sizes])
-            rows.append({
-                "task": task, "variant": variant, "updates": len(sizes),
-                "kl_mean": float(kl.mean()), "kl_max": float(kl.max()),
-                "beyond_clip_mean": float(clipped.mean()), "beyond_clip_max": float(clipped.max()),
-            })
-            print(f"{task} {variant}: KL {kl.mean():.4f}, beyond clip {clipped.mean():.3f}", file=sys.stderr, flush=True)
+            rows.append(
+                {
+                    "task": task,
+                    "variant": variant,
+                    "updates": len(sizes),
+                    "kl_mean": float(kl.mean()),
+                    "kl_max": float(kl.max()),
+                    "beyond_clip_mean": float(clipped.mean()),
+                    "beyond_clip_max": float(clipped.max()),
+                }
+            )
+            print(
+                f"{task} {variant}: KL {kl.mean():.4f}, beyond clip {clipped.mean():.3f}", file=sys.stderr, flush=True
+            )
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / f"{args.name}.csv", rows)
     print(write_markdown(args.out / f"{args.name}.md", rows, args, time.perf_counter() - start))

@@ -85,7 +85,7 @@ class SequentialQ:
         """What the agent conditions on: the superiors' actions this time step (one-hot slots) and its rank."""
         return np.asarray(observation["prior_actions"]).tobytes() + bytes([int(observation["rank"])])
 
-    def learn(self, total_timesteps: int, callback: Callable[[int], bool | None] | None = None) -> "SequentialQ":
+    def learn(self, total_timesteps: int, callback: Callable[[int], bool | None] | None = None) -> SequentialQ:
         """Train for ``total_timesteps`` joint steps; ``callback(num_timesteps)`` after every 100 of them."""
         env = self.make_env()
         env.reset(seed=self.seed)

@@ -17,7 +17,7 @@ What it holds:
 
 The environments (:mod:`stmg_envs`) never import this package; importing it imports no torch.
 
-Example:
+Examples:
     >>> from stmg_bench import resolve
     >>> resolve("mappo").form
     'simultaneous'

@@ -4,7 +4,7 @@ Each field becomes ``--field-name``; its ``metadata["help"]`` is the help text.
 ``bool`` fields are switches, ``tuple[str, ...]`` fields take a comma-separated
 list, ``dict`` fields named in ``mappings`` take ``NAME=JSON`` and may repeat.
 
-Example:
+Examples:
     >>> from dataclasses import dataclass, field
     >>> @dataclass(frozen=True)
     ... class Args:
@@ -46,9 +46,11 @@ def parse_mapping(items: Sequence[str]) -> dict[str, dict[str, Any]]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise argparse.ArgumentTypeError(f"{name}: expected a JSON object after '=', got {text!r} ({exc})") from None
+            raise argparse.ArgumentTypeError(
+                f"{name}: expected a JSON object after '=', got {text!r} ({exc})"
+            ) from None
         if not isinstance(value, dict):
-            raise argparse.ArgumentTypeError(f"{name}: expected a JSON object like {{\"lr\": 0.1}}, got {text!r}")
+            raise argparse.ArgumentTypeError(f'{name}: expected a JSON object like {{"lr": 0.1}}, got {text!r}')
         out.setdefault(name, {}).update(value)
     return out
 
@@ -63,33 +65,46 @@ def _scalar(kind: Any) -> Any:
 
 def build_parser(cls: type, description: str | None = None, prog: str | None = None) -> argparse.ArgumentParser:
     """An ``argparse`` parser with one option per field of the dataclass ``cls``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
         flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
         help_text = f.metadata.get("help", "")
         origin, args = typing.get_origin(kind), typing.get_args(kind)
         if kind is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
         elif origin is tuple:
-            parser.add_argument(flag, type=parse_csv_list, default=default,
-                                help=f"{help_text} (comma-separated; default: {','.join(map(str, default))})")
+            parser.add_argument(
+                flag,
+                type=parse_csv_list,
+                default=default,
+                help=f"{help_text} (comma-separated; default: {','.join(map(str, default))})",
+            )
         elif origin is dict:
-            parser.add_argument(flag, action="append", default=[], metavar="NAME=JSON",
-                                help=f"{help_text} (repeatable)")
+            parser.add_argument(
+                flag, action="append", default=[], metavar="NAME=JSON", help=f"{help_text} (repeatable)"
+            )
         elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
             inner = next(a for a in args if a is not type(None))
             parser.add_argument(flag, type=_scalar(inner), default=default, help=f"{help_text} (default: {default})")
         else:
-            parser.add_argument(flag, type=_scalar(kind), default=default, choices=f.metadata.get("choices"),
-                                help=f"{help_text} (default: {default})")
+            parser.add_argument(
+                flag,
+                type=_scalar(kind),
+                default=default,
+                choices=f.metadata.get("choices"),
+                help=f"{help_text} (default: {default})",
+            )
     return parser
 
 
-def parse_dataclass(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None,
-                    prog: str | None = None) -> T:
+def parse_dataclass(
+    cls: type[T], argv: Sequence[str] | None = None, description: str | None = None, prog: str | None = None
+) -> T:
     """Parse ``argv`` into an instance of the dataclass ``cls``; ``cls.check(parser)``, if defined, validates it."""
     parser = build_parser(cls, description, prog)
     ns = vars(parser.parse_args(argv))

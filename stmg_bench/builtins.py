@@ -8,7 +8,7 @@ subclass naming its class and form, and :mod:`stmg_bench.registry` maps the
 names to them. Importing this module imports no torch: the class behind an
 adapter is imported when the first one is built.
 
-Example:
+Examples:
     >>> import pettingzoo, stmg_envs
     >>> algo = MAPPOAlgorithm(lambda: pettingzoo.make("parallel", "stmg/Penalty-v0", k=0), seed=0)
     >>> _ = algo.learn(200)
@@ -99,7 +99,7 @@ class SB3SurfaceAlgorithm:
         """The class's own keyword arguments for the given ones (default: unchanged)."""
         return hyperparameters
 
-    def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> "SB3SurfaceAlgorithm":
+    def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> SB3SurfaceAlgorithm:
         """Train for ``total_timesteps`` joint steps; ``callback(num_timesteps)`` after every update."""
         self.model.learn(total_timesteps, callback=self._callback(callback))
         return self
@@ -128,7 +128,7 @@ class SB3SurfaceAlgorithm:
         self.model.save(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], make_env: EnvFactory) -> "SB3SurfaceAlgorithm":
+    def load(cls, path: str | os.PathLike[str], make_env: EnvFactory) -> SB3SurfaceAlgorithm:
         """Load a saved model of this adapter's class, attached to ``make_env``'s environments."""
         model_cls = load_object(cls.target)
         self = cls.__new__(cls)
@@ -186,7 +186,7 @@ class STEPAlgorithm(SB3SurfaceAlgorithm):
     def translate(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         """STEP's keyword arguments for the shared names (``n_minibatches``, ``hidden_sizes``, ``hyper_scale_by_width``).
 
-        Example:
+        Examples:
             >>> STEPAlgorithm.translate({"n_envs": 2, "n_steps": 10, "n_minibatches": 4, "hidden_sizes": [32]})
             {'n_envs': 2, 'n_steps': 10, 'batch_size': 5, 'policy_kwargs': {'net_arch': {'pi': [32], 'vf': [32]}}}
         """
@@ -206,7 +206,7 @@ class STEPAlgorithm(SB3SurfaceAlgorithm):
             hp["policy_kwargs"] = policy_kwargs
         return hp
 
-    def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> "STEPAlgorithm":
+    def learn(self, total_timesteps: int, callback: ProgressCallback | None = None) -> STEPAlgorithm:
         self._snapshot_at = None
         super().learn(total_timesteps, callback)
         self._snapshot_at = None
@@ -226,10 +226,11 @@ class STEPAlgorithm(SB3SurfaceAlgorithm):
         return env_action(self.model, self._snapshot.act(batch, self._rng, deterministic=True)[0][0])
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], make_env: EnvFactory) -> "STEPAlgorithm":
+    def load(cls, path: str | os.PathLike[str], make_env: EnvFactory) -> STEPAlgorithm:
         self = super().load(path, make_env)
+        assert isinstance(self, STEPAlgorithm)
         self._snapshot, self._snapshot_at, self._rng = None, None, np.random.default_rng(0)
-        return self  # type: ignore[return-value]
+        return self
 
 
 class STEPScaledAlgorithm(STEPAlgorithm):

@@ -12,7 +12,7 @@ Commands:
 A spec ``package.module:Class`` is imported from the current folder first, as
 ``python -m`` would, and reaches every worker of the sweep.
 
-Example:
+Examples:
     >>> main(["check", "mappo"])
     mappo: ok (simultaneous form, stmg_bench.builtins:MAPPOAlgorithm)
     0
@@ -25,7 +25,9 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-USAGE = "usage: stmg-bench {list,check SPEC,matrix,mujoco,merge} [options]; stmg-bench SUITE --help for a suite's options"
+USAGE = (
+    "usage: stmg-bench {list,check SPEC,matrix,mujoco,merge} [options]; stmg-bench SUITE --help for a suite's options"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "check":
             if len(rest) != 1:
-                print("usage: stmg-bench check SPEC  (a registered name, package.module:Class or file.py:Class)", file=sys.stderr)
+                print(
+                    "usage: stmg-bench check SPEC  (a registered name, package.module:Class or file.py:Class)",
+                    file=sys.stderr,
+                )
                 return 2
             algo = resolve(rest[0])
             print(f"{algo.name}: ok ({algo.form} form, {algo.target})")
@@ -56,8 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stmg_bench.args import parse_dataclass
             from stmg_bench.suites import matrix_study
 
-            options = parse_dataclass(matrix_study.Args, rest, description="The matrix suite: any algorithm on the matrix games.",
-                                      prog="stmg-bench matrix")
+            options = parse_dataclass(
+                matrix_study.Args,
+                rest,
+                description="The matrix suite: any algorithm on the matrix games.",
+                prog="stmg-bench matrix",
+            )
             print(matrix_study.run(options))
             return 0
         if command in ("mujoco", "merge"):

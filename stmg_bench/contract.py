@@ -28,7 +28,7 @@ which holds the greedy actions of the agents ranked above it.
 
 This module imports neither torch nor any algorithm.
 
-Example:
+Examples:
     >>> class Constant:
     ...     form = "simultaneous"
     ...     def __init__(self, make_env, seed, action=0):

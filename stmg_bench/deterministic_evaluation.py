@@ -16,7 +16,7 @@ reward, as in Multi-Agent MuJoCo, that is the episode return of the team);
 ``mean_speed`` is the mean of ``info["speed"]`` over every agent and decision
 (m/s); ``crashed`` says whether any agent's ``info["crashed"]`` was set.
 
-Example:
+Examples:
     >>> import pettingzoo, stmg_envs
     >>> from stmg_bench.builtins import MAPPOAlgorithm
     >>> from stmg_envs.matrix import penalty
@@ -65,7 +65,7 @@ class EpisodeRecorder(BaseParallelWrapper):
     Args:
         env: The simultaneous game.
 
-    Example:
+    Examples:
         >>> from stmg_envs.matrix import penalty
         >>> env = EpisodeRecorder(penalty(k=0, episode_length=2))
         >>> _ = env.reset(seed=0)
@@ -182,7 +182,7 @@ def summarize_episodes(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
         ``mean_speed`` (mean over episodes that report one, else ``None``) and
         ``crash_rate`` (fraction of episodes with a crash, else ``None``).
 
-    Example:
+    Examples:
         >>> s = EpisodeSummary(1.0, {"a": 1.0}, 10, 20.0, False)
         >>> summarize_episodes([s, EpisodeSummary(3.0, {"a": 3.0}, 20, None, True)])["crash_rate"]
         0.5

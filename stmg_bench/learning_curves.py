@@ -8,7 +8,7 @@ The interval is Student's t-interval of the mean over seeds,
 freedom), what the STEP paper's "95% confidence interval across 5 runs" most
 likely is; with one seed it collapses to the mean.
 
-Example:
+Examples:
     >>> band = t_interval([1.0, 2.0, 3.0])
     >>> round(band.mean, 3), round(band.low, 3), round(band.high, 3), band.n
     (2.0, -0.484, 4.484, 3)
@@ -27,9 +27,36 @@ __all__ = ["Interval", "t_interval", "T_975", "CurveBand", "aggregate_curves", "
 
 #: Two-sided 95% quantiles of Student's t, ``t_{0.975, df}`` for df = 1..30 (beyond: the normal 1.96).
 T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
 )
 
 
@@ -100,7 +127,7 @@ def aggregate_curves(curves: Sequence[Sequence[Mapping[str, Any]]], metric: str 
     Raises:
         ValueError: no curves.
 
-    Example:
+    Examples:
         >>> band = aggregate_curves([[{"step": 0, "r": 1.0}, {"step": 10, "r": 2.0}],
         ...                          [{"step": 0, "r": 3.0}, {"step": 10, "r": 4.0}, {"step": 20, "r": 9.0}]], "r")
         >>> band.steps, [i.mean for i in band.intervals]
@@ -112,7 +139,7 @@ def aggregate_curves(curves: Sequence[Sequence[Mapping[str, Any]]], metric: str 
     common = sorted(set.intersection(*(set(c) for c in by_step)))
     steps, intervals = [], []
     for step in common:
-        values = [c[step] for c in by_step if c[step] is not None]
+        values = [float(v) for c in by_step if (v := c[step]) is not None]
         if values:
             steps.append(step)
             intervals.append(t_interval(values))
@@ -126,7 +153,7 @@ def steps_for_share(share_core_s: float, trial_rates: Sequence[float], rollout: 
     ``trial_rates[j]`` joint steps/s on one core, so the group costs ``S * sum(1 / rate)``
     core-seconds. ``S`` is rounded down to whole rollouts (at least one).
 
-    Example:
+    Examples:
         >>> steps_for_share(100.0, [1000.0, 1000.0], rollout=1000)
         50000
     """
@@ -141,7 +168,7 @@ def steps_for_share(share_core_s: float, trial_rates: Sequence[float], rollout: 
 def whole_rollouts(steps: int, rollout: int) -> int:
     """``steps`` rounded up to whole rollouts of ``rollout`` joint steps (at least one).
 
-    Example:
+    Examples:
         >>> whole_rollouts(2500, rollout=1000), whole_rollouts(0, rollout=400)
         (3000, 400)
     """

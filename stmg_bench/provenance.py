@@ -10,7 +10,7 @@ of silently reusing results of other code or settings. The git commit is
 recorded beside it for the reader, but not compared: committing results or
 editing a README does not make trials stale.
 
-Example:
+Examples:
     >>> from stmg_bench.registry import resolve
     >>> stamp = fingerprint(resolve("mappo"), {"gamma": 0.0}, "stmg_bench.suites.matrix")
     >>> sorted(stamp)
@@ -35,7 +35,7 @@ __all__ = ["fingerprint", "git_commit", "source_hash"]
 _HERE = Path(__file__).resolve().parent
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source_hash(*roots: str) -> str:
     """A short SHA-256 of every ``.py`` file under ``roots`` (folders or files), in a stable order."""
     digest = hashlib.sha256()
@@ -71,8 +71,11 @@ def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any]
 
     import stmg_envs
 
-    roots = [str(Path(stmg_envs.__file__).resolve().parent), *(str(_HERE / f) for f in TRIAL_CODE),
-             str(Path(importlib.import_module(trial_module).__file__).resolve())]
+    roots = [
+        str(Path(stmg_envs.__file__).resolve().parent),
+        *(str(_HERE / f) for f in TRIAL_CODE),
+        str(Path(str(importlib.import_module(trial_module).__file__)).resolve()),
+    ]
     if algorithm.target.startswith("stmg_bench."):  # a built-in adapter: the algorithm is in stmg_agents
         import stmg_agents
 
@@ -101,8 +104,13 @@ def git_commit() -> str | None:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_HERE, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=_HERE,
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=_HERE,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None

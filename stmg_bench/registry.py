@@ -7,7 +7,7 @@ An algorithm is given to the harness, the CLI and every benchmark script by a
 the same spec again, with the same ``search_path`` on ``sys.path``, so an
 algorithm in a local module reaches every worker of the local pool and of Ray.
 
-Example:
+Examples:
     >>> sorted(registered())[:3]
     ['ippo', 'mappo', 'step']
     >>> resolve("step").form
@@ -152,15 +152,22 @@ class ResolvedAlgorithm:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON form for trial arguments; :meth:`from_json` rebuilds it in a worker."""
-        return {"name": self.name, "spec": self.spec, "target": self.target, "form": self.form,
-                "search_path": list(self.search_path)}
+        return {
+            "name": self.name,
+            "spec": self.spec,
+            "target": self.target,
+            "form": self.form,
+            "search_path": list(self.search_path),
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ResolvedAlgorithm":
+    def from_json(cls, data: dict[str, Any]) -> ResolvedAlgorithm:
         return cls(data["name"], data["spec"], data["target"], data["form"], tuple(data.get("search_path", ())))
 
 
-def resolve(spec: str, search_path: Sequence[str] | None = None, hyperparameters: dict[str, Any] | None = None) -> ResolvedAlgorithm:
+def resolve(
+    spec: str, search_path: Sequence[str] | None = None, hyperparameters: dict[str, Any] | None = None
+) -> ResolvedAlgorithm:
     """Resolve a spec and check it against the contract (with ``hyperparameters``, if given).
 
     Args:

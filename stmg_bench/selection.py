@@ -6,7 +6,7 @@ part of any method: environment copies, discount, a PPO preset), the suite's bas
 settings for it (``base``, e.g. STEP's lever in the control benchmarks), then the
 user's ``--hyperparams`` for it, keyed by its spec or its name.
 
-Example:
+Examples:
     >>> algos, settings = resolve_algorithms(["mappo"], {"mappo": {"lr": 0.1}}, shared={"gamma": 0.0})
     >>> [a.name for a in algos], settings
     (['mappo'], {'mappo': {'gamma': 0.0, 'lr': 0.1}})
@@ -51,13 +51,17 @@ def resolve_algorithms(
         algo = resolve(spec)
         keys = [k for k in (spec, algo.name) if k in hyperparameters]
         used.update(keys)
-        own = {**(base.get(spec) or base.get(algo.name) or {}),
-               **{k: v for key in keys for k, v in hyperparameters[key].items()}}
+        own = {
+            **(base.get(spec) or base.get(algo.name) or {}),
+            **{k: v for key in keys for k, v in hyperparameters[key].items()},
+        }
         factory = algo.load()
         hp = settings_for(factory, shared, own)
         check_algorithm(factory, hp)
         if algo.name in settings:
-            raise ValueError(f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own")
+            raise ValueError(
+                f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own"
+            )
         algorithms.append(algo)
         settings[algo.name] = hp
     if unknown := sorted(set(hyperparameters) - used):

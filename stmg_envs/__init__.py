@@ -4,7 +4,7 @@
 (``pettingzoo.make("aec" | "parallel", "stmg/<Task>-v0")``) and in Gymnasium's
 (``gymnasium.make("stmg/<Task>-v0")``).
 
-Example:
+Examples:
     >>> import pettingzoo, stmg_envs
     >>> env = pettingzoo.make("aec", "stmg/Penalty-v0", k=-100)
     >>> env.reset(seed=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from stmg_envs import stmg_v0
-from stmg_envs.games import stackelberg_equilibrium
+from stmg_envs.equilibria import stackelberg_equilibrium
 from stmg_envs.matrix import penalty
 
 
@@ -29,11 +29,13 @@ def main() -> None:
     print("Penalty (k=-100), common payoff:")
     print(game.payoffs[0].astype(int))
     se = stackelberg_equilibrium(game.payoffs)
-    print(f"Stackelberg equilibrium with agent_0 leading: {se.joint_action} (a{se.joint_action[0] + 1}, "
-          f"a{se.joint_action[1] + 1}), payoffs {tuple(float(p) for p in se.payoffs)}\n")
+    print(
+        f"Stackelberg equilibrium with agent_0 leading: {se.joint_action} (a{se.joint_action[0] + 1}, "
+        f"a{se.joint_action[1] + 1}), payoffs {tuple(float(p) for p in se.payoffs)}\n"
+    )
     # The leader plays a1; the follower answers with the best response to what it sees.
     for agent in env.agent_iter(max_iter=2 * len(env.possible_agents)):
-        obs, reward, term, trunc, info = env.last()
+        obs, _reward, _term, _trunc, _info = env.last()
         if agent == "agent_0":
             action = 0
         else:

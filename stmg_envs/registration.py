@@ -14,9 +14,10 @@ Keyword arguments given to ``make`` are split: the names accepted by
 :func:`stmg_envs.stmg_v0` (``order``, ``flatten``) configure the wrapper, all
 others go to the task's factory.
 
-Task families add their specs to a ``TASKS`` tuple in their own ``tasks``
-module (``stmg_envs/<family>/tasks.py``); those modules must import nothing
-heavy, so that ``import stmg_envs`` stays fast and works without the optional
+Task families add their specs (:class:`stmg_envs.task_spec.TaskSpec`) to a
+``TASKS`` tuple in their own ``tasks`` module (``stmg_envs/<family>/tasks.py``),
+which imports only :mod:`stmg_envs.task_spec` (so no module imports this one
+back); those modules must import nothing heavy, so that ``import stmg_envs`` stays fast and works without the optional
 extras.
 """
 
@@ -24,38 +25,20 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium
 import pettingzoo
+
+from stmg_envs.task_spec import TaskSpec
 
 __all__ = ["TaskSpec", "register_task", "registered_task_ids", "make_parallel"]
 
 #: Keyword arguments that configure the STMG wrapper rather than the task.
 WRAPPER_KWARGS = ("order", "flatten")
 
-_TASKS: dict[str, "TaskSpec"] = {}
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """A registered task.
-
-    Attributes:
-        id: Registry ID, ``"stmg/<Name>-v<N>"``.
-        parallel_entry_point: ``"module:callable"`` that returns the task's
-            ``ParallelEnv`` from keyword arguments.
-        kwargs: Default keyword arguments for the factory.
-        extra: The ``pip install stmg-envs[<extra>]`` that the task needs, if any.
-        description: One line for listings.
-    """
-
-    id: str
-    parallel_entry_point: str
-    kwargs: tuple[tuple[str, Any], ...] = field(default=())
-    extra: str | None = None
-    description: str = ""
+_TASKS: dict[str, TaskSpec] = {}
 
 
 def _load(entry_point: str) -> Callable[..., Any]:

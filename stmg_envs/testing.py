@@ -6,7 +6,7 @@ simultaneous form, a multi-step determinism check on both forms and on the
 Gymnasium view (PettingZoo's ``parallel_seed_test`` compares a single step
 only), and Gymnasium's ``check_env``.
 
-Example:
+Examples:
     >>> import stmg_envs
     >>> from stmg_envs.testing import check_task
     >>> check_task("stmg/Penalty-v0", num_cycles=10, quiet=True)
@@ -54,7 +54,7 @@ def assert_same(a: Any, b: Any, where: str, exact: bool = False) -> None:
             f"{where}: {type(a).__name__} of {np.asarray(a).dtype} vs {type(b).__name__} of {np.asarray(b).dtype}"
         )
     else:
-        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"
+        assert a == b or (a != a and b != b), f"{where}: {a!r} != {b!r}"  # noqa: PLR0124
         assert not exact or type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
 
 

@@ -12,7 +12,7 @@ import pettingzoo
 import pytest
 
 import stmg_envs
-from stmg_envs import STMGEnv, SequentialGymEnv
+from stmg_envs import SequentialGymEnv, STMGEnv
 from stmg_envs.matrix import MatrixGame
 from stmg_envs.matrix.tasks import TASKS as MATRIX_TASKS
 from stmg_envs.testing import check_task

@@ -3,7 +3,7 @@
 Importing this package is cheap: ``STEP`` and friends (torch, Stable-Baselines3)
 load on first access.
 
-Example:
+Examples:
     >>> from stmg_agents import STEP
     >>> STEP.__name__
     'STEP'
@@ -14,9 +14,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_STEP = ("STEP", "NLevelPolicy", "STMGVecEnv", "joint_policy_readout", "train_step", "play_time_step", "symmetric_action")
+_STEP = (
+    "STEP",
+    "NLevelPolicy",
+    "STMGVecEnv",
+    "joint_policy_readout",
+    "train_step",
+    "play_time_step",
+    "symmetric_action",
+)
 _BASELINES = ("IPPO", "MAPPO", "IPPOConfig", "MAPPOConfig", "ActionReadout")
-__all__ = [*_STEP, *_BASELINES]
+__all__ = [*_STEP, *_BASELINES]  # noqa: PLE0604
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ Because normalisation happens in the environment, STEP (on the STMG built on
 top of the wrapper) and the IPPO/MAPPO baselines (on the wrapper itself) see
 exactly the same inputs and rewards.
 
-Example:
+Examples:
     >>> from stmg_envs.matrix import penalty
     >>> stats = ObservationStatistics()
     >>> env = NormalizedObservations(penalty(), stats)
@@ -66,7 +66,7 @@ class ObservationStatistics:
     Raises:
         ValueError: ``clip`` or ``epsilon`` is not a positive finite number.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> stats = ObservationStatistics(clip=5.0)
         >>> stats.update("a", np.array([[0.0], [2.0]]))
@@ -112,14 +112,17 @@ class ObservationStatistics:
     def count(self, key: Hashable) -> int:
         """Number of observations of ``key`` seen so far (0 if none)."""
         stats = self._stats.get(key)
-        return 0 if stats is None else int(round(stats.count - 1e-4))  # RunningMeanStd starts at epsilon
+        return 0 if stats is None else round(stats.count - 1e-4)  # RunningMeanStd starts at epsilon
 
     def state_dict(self) -> dict[str, Any]:
         """The statistics as plain lists (JSON-able), e.g. to store next to a saved model."""
         return {
             "clip": self.clip,
             "epsilon": self.epsilon,
-            "stats": {str(k): {"mean": s.mean.tolist(), "var": s.var.tolist(), "count": s.count} for k, s in self._stats.items()},
+            "stats": {
+                str(k): {"mean": s.mean.tolist(), "var": s.var.tolist(), "count": s.count}
+                for k, s in self._stats.items()
+            },
         }
 
 
@@ -161,7 +164,11 @@ class NormalizedObservations(BaseParallelWrapper):
         if not isinstance(statistics, ObservationStatistics):
             raise TypeError(f"expected statistics to be an ObservationStatistics, got {type(statistics).__name__}.")
         if reward_gamma is not None:
-            if isinstance(reward_gamma, bool) or not isinstance(reward_gamma, (int, float)) or not 0 <= reward_gamma <= 1:
+            if (
+                isinstance(reward_gamma, bool)
+                or not isinstance(reward_gamma, (int, float))
+                or not 0 <= reward_gamma <= 1
+            ):
                 raise ValueError(f"expected reward_gamma to be None or a number in [0, 1], got {reward_gamma!r}.")
             if not update:
                 raise ValueError(
@@ -181,7 +188,7 @@ class NormalizedObservations(BaseParallelWrapper):
         stats = self.statistics
         out = {}
         for agent, obs in observations.items():
-            obs = np.asarray(obs)
+            obs = np.asarray(obs)  # noqa: PLW2901
             if self.update:
                 stats.update(agent, obs[None])
             out[agent] = stats.normalize(agent, obs)
@@ -203,6 +210,7 @@ class NormalizedObservations(BaseParallelWrapper):
         stats = self.statistics
         returns = self._returns
         gamma = self.reward_gamma
+        assert gamma is not None, "reward scaling without a discount (reward_gamma=None)"
         for agent, reward in rewards.items():
             returns[agent] = returns.get(agent, 0.0) * gamma + float(reward)
         if returns:

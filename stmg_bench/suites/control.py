@@ -21,7 +21,7 @@ algorithm sees the same inputs and rewards; evaluations report the task's own
 rewards. Rewards are the task's: shared in MuJoCo, per agent on the on-ramp (the
 reported team return is the mean over agents of their episode returns).
 
-Example:
+Examples:
     >>> from stmg_bench.registry import resolve
     >>> record = control_trial(resolve("mappo").to_json(), "stmg/HalfCheetah-v0",
     ...                        {"agent_conf": "2x3", "episode_length": 20}, seed=0, steps=80, eval_points=1,
@@ -38,8 +38,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 __all__ = [
     "ORDERS",
@@ -84,7 +82,7 @@ class ControlHyperparameters:
         max_grad_norm: Gradient-norm clip.
         hidden_sizes: Hidden widths of actor and critic (STEP: of the state embedding and of the critic).
 
-    Example:
+    Examples:
         >>> ControlHyperparameters(n_envs=2, n_steps=10).as_kwargs()["n_minibatches"]
         4
     """
@@ -117,7 +115,9 @@ class ControlHyperparameters:
                 raise ValueError(f"expected {name} to be a finite number >= 0, got {value!r}.")
         sizes = tuple(self.hidden_sizes)
         if not sizes or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in sizes):
-            raise ValueError(f"expected hidden_sizes to be a non-empty tuple of positive ints, got {self.hidden_sizes!r}.")
+            raise ValueError(
+                f"expected hidden_sizes to be a non-empty tuple of positive ints, got {self.hidden_sizes!r}."
+            )
         object.__setattr__(self, "hidden_sizes", sizes)
 
     @property
@@ -125,7 +125,7 @@ class ControlHyperparameters:
         """Joint steps per rollout (``n_envs * n_steps``)."""
         return self.n_envs * self.n_steps
 
-    def replace(self, **changes: Any) -> "ControlHyperparameters":
+    def replace(self, **changes: Any) -> ControlHyperparameters:
         """A copy with some fields changed (unknown names raise a ``TypeError`` listing the fields)."""
         names = [f.name for f in dataclasses.fields(self)]
         unknown = sorted(set(changes) - set(names))
@@ -267,7 +267,11 @@ def control_trial(
 
     resolved = ResolvedAlgorithm.from_json(algorithm)
     order_fn = _order_callable(order)
-    for name, value, minimum in (("steps", steps, 1), ("eval_points", eval_points, 0), ("eval_episodes", eval_episodes, 1)):
+    for name, value, minimum in (
+        ("steps", steps, 1),
+        ("eval_points", eval_points, 0),
+        ("eval_episodes", eval_episodes, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"expected {name} to be an int >= {minimum}, got {value!r}.")
     torch.set_num_threads(1)
@@ -279,7 +283,11 @@ def control_trial(
 
         statistics = ObservationStatistics()
     train_factory = make_parallel_factory(
-        task_id, task_kwargs, statistics, update=True, normalize_observations=bool(normalize_observations),
+        task_id,
+        task_kwargs,
+        statistics,
+        update=True,
+        normalize_observations=bool(normalize_observations),
         reward_gamma=reward_gamma if normalize_rewards else None,
     )
     eval_factory = make_parallel_factory(

@@ -7,7 +7,7 @@ environment steps, the same for every algorithm (``--steps``); ``--budget`` minu
 are turned into steps by measuring each algorithm's training throughput on this
 machine now (a short trial per task and algorithm), never from a table.
 
-Example:
+Examples:
     >>> welch_difference([1.0, 2.0, 3.0], [1.5, 2.5, 3.5]).significant
     False
 """
@@ -24,16 +24,25 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
 from stmg_bench import selection
+from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.control import PRESETS, STEP_LEVERS, control_trial
 from stmg_bench.sweep import SweepOptions, Trial
 from stmg_bench.sweep.reporting import default_workers
 
 __all__ = [
-    "ControlArgs", "TaskSpec", "WelchResult", "resolve_algorithms", "plan_steps", "calibrate", "make_trial",
-    "group_records", "welch_difference", "significance_rows", "plot_curves",
+    "ControlArgs",
+    "TaskSpec",
+    "WelchResult",
+    "resolve_algorithms",
+    "plan_steps",
+    "calibrate",
+    "make_trial",
+    "group_records",
+    "welch_difference",
+    "significance_rows",
+    "plot_curves",
 ]
 
 
@@ -41,20 +50,40 @@ __all__ = [
 class ControlArgs(SweepOptions):
     """The arguments every control benchmark takes; a script's ``Args`` adds its tasks."""
 
-    algos: tuple[str, ...] = field(default=("step", "mappo", "ippo"), metadata={
-        "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"})
-    hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict, metadata={
-        "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name), on top of the "
-                "control benchmarks' lever for step, '{\"hyper_scale_by_width\": true}' (pass false to undo it)"})
+    algos: tuple[str, ...] = field(
+        default=("step", "mappo", "ippo"),
+        metadata={
+            "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"
+        },
+    )
+    hyperparams: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata={
+            "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name), on top of the "
+            "control benchmarks' lever for step, '{\"hyper_scale_by_width\": true}' (pass false to undo it)"
+        },
+    )
     seeds: int = field(default=3, metadata={"help": "trials per task and algorithm (the paper: 5)"})
-    steps: int | None = field(default=None, metadata={
-        "help": "joint steps per trial, the same for every algorithm (neither this nor --budget: the study's default)"})
-    budget: float | None = field(default=None, metadata={
-        "help": "instead of --steps: wall-clock minutes of the sweep, turned into steps by measuring each "
-                "algorithm's throughput now"})
-    eval_points: int = field(default=10, metadata={"help": "evaluations during training (plus one before and one after)"})
+    steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "joint steps per trial, the same for every algorithm (neither this nor --budget: the study's default)"
+        },
+    )
+    budget: float | None = field(
+        default=None,
+        metadata={
+            "help": "instead of --steps: wall-clock minutes of the sweep, turned into steps by measuring each "
+            "algorithm's throughput now"
+        },
+    )
+    eval_points: int = field(
+        default=10, metadata={"help": "evaluations during training (plus one before and one after)"}
+    )
     eval_episodes: int = field(default=2, metadata={"help": "greedy episodes per evaluation"})
-    calibration_steps: int = field(default=8_000, metadata={"help": "joint steps of each throughput measurement (--budget)"})
+    calibration_steps: int = field(
+        default=8_000, metadata={"help": "joint steps of each throughput measurement (--budget)"}
+    )
 
     #: Joint steps per trial when neither ``steps`` nor ``budget`` is given (each study sets its own).
     DEFAULT_STEPS: ClassVar[int] = 100_000
@@ -64,7 +93,11 @@ class ControlArgs(SweepOptions):
             object.__setattr__(self, "steps", self.DEFAULT_STEPS)
 
     def check(self) -> str | None:
-        if self.seeds < 1 or (self.steps is not None and self.steps < 1) or (self.budget is not None and self.budget <= 0):
+        if (
+            self.seeds < 1
+            or (self.steps is not None and self.steps < 1)
+            or (self.budget is not None and self.budget <= 0)
+        ):
             return f"expected --seeds >= 1, --steps >= 1, --budget > 0, got {self.seeds}, {self.steps}, {self.budget}"
         if self.steps is not None and self.budget is not None:
             return "expected one of --steps (joint steps per trial) or --budget (minutes), got both"
@@ -105,8 +138,9 @@ def resolve_algorithms(args: ControlArgs, preset: str) -> tuple[list[ResolvedAlg
     return selection.resolve_algorithms(args.algos, args.hyperparams, PRESETS[preset].as_kwargs(), base=STEP_LEVERS)
 
 
-def make_trial(key: str, algo: ResolvedAlgorithm, hp: Mapping[str, Any], task: TaskSpec, seed: int, steps: int,
-               args: ControlArgs) -> Trial:
+def make_trial(
+    key: str, algo: ResolvedAlgorithm, hp: Mapping[str, Any], task: TaskSpec, seed: int, steps: int, args: ControlArgs
+) -> Trial:
     """The sweep trial of one (task, algorithm, seed)."""
     from stmg_bench.provenance import fingerprint
 
@@ -114,36 +148,65 @@ def make_trial(key: str, algo: ResolvedAlgorithm, hp: Mapping[str, Any], task: T
         key=key,
         fn="stmg_bench.suites.control:control_trial",
         kwargs={
-            "algorithm": algo.to_json(), "task_id": task.task_id, "task_kwargs": dict(task.task_kwargs), "seed": seed,
-            "steps": steps, "eval_points": args.eval_points, "eval_episodes": args.eval_episodes,
-            "normalize_observations": task.normalize_observations, "normalize_rewards": task.normalize_rewards,
-            "order": task.order, "hyperparameters": dict(hp), "reward_gamma": PRESETS[task.preset].gamma,
+            "algorithm": algo.to_json(),
+            "task_id": task.task_id,
+            "task_kwargs": dict(task.task_kwargs),
+            "seed": seed,
+            "steps": steps,
+            "eval_points": args.eval_points,
+            "eval_episodes": args.eval_episodes,
+            "normalize_observations": task.normalize_observations,
+            "normalize_rewards": task.normalize_rewards,
+            "order": task.order,
+            "hyperparameters": dict(hp),
+            "reward_gamma": PRESETS[task.preset].gamma,
         },
         fingerprint=fingerprint(algo, hp, "stmg_bench.suites.control"),
     )
 
 
-def calibrate(tasks: Mapping[str, TaskSpec], algorithms: Sequence[ResolvedAlgorithm],
-              settings: Mapping[str, Mapping[str, Any]], steps: int) -> dict[str, dict[str, float]]:
+def calibrate(
+    tasks: Mapping[str, TaskSpec],
+    algorithms: Sequence[ResolvedAlgorithm],
+    settings: Mapping[str, Mapping[str, Any]],
+    steps: int,
+) -> dict[str, dict[str, float]]:
     """Training throughput (joint steps/s) of each algorithm on each task, measured now in this process."""
     table: dict[str, dict[str, float]] = {}
     for label, task in tasks.items():
         table[label] = {}
         for algo in algorithms:
             record = control_trial(
-                algo.to_json(), task.task_id, dict(task.task_kwargs), seed=0, steps=steps, eval_points=0,
-                eval_episodes=1, normalize_observations=task.normalize_observations,
-                normalize_rewards=task.normalize_rewards, order=task.order, hyperparameters=settings[algo.name],
+                algo.to_json(),
+                task.task_id,
+                dict(task.task_kwargs),
+                seed=0,
+                steps=steps,
+                eval_points=0,
+                eval_episodes=1,
+                normalize_observations=task.normalize_observations,
+                normalize_rewards=task.normalize_rewards,
+                order=task.order,
+                hyperparameters=settings[algo.name],
                 reward_gamma=PRESETS[task.preset].gamma,
             )
             table[label][algo.name] = round(record["steps_per_s"], 1)
-            print(f"calibrate: {label} {algo.name}: {record['steps_per_s']:.0f} joint steps/s", file=sys.stderr, flush=True)
+            print(
+                f"calibrate: {label} {algo.name}: {record['steps_per_s']:.0f} joint steps/s",
+                file=sys.stderr,
+                flush=True,
+            )
     return table
 
 
-def plan_steps(args: ControlArgs, groups: Mapping[str, Sequence[str]], shares: Mapping[str, int],
-               throughput: Mapping[str, Mapping[str, float]] | None, rollout: Mapping[str, int],
-               training_fraction: float) -> dict[str, int]:
+def plan_steps(
+    args: ControlArgs,
+    groups: Mapping[str, Sequence[str]],
+    shares: Mapping[str, int],
+    throughput: Mapping[str, Mapping[str, float]] | None,
+    rollout: Mapping[str, int],
+    training_fraction: float,
+) -> dict[str, int]:
     """Joint steps per trial for each task label.
 
     With ``--steps``, that many (rounded up to whole rollouts). With ``--budget``, the
@@ -156,11 +219,16 @@ def plan_steps(args: ControlArgs, groups: Mapping[str, Sequence[str]], shares: M
         return {label: whole_rollouts(args.steps, rollout[label]) for label in groups}
     assert args.budget is not None and throughput is not None
     share = args.budget * 60.0 * default_workers(args.workers) * training_fraction / sum(shares.values())
-    return {label: steps_for_share(share * shares[label], [throughput[label][a] for a in algos], rollout[label])
-            for label, algos in groups.items() if algos}
+    return {
+        label: steps_for_share(share * shares[label], [throughput[label][a] for a in algos], rollout[label])
+        for label, algos in groups.items()
+        if algos
+    }
 
 
-def group_records(records: Sequence[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], tuple]) -> dict[tuple, list[dict]]:
+def group_records(
+    records: Sequence[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], tuple]
+) -> dict[tuple, list[dict]]:
     """Trial results grouped by ``key(record)``, in the order the groups first appear."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for record in records:
@@ -202,20 +270,33 @@ def welch_difference(a: Sequence[float], b: Sequence[float]) -> WelchResult:
     return WelchResult(diff, low, high, df, bool(low > 0 or high < 0))
 
 
-def significance_rows(groups: Mapping[tuple, Sequence[Mapping[str, Any]]], tasks: Sequence[str],
-                      names: Sequence[str], metric: str = "team_return") -> list[dict[str, Any]]:
+def significance_rows(
+    groups: Mapping[tuple, Sequence[Mapping[str, Any]]],
+    tasks: Sequence[str],
+    names: Sequence[str],
+    metric: str = "team_return",
+) -> list[dict[str, Any]]:
     """Every pair of algorithms on every task: the difference of final means, its Welch interval, significant or not."""
     rows = []
     for task in tasks:
         for i, first in enumerate(names):
-            for second in names[i + 1:]:
+            for second in names[i + 1 :]:
                 a, b = groups.get((task, first)), groups.get((task, second))
                 if not a or not b:
                     continue
                 w = welch_difference([r["final"][metric] for r in a], [r["final"][metric] for r in b])
-                rows.append({"task": task, "a": first, "b": second, "difference": round(w.difference, 3),
-                             "ci95_low": round(w.low, 3), "ci95_high": round(w.high, 3), "df": round(w.df, 1),
-                             "significant": w.significant})
+                rows.append(
+                    {
+                        "task": task,
+                        "a": first,
+                        "b": second,
+                        "difference": round(w.difference, 3),
+                        "ci95_low": round(w.low, 3),
+                        "ci95_high": round(w.high, 3),
+                        "df": round(w.df, 1),
+                        "significant": w.significant,
+                    }
+                )
     return rows
 
 
@@ -223,8 +304,10 @@ def significance_lines(rows: Sequence[Mapping[str, Any]], metric_label: str) -> 
     """A Markdown table of :func:`significance_rows`."""
     lines = [f"| task | A | B | final {metric_label}: A - B (95% Welch CI) | shown at 5% |", "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} ({r['ci95_low']:.1f} .. "
-                     f"{r['ci95_high']:.1f}) | {'yes' if r['significant'] else 'not shown'} |")
+        lines.append(
+            f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} ({r['ci95_low']:.1f} .. "
+            f"{r['ci95_high']:.1f}) | {'yes' if r['significant'] else 'not shown'} |"
+        )
     return lines
 
 
@@ -233,8 +316,12 @@ def final_interval(results: Sequence[Mapping[str, Any]], metric: str) -> Any:
     return t_interval([r["final"][metric] for r in results])
 
 
-def plot_curves(path: Path, panels: Sequence[tuple[str, str, Mapping[str, Sequence[Mapping[str, Any]]]]],
-                title: str, clip: Callable[[str, Any, Any], tuple[Any, Any]] | None = None) -> Path:
+def plot_curves(
+    path: Path,
+    panels: Sequence[tuple[str, str, Mapping[str, Sequence[Mapping[str, Any]]]]],
+    title: str,
+    clip: Callable[[str, Any, Any], tuple[Any, Any]] | None = None,
+) -> Path:
     """One panel per ``(panel title, metric, {label: results})``: mean and 95% band of each label's curves."""
     import matplotlib
 

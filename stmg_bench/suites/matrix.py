@@ -4,12 +4,14 @@
 :mod:`stmg_bench.suites.matrix_study`, so that editing a report does not change the trials' fingerprint.)
 
 Games: Penalty (k = 0, -25, -50, -75, -100) and Mixing of the STEP paper, Escape and
-Maintain of Bi-AC. :func:`matrix_trial` (a sweep's trial function) builds the
+Maintain of Bi-AC (the ``paper`` suite, :data:`GAMES`), and any game of
+:mod:`stmg_envs.matrix.generators` by its name, e.g. ``"team-trap:3:0"`` (the
+``nagent`` suite: 4 games for each of 3, 4 and 5 agents), played as ``stmg/Matrix-v0``. :func:`matrix_trial` (a sweep's trial function) builds the
 algorithm through :mod:`stmg_bench.contract`, trains it on the form it declares,
 records the policy after every update (the ``curve``), and evaluates the greedy
 policy **through that form**: in the sequential form each agent acts on the
 STMG's observation, which holds the greedy actions of the agents ranked above
-it. The greedy joint action is labelled by :func:`stmg_envs.games.classify_outcome`
+it. The greedy joint action is labelled by :func:`stmg_envs.equilibria.classify_outcome`
 under the order used (who leads changes the SE of a general-sum game).
 
 If the algorithm offers ``action_probabilities``, the exact distribution of the
@@ -17,7 +19,7 @@ joint action it plays at the first state is computed too (in the sequential form
 ``P(a) = prod_i pi^i(a^i | s, a^1..a^{i-1})``, enumerating the superiors' actions),
 and with it P(SE) and the expected payoffs; otherwise those fields are ``None``.
 
-Example:
+Examples:
     >>> from stmg_bench.registry import resolve
     >>> record = matrix_trial(resolve("mappo").to_json(), "stmg/Penalty-v0", {"k": 0.0}, seed=0, steps=200,
     ...                       curve_points=2)
@@ -38,7 +40,18 @@ import numpy as np
 from stmg_bench.contract import check_instance, has_probabilities
 from stmg_bench.registry import ResolvedAlgorithm
 
-__all__ = ["GAMES", "ORDERS", "matrix_trial", "make_env_factory", "order_indices", "joint_policy", "plan_trials"]
+__all__ = [
+    "GAMES",
+    "SUITES",
+    "game_spec",
+    "expand_games",
+    "ORDERS",
+    "matrix_trial",
+    "make_env_factory",
+    "order_indices",
+    "joint_policy",
+    "plan_trials",
+]
 
 #: Game label -> (registered ID, arguments).
 GAMES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -47,6 +60,48 @@ GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "escape": ("stmg/Escape-v0", {}),
     "maintain": ("stmg/Maintain-v0", {}),
 }
+
+#: Named lists of games: ``paper`` (the papers' 2-agent games) and ``nagent`` (generated 3-, 4- and 5-agent games).
+SUITES: dict[str, tuple[str, ...]] = {
+    "paper": tuple(GAMES),
+    "nagent": tuple(
+        f"{kind}:{n}:{seed}" for n in (3, 4, 5) for seed in (0, 1) for kind in ("team-trap", "general-sum")
+    ),
+}
+
+
+def game_spec(game: str) -> tuple[str, dict[str, Any]]:
+    """``(task ID, arguments)`` of a game label: a key of :data:`GAMES` or a generated game's name.
+
+    Raises:
+        ValueError: a label that is neither (the message lists what is accepted).
+    """
+    if game in GAMES:
+        task_id, kwargs = GAMES[game]
+        return task_id, dict(kwargs)
+    from stmg_envs.matrix.generators import generate
+
+    try:
+        generated = generate(game)
+    except ValueError as exc:
+        raise ValueError(
+            f"unknown game {game!r}: expected one of {list(GAMES)}, a suite of {list(SUITES)}, or a generated game "
+            f"'<generator>:<players>:<seed>' ({exc})"
+        ) from None
+    return "stmg/Matrix-v0", {"payoffs": generated.payoffs.tolist()}
+
+
+def expand_games(games: Sequence[str]) -> tuple[str, ...]:
+    """``games`` with each suite name replaced by its games, duplicates dropped, every label checked.
+
+    Raises:
+        ValueError: an unknown label (see :func:`game_spec`).
+    """
+    expanded = tuple(dict.fromkeys(g for name in games for g in SUITES.get(name, (name,))))
+    for game in expanded:
+        game_spec(game)
+    return expanded
+
 
 #: Named priority orders; any other order is a comma-separated list of agent names (``agent_1,agent_0``).
 #: ``"random"`` draws a new order each episode (training only: such a policy is evaluated under every order).
@@ -66,20 +121,22 @@ def order_indices(order: str, possible_agents: Sequence[str]) -> tuple[int, ...]
     """
     agents = list(possible_agents)
     if order == "random":
-        raise ValueError("the order 'random' has no fixed order to label under; label under every_order(agents) instead.")
+        raise ValueError(
+            "the order 'random' has no fixed order to label under; label under every_order(agents) instead."
+        )
     if order == "possible_agents":
         return tuple(range(len(agents)))
     if order == "reversed":
         return tuple(reversed(range(len(agents))))
     names = [name.strip() for name in order.split(",")]
     if sorted(names) != sorted(agents):
-        raise ValueError(
-            f"expected an order in {ORDERS} or a comma-separated permutation of {agents}, got {order!r}."
-        )
+        raise ValueError(f"expected an order in {ORDERS} or a comma-separated permutation of {agents}, got {order!r}.")
     return tuple(agents.index(name) for name in names)
 
 
-def make_env_factory(form: str, task_id: str, task_kwargs: Mapping[str, Any], order: str = "possible_agents") -> Callable[[], Any]:
+def make_env_factory(
+    form: str, task_id: str, task_kwargs: Mapping[str, Any], order: str = "possible_agents"
+) -> Callable[[], Any]:
     """``make_env`` for an algorithm of ``form``: the STMG in ``order``, or the simultaneous game."""
     import pettingzoo
 
@@ -187,7 +244,7 @@ def matrix_trial(
     import torch
 
     import stmg_envs  # noqa: F401  (registers the tasks)
-    from stmg_envs.games import classify_outcome, stackelberg_equilibrium
+    from stmg_envs.equilibria import classify_outcome, stackelberg_equilibrium
 
     torch.set_num_threads(1)
     resolved = ResolvedAlgorithm.from_json(algorithm)
@@ -223,13 +280,17 @@ def matrix_trial(
     for label_order in label_orders:
         env_order = eval_order[label_order]
         if env_order not in evaluated:
-            evaluated[env_order] = joint_policy(model, make_env_factory(resolved.form, task_id, task_kwargs, env_order), seed)
+            evaluated[env_order] = joint_policy(
+                model, make_env_factory(resolved.form, task_id, task_kwargs, env_order), seed
+            )
         greedy, joint = evaluated[env_order]
         idx = order_indices(label_order, agents)
         outcome = classify_outcome(payoffs, greedy, order=idx)
         se_action = stackelberg_equilibrium(payoffs, order=idx).joint_action
         by_order[label_order] = {
-            "label": outcome.label, "tag": outcome.tag, "se_joint_action": list(se_action),
+            "label": outcome.label,
+            "tag": outcome.tag,
+            "se_joint_action": list(se_action),
             "p_se": float(joint[se_action]) if joint is not None else None,
             "greedy_joint_action": list(greedy),
             "marginals": _marginals(joint) if joint is not None else None,
@@ -237,6 +298,7 @@ def matrix_trial(
         }
     greedy, joint = evaluated[eval_order[label_orders[0]]]
     first = {k: by_order[label_orders[0]][k] for k in ("label", "tag", "se_joint_action", "p_se")}
+    greedy_index = (slice(None), *greedy)
     return {
         "algo": resolved.name,
         "form": resolved.form,
@@ -249,7 +311,7 @@ def matrix_trial(
         "greedy_joint_action": list(greedy),
         **first,
         "by_order": by_order,
-        "greedy_payoffs": payoffs[(slice(None), *greedy)].tolist(),
+        "greedy_payoffs": payoffs[greedy_index].tolist(),
         "joint_probabilities": joint.tolist() if joint is not None else None,
         "marginals": _marginals(joint) if joint is not None else None,
         "expected_payoffs": (payoffs * joint).reshape(n, -1).sum(axis=1).tolist() if joint is not None else None,
@@ -281,9 +343,10 @@ def plan_trials(
     from stmg_bench.sweep import Trial
 
     trials = []
-    agents_of = {game: _agents(GAMES[game]) for game in games}
+    specs = {game: game_spec(game) for game in games}
+    agents_of = {game: _agents(specs[game]) for game in games}
     for seed, game, algo in itertools.product(range(seeds), games, algorithms):  # seed-major: any prefix is balanced
-        task_id, kwargs = GAMES[game]
+        task_id, kwargs = specs[game]
         hp = dict(hyperparameters.get(algo.name, {}))
         labels = [o for order in orders for o in (every_order(agents_of[game]) if order == "random" else [order])]
         labels = list(dict.fromkeys(labels))
@@ -294,14 +357,24 @@ def plan_trials(
             plan = [("possible_agents", labels)]
         for order, label_orders in plan:
             suffix = "" if order == "possible_agents" else f"_o{safe_key(order)}"
-            trials.append(Trial(
-                key=f"{safe_key(algo.name)}_{game.replace(':', '')}{suffix}_s{seed}",
-                fn="stmg_bench.suites.matrix:matrix_trial",
-                kwargs={"algorithm": algo.to_json(), "task_id": task_id, "task_kwargs": kwargs, "seed": seed,
-                        "steps": steps, "curve_points": curve_points, "hyperparameters": hp, "order": order,
-                        "label_orders": list(label_orders)},
-                fingerprint=fingerprint(algo, hp, __name__),
-            ))
+            trials.append(
+                Trial(
+                    key=f"{safe_key(algo.name)}_{game.replace(':', '')}{suffix}_s{seed}",
+                    fn="stmg_bench.suites.matrix:matrix_trial",
+                    kwargs={
+                        "algorithm": algo.to_json(),
+                        "task_id": task_id,
+                        "task_kwargs": kwargs,
+                        "seed": seed,
+                        "steps": steps,
+                        "curve_points": curve_points,
+                        "hyperparameters": hp,
+                        "order": order,
+                        "label_orders": list(label_orders),
+                    },
+                    fingerprint=fingerprint(algo, hp, __name__),
+                )
+            )
     return trials
 
 

@@ -7,13 +7,14 @@ P(SE) over seeds, the failing seeds, targets, time) and the plots.
 ``benchmarks/matrix_games.py`` and ``stmg-bench matrix`` are this, with the command
 line derived from :class:`Args`.
 
-Example:
+Examples:
     >>> wilson_interval(95, 100)
     (0.888..., 0.978...)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -27,24 +28,37 @@ import numpy as np
 
 from stmg_bench import selection
 from stmg_bench.registry import ResolvedAlgorithm
-from stmg_bench.suites.matrix import GAMES, plan_trials
+from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, plan_trials
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
 
-__all__ = ["Args", "run", "resolve_algorithms", "game_of", "summarise", "wilson_interval", "targets",
-           "write_markdown", "plot", "compare_lines"]
+__all__ = [
+    "Args",
+    "run",
+    "resolve_algorithms",
+    "game_of",
+    "summarise",
+    "wilson_interval",
+    "targets",
+    "write_markdown",
+    "plot",
+    "compare_lines",
+]
 
 
-def game_of(record: Mapping[str, Any]) -> str:
-    """The game label of a trial record."""
+def game_of(record: Mapping[str, Any], games: Sequence[str] = tuple(GAMES)) -> str:
+    """The game label of a trial record, one of ``games``."""
     kw = record["kwargs"]
-    for game, (task_id, kwargs) in GAMES.items():
+    for game in games:
+        task_id, kwargs = game_spec(game)
         if task_id == kw["task_id"] and kwargs == kw["task_kwargs"]:
             return game
-    raise KeyError(f"no game of the matrix suite has task {kw['task_id']!r} with arguments {kw['task_kwargs']!r}")
+    raise KeyError(f"no game of {list(games)} has task {kw['task_id']!r} with arguments {kw['task_kwargs']!r}")
 
 
-def summarise(records: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]:
+def summarise(
+    records: Sequence[Mapping[str, Any]], games: Sequence[str] = tuple(GAMES)
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]:
     """Per-trial rows and aggregates per (game, algorithm name, order).
 
     Aggregates: ``n``, shares ``se``/``ne``/``none``, ``tags``, the 95% Wilson interval of the SE share
@@ -54,18 +68,29 @@ def summarise(records: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]
     rows = []
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
-        game = game_of(record)
+        game = game_of(record, games)
         for label_order, labelled in record["result"]["by_order"].items():
             res = {**record["result"], **labelled, "order": label_order}
             groups[(game, res["algo"], label_order)].append(res)
             row = {
-                "game": game, "algo": res["algo"], "order": label_order, "seed": res["seed"], "steps": res["steps"],
-                "label": res["label"], "tag": res["tag"],
+                "game": game,
+                "algo": res["algo"],
+                "order": label_order,
+                "seed": res["seed"],
+                "steps": res["steps"],
+                "label": res["label"],
+                "tag": res["tag"],
                 "greedy_joint_action": " ".join(f"a{a + 1}" for a in res["greedy_joint_action"]),
                 "p_se": None if res["p_se"] is None else round(res["p_se"], 4),
             }
             if res["marginals"] is not None:
-                row.update({f"p_{agent}_a{j + 1}": round(p, 4) for agent, m in zip(res["agents"], res["marginals"]) for j, p in enumerate(m)})
+                row.update(
+                    {
+                        f"p_{agent}_a{j + 1}": round(p, 4)
+                        for agent, m in zip(res["agents"], res["marginals"])
+                        for j, p in enumerate(m)
+                    }
+                )
                 row.update({f"reward_{agent}": round(r, 4) for agent, r in zip(res["agents"], res["expected_payoffs"])})
             row.update({"train_s": round(res["train_s"], 3), "decisions_per_s": round(res["decisions_per_s"])})
             rows.append(row)
@@ -104,8 +129,15 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-#: Targets of the reference agent, by algorithm name: (game prefix, minimum SE share).
-TARGETS: dict[str, tuple[tuple[str, float], ...]] = {"step": (("penalty", 0.95), ("mixing", 0.99))}
+#: Targets of the reference agent, by algorithm name: (game prefix, minimum SE share). The paper's 2-agent games:
+#: >= 99%; the generated games of the nagent suite: >= 95% with 3 agents, >= 90% with 4 and 5.
+TARGETS: dict[str, tuple[tuple[str, float], ...]] = {
+    "step": (
+        ("penalty", 0.99),
+        ("mixing", 0.99),
+        *((f"{kind}:{n}:", 0.95 if n == 3 else 0.90) for kind in ("team-trap", "general-sum") for n in (3, 4, 5)),
+    )
+}
 #: Settings every algorithm gets (where its constructor takes them): they are not part of any method.
 SHARED_SETTINGS = ("n_envs", "gamma")
 
@@ -114,28 +146,59 @@ SHARED_SETTINGS = ("n_envs", "gamma")
 class Args(SweepOptions):
     """The matrix suite's settings; ``stmg-bench matrix --help`` and ``benchmarks/matrix_games.py --help`` list them."""
 
-    games: tuple[str, ...] = field(default=tuple(GAMES), metadata={"help": f"games, from {list(GAMES)}"})
-    algos: tuple[str, ...] = field(default=("step", "mappo", "ippo"), metadata={
-        "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"})
-    hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict, metadata={
-        "help": "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}' (NAME: its spec or its name)"})
-    orders: tuple[str, ...] = field(default=("possible_agents",), metadata={
-        "help": "priority orders of the STMG: possible_agents, reversed, random (drawn each episode; evaluated under "
-                "every order), or agents joined by '+' (agent_1+agent_0)"})
+    games: tuple[str, ...] = field(
+        default=tuple(GAMES),
+        metadata={
+            "help": f"games, from {list(GAMES)}, suites {list(SUITES)} (nagent: generated 3-5 agent games), or generated "
+            "games by name, e.g. team-trap:3:0 (stmg_envs.matrix.generators)"
+        },
+    )
+    algos: tuple[str, ...] = field(
+        default=("step", "mappo", "ippo"),
+        metadata={
+            "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"
+        },
+    )
+    hyperparams: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata={
+            "help": "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}' (NAME: its spec or its name)"
+        },
+    )
+    orders: tuple[str, ...] = field(
+        default=("possible_agents",),
+        metadata={
+            "help": "priority orders of the STMG: possible_agents, reversed, random (drawn each episode; evaluated under "
+            "every order), or agents joined by '+' (agent_1+agent_0)"
+        },
+    )
     seeds: int = field(default=100, metadata={"help": "trials per game, algorithm and order (the paper: 100)"})
-    steps: int = field(default=10_000, metadata={"help": "joint environment steps of training per trial (the paper: 10,000)"})
+    steps: int = field(
+        default=10_000, metadata={"help": "joint environment steps of training per trial (the paper: 10,000)"}
+    )
     curve_points: int = field(default=20, metadata={"help": "read-outs of the policy during training, for the curves"})
-    n_envs: int = field(default=8, metadata={"help": "environment copies per rollout, for every algorithm that takes it (the authors: 4)"})
-    gamma: float = field(default=0.0, metadata={"help": "discount factor, for every algorithm that takes it (the authors: 0.99)"})
-    compare_with: str | None = field(default=None, metadata={
-        "help": "name of an earlier run in --out whose per-trial CSV to put side by side (SE rates and intervals)"})
+    n_envs: int = field(
+        default=8,
+        metadata={"help": "environment copies per rollout, for every algorithm that takes it (the authors: 4)"},
+    )
+    gamma: float = field(
+        default=0.0, metadata={"help": "discount factor, for every algorithm that takes it (the authors: 0.99)"}
+    )
+    compare_with: str | None = field(
+        default=None,
+        metadata={
+            "help": "name of an earlier run in --out whose per-trial CSV to put side by side (SE rates and intervals)"
+        },
+    )
     name: str = field(default="matrix_games", metadata={"help": "base name of the results files"})
     out: Path = field(default=Path("benchmarks/results"), metadata={"help": "results folder"})
 
     def check(self) -> str | None:
         """A message for the first bad setting, or None."""
-        if unknown := [g for g in self.games if g not in GAMES]:
-            return f"unknown games {unknown}; expected some of {list(GAMES)}"
+        try:
+            expand_games(self.games)
+        except ValueError as exc:
+            return str(exc)
         if self.seeds < 1 or self.steps < 1 or self.curve_points < 0:
             return f"expected --seeds >= 1, --steps >= 1 and --curve-points >= 0, got {self.seeds}, {self.steps}, {self.curve_points}"
         if self.n_envs < 1 or not 0.0 <= self.gamma <= 1.0:
@@ -155,7 +218,9 @@ def resolve_algorithms(args: Args) -> tuple[list[ResolvedAlgorithm], dict[str, d
     return selection.resolve_algorithms(args.algos, args.hyperparams, {k: getattr(args, k) for k in SHARED_SETTINGS})
 
 
-def compare_lines(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], reference_csv: Path, label: str) -> list[str]:
+def compare_lines(
+    stats: Mapping[tuple[str, str, str], Mapping[str, Any]], reference_csv: Path, label: str
+) -> list[str]:
     """SE rates of this run next to an earlier run's (its per-trial CSV), with the earlier 95% Wilson interval.
 
     The earlier CSV needs the columns ``game``, ``algo`` and ``label`` (``order`` where it has one; else
@@ -172,9 +237,11 @@ def compare_lines(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], refer
             counts[key][0] += row["label"] == "SE"
             counts[key][1] += 1
     lines = [
-        f"## Against `{label}`", "",
+        f"## Against `{label}`",
+        "",
         f"SE rate of this run next to `{label}.md`'s, with that run's 95% Wilson interval; 'inside' = this run's "
-        "rate lies in it.", "",
+        "rate lies in it.",
+        "",
         f"| game | algo | order | {label}: SE (trials) [95% CI] | this run: SE (trials) | inside |",
         "|---|---|---|---|---|---|",
     ]
@@ -186,25 +253,39 @@ def compare_lines(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], refer
         s = stats[key]
         inside = low <= s["se"] <= high
         inside_count += inside
-        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {se / n:.0%} ({n}) [{low:.0%}-{high:.0%}] | "
-                     f"{s['se']:.0%} ({s['n']}) | {'yes' if inside else '**no**'} |")
+        lines.append(
+            f"| {key[0]} | {key[1]} | {key[2]} | {se / n:.0%} ({n}) [{low:.0%}-{high:.0%}] | "
+            f"{s['se']:.0%} ({s['n']}) | {'yes' if inside else '**no**'} |"
+        )
     lines += ["", f"{inside_count} of {len(shared)} rates inside the earlier interval."]
     return lines
 
 
-def targets(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], games: Sequence[str]) -> list[tuple[str, bool, str]]:
+def targets(
+    stats: Mapping[tuple[str, str, str], Mapping[str, Any]], games: Sequence[str]
+) -> list[tuple[str, bool, str]]:
     """(what, met, measured) for each target of :data:`TARGETS` that the run covers, and STEP's throughput."""
     out = []
     for (game, algo, order), s in sorted(stats.items(), key=lambda kv: (list(games).index(kv[0][0]), kv[0][1:])):
         for prefix, share in TARGETS.get(algo, ()):
             if game.startswith(prefix) and order == "possible_agents":
-                out.append((f"{algo} reaches the SE in >= {share:.0%} of trials on {game}", s["se"] >= share,
-                            f"{s['se']:.0%} [95% CI {s['se_low']:.0%}-{s['se_high']:.0%}]"))
-    pairs = [(stats[(g, "step", "possible_agents")]["dps"], stats[(g, "ippo", "possible_agents")]["dps"]) for g in games
-             if (g, "step", "possible_agents") in stats and (g, "ippo", "possible_agents") in stats]
+                out.append(
+                    (
+                        f"{algo} reaches the SE in >= {share:.0%} of trials on {game}",
+                        s["se"] >= share,
+                        f"{s['se']:.0%} [95% CI {s['se_low']:.0%}-{s['se_high']:.0%}]",
+                    )
+                )
+    pairs = [
+        (stats[(g, "step", "possible_agents")]["dps"], stats[(g, "ippo", "possible_agents")]["dps"])
+        for g in games
+        if (g, "step", "possible_agents") in stats and (g, "ippo", "possible_agents") in stats
+    ]
     if pairs:
         ratio = float(np.mean([s for s, _ in pairs]) / np.mean([i for _, i in pairs]))
-        out.append(("step training throughput >= 0.7x ippo's (agent-decisions/s during learn)", ratio >= 0.7, f"{ratio:.2f}x"))
+        out.append(
+            ("step training throughput >= 0.7x ippo's (agent-decisions/s during learn)", ratio >= 0.7, f"{ratio:.2f}x")
+        )
     return out
 
 
@@ -212,9 +293,15 @@ def _fmt_probs(m: Any) -> str:
     return " / ".join(f"{p:.2f}" for p in m)
 
 
-def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str, Any]], args: Args,
-                   algorithms: Sequence[ResolvedAlgorithm], settings: Mapping[str, Mapping[str, Any]],
-                   records: Any, failures: Mapping[str, str] | None = None) -> str:
+def write_markdown(
+    path: Path,
+    stats: Mapping[tuple[str, str, str], Mapping[str, Any]],
+    args: Args,
+    algorithms: Sequence[ResolvedAlgorithm],
+    settings: Mapping[str, Mapping[str, Any]],
+    records: Any,
+    failures: Mapping[str, str] | None = None,
+) -> str:
     """The results page: outcome shares with their 95% intervals, the P(SE) distribution, settings, targets, time."""
     names = [a.name for a in algorithms]
     lines = [
@@ -228,10 +315,13 @@ def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str,
         "",
         "Settings per algorithm (shared settings, given to every algorithm that takes them, then its own):",
         "",
-        *[f"- `{a.name}` ({a.form} form, `{a.spec}`): `{json.dumps(dict(settings[a.name]), sort_keys=True)}`" for a in algorithms],
+        *[
+            f"- `{a.name}` ({a.form} form, `{a.spec}`): `{json.dumps(dict(settings[a.name]), sort_keys=True)}`"
+            for a in algorithms
+        ],
         "",
         "Outcome = the greedy joint action after training, played through the algorithm's form and labelled by the "
-        "exact solver (`stmg_envs.games.classify_outcome`) under the order shown: SE = the Stackelberg equilibrium "
+        "exact solver (`stmg_envs.equilibria.classify_outcome`) under the order shown: SE = the Stackelberg equilibrium "
         "of that order; NE[i] = the i-th pure Nash equilibrium (row-major); none = neither. SE interval: 95% Wilson. "
         "P(SE) = the probability that the final policy plays the SE (min / median / max over seeds).",
         "",
@@ -244,7 +334,10 @@ def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str,
                 s = stats.get((game, name, order))
                 if s is None:
                     continue
-                ne = ", ".join(f"{t} {c / s['n']:.0%}" for t, c in sorted(s["tags"].items()) if t.startswith("NE")) or "-"
+                ne = (
+                    ", ".join(f"{t} {c / s['n']:.0%}" for t, c in sorted(s["tags"].items()) if t.startswith("NE"))
+                    or "-"
+                )
                 p = s["p_se"]
                 p_text = f"{p[0]:.2f} / {float(np.median(p)):.2f} / {p[-1]:.2f}" if p else "-"
                 m = s["marginals"]
@@ -256,8 +349,14 @@ def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str,
                 )
     failing = [(k, s["failing_seeds"]) for k, s in sorted(stats.items()) if s["failing_seeds"] and k[1] in TARGETS]
     if failing:
-        lines += ["", "Seeds not at the SE (algorithms with targets): " + "; ".join(
-            f"{g} {a} {o}: {', '.join(map(str, seeds[:20]))}{' ...' if len(seeds) > 20 else ''}" for (g, a, o), seeds in failing)]
+        lines += [
+            "",
+            "Seeds not at the SE (algorithms with targets): "
+            + "; ".join(
+                f"{g} {a} {o}: {', '.join(map(str, seeds[:20]))}{' ...' if len(seeds) > 20 else ''}"
+                for (g, a, o), seeds in failing
+            ),
+        ]
     if failures:
         lines += ["", f"## Failed trials ({len(failures)}; no record, so a rerun retries them)", ""]
         lines += [f"- `{key}`: {(tb.strip().splitlines() or ['?'])[-1]}" for key, tb in sorted(failures.items())]
@@ -270,7 +369,9 @@ def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str,
     busy = sum(r["wall_s"] for r in records)
     workers = default_workers(args.workers)
     lines += [
-        "", "## Time", "",
+        "",
+        "## Time",
+        "",
         f"- Sweep elapsed, first trial start to last trial end (from the trial records): **{elapsed / 60:.1f} min** for "
         f"{len(records)} trials on {workers} workers; time inside trials {busy / 60:.1f} min.",
         f"- This invocation: {records.wall_s / 60:.1f} min for {len(records.executed)} new trials "
@@ -282,8 +383,12 @@ def write_markdown(path: Path, stats: Mapping[tuple[str, str, str], Mapping[str,
     return text
 
 
-def plot(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], records: Sequence[Mapping[str, Any]], args: Args,
-         names: Sequence[str]) -> list[Path]:
+def plot(
+    stats: Mapping[tuple[str, str, str], Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]],
+    args: Args,
+    names: Sequence[str],
+) -> list[Path]:
     """Penalty outcome shares per algorithm (Fig. 5) and action-probability curves (Fig. B.2), as PNG files."""
     import matplotlib
 
@@ -297,7 +402,9 @@ def plot(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], records: Seque
         for ax, name in zip(axes[0], names):
             present = [g for g in penalty if (g, name, "possible_agents") in stats]
             ks = [g.split(":")[1] for g in present]
-            shares = {k: np.array([stats[(g, name, "possible_agents")][k] for g in present]) for k in ("se", "ne", "none")}
+            shares = {
+                k: np.array([stats[(g, name, "possible_agents")][k] for g in present]) for k in ("se", "ne", "none")
+            }
             ax.bar(ks, shares["se"], label="SE (a1,a3)", color="tab:green")
             ax.bar(ks, shares["ne"], bottom=shares["se"], label="other NE", color="tab:orange")
             ax.bar(ks, shares["none"], bottom=shares["se"] + shares["ne"], label="none", color="tab:gray")
@@ -314,8 +421,14 @@ def plot(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], records: Seque
     for game in [g for g in ("mixing", "penalty:-100") if g in args.games]:
         fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 5), sharex=True, sharey=True, squeeze=False)
         for col, name in enumerate(names):
-            curves = [r["result"]["curve"] for r in records if game_of(r) == game and r["result"]["algo"] == name
-                      and r["result"]["order"] == "possible_agents" and r["result"]["marginals"] is not None]
+            curves = [
+                r["result"]["curve"]
+                for r in records
+                if game_of(r, args.games) == game
+                and r["result"]["algo"] == name
+                and r["result"]["order"] == "possible_agents"
+                and r["result"]["marginals"] is not None
+            ]
             curves = [c for c in curves if c]
             if not curves:
                 continue
@@ -348,20 +461,35 @@ def run(args: Args, *, progress: bool = True) -> str:
     Returns:
         The Markdown text (also written to ``<out>/<name>.md``).
     """
+    args = dataclasses.replace(args, games=expand_games(args.games))
     algorithms, settings = resolve_algorithms(args)
-    trials = plan_trials(args.games, algorithms, settings, args.seeds, args.steps, args.curve_points, args.order_names())
+    trials = plan_trials(
+        args.games, algorithms, settings, args.seeds, args.steps, args.curve_points, args.order_names()
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     try:
-        records = run_sweep(trials, args.out / "trials" / args.name, desc=f"{args.name}: trials", progress=progress,
-                            **sweep_kwargs(args))
+        records = run_sweep(
+            trials,
+            args.out / "trials" / args.name,
+            desc=f"{args.name}: trials",
+            progress=progress,
+            **sweep_kwargs(args),
+        )
         failure = None
     except TrialsFailedError as exc:  # report what finished, name what failed, then raise
-        records, failure = exc.result, exc
-    rows, stats = summarise(records)
+        records, failure = exc.result, exc  # type: ignore[assignment]
+    rows, stats = summarise(records, args.games)
     if rows:
         write_csv(args.out / f"{args.name}.csv", rows)
-    text = write_markdown(args.out / f"{args.name}.md", stats, args, algorithms, settings, records,
-                          failures=failure.failures if failure else {})
+    text = write_markdown(
+        args.out / f"{args.name}.md",
+        stats,
+        args,
+        algorithms,
+        settings,
+        records,
+        failures=failure.failures if failure else {},
+    )
     if stats:
         plot(stats, records, args, [a.name for a in algorithms])
     if failure is not None:

@@ -45,9 +45,10 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,10 +78,16 @@ class Args(study.ControlArgs):
 
     DEFAULT_STEPS: ClassVar[int] = 50_000  # without --steps or --budget
 
-    tasks: tuple[str, ...] = field(default=DEFAULT_TASKS, metadata={
-        "help": f"on-ramp traffic densities and the two-car merge, from {list(TASKS)}"})
-    order: str = field(default="merge_priority", metadata={
-        "help": f"priority order of the STMG for sequential-form algorithms, from {list(ORDERS)}", "choices": ORDERS})
+    tasks: tuple[str, ...] = field(
+        default=DEFAULT_TASKS, metadata={"help": f"on-ramp traffic densities and the two-car merge, from {list(TASKS)}"}
+    )
+    order: str = field(
+        default="merge_priority",
+        metadata={
+            "help": f"priority order of the STMG for sequential-form algorithms, from {list(ORDERS)}",
+            "choices": ORDERS,
+        },
+    )
     eval_episodes: int = field(default=5, metadata={"help": "greedy episodes per evaluation"})
     name: str = field(default="onramp", metadata={"help": "base name of the results files"})
     out: Path = field(default=RESULTS, metadata={"help": "results folder"})
@@ -102,7 +109,7 @@ def task(args: Args, label: str) -> study.TaskSpec:
     return study.TaskSpec(task_id, dict(kwargs), "onramp", False, True, args.order)
 
 
-def task_of(record: dict) -> str:
+def task_of(record: Mapping[str, Any]) -> str:
     kw = record["kwargs"]
     for label, (task_id, kwargs) in TASKS.items():
         if task_id == kw["task_id"] and kwargs == kw["task_kwargs"]:
@@ -113,19 +120,23 @@ def task_of(record: dict) -> str:
 def plan(args: Args, algorithms: list, settings: dict) -> tuple[dict[str, int], str]:
     """Joint steps per trial for each task (equal core-second shares), and where they came from."""
     groups = {d: [a.name for a in algorithms for _ in range(args.seeds)] for d in args.tasks}
-    shares = {d: 1 for d in args.tasks}
-    rollout = {d: ONRAMP_HYPERPARAMETERS.rollout_joint_steps for d in args.tasks}
+    shares = dict.fromkeys(args.tasks, 1)
+    rollout = dict.fromkeys(args.tasks, ONRAMP_HYPERPARAMETERS.rollout_joint_steps)
     if args.steps is not None:
         return study.plan_steps(args, groups, shares, None, rollout, TRAINING_FRACTION), "--steps"
     throughput = study.calibrate({d: task(args, d) for d in args.tasks}, algorithms, settings, args.calibration_steps)
-    return (study.plan_steps(args, groups, shares, throughput, rollout, TRAINING_FRACTION),
-            f"training throughput measured now ({args.calibration_steps:,} steps per algorithm and task)")
+    return (
+        study.plan_steps(args, groups, shares, throughput, rollout, TRAINING_FRACTION),
+        f"training throughput measured now ({args.calibration_steps:,} steps per algorithm and task)",
+    )
 
 
 def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, int]) -> list:
     return [
         study.make_trial(f"{algo.name}_{d}_s{seed}", algo, settings[algo.name], task(args, d), seed, steps[d], args)
-        for d in args.tasks for algo in algorithms for seed in range(args.seeds)
+        for d in args.tasks
+        for algo in algorithms
+        for seed in range(args.seeds)
     ]
 
 
@@ -146,8 +157,13 @@ def clip_to_range(metric: str, low, high):
 def summary_rows(groups: dict, budget_text: str) -> list[dict]:
     rows = []
     for (label, algo), results in groups.items():
-        row = {"task": label, "algo": algo, "seeds": len(results), "steps_per_trial": results[0]["steps"],
-               "budget": budget_text}
+        row = {
+            "task": label,
+            "algo": algo,
+            "seeds": len(results),
+            "steps_per_trial": results[0]["steps"],
+            "budget": budget_text,
+        }
         for metric in METRICS:
             interval = t_interval([r["final"][metric] for r in results])
             low, high = clip_to_range(metric, interval.low, interval.high)
@@ -180,12 +196,23 @@ def curve_rows(groups: dict) -> list[dict]:
 
 
 def _ci(row: dict, metric: str, fmt: str) -> str:
-    return (f"{row[f'final_{metric}_mean']:{fmt}} ({row[f'final_{metric}_ci95_low']:{fmt}} .. "
-            f"{row[f'final_{metric}_ci95_high']:{fmt}})")
+    return (
+        f"{row[f'final_{metric}_mean']:{fmt}} ({row[f'final_{metric}_ci95_low']:{fmt}} .. "
+        f"{row[f'final_{metric}_ci95_high']:{fmt}})"
+    )
 
 
-def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, names: list[str], settings: dict,
-                   steps: dict[str, int], steps_source: str, records) -> str:
+def write_markdown(
+    path: Path,
+    rows: list[dict],
+    tests: list[dict],
+    args: Args,
+    names: list[str],
+    settings: dict,
+    steps: dict[str, int],
+    steps_source: str,
+    records,
+) -> str:
     hp = ONRAMP_HYPERPARAMETERS
     lines = [
         f"# Highway merging: {' vs '.join(names)} ({args.name})",
@@ -219,8 +246,12 @@ def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, 
             f"{r['train_steps_per_s']:,} | {r['peak_rss_mb']} | {r['budget']} |"
         )
     if tests:
-        lines += ["", "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):", "",
-                  *study.significance_lines(tests, "team return")]
+        lines += [
+            "",
+            "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):",
+            "",
+            *study.significance_lines(tests, "team return"),
+        ]
     lines += [
         "",
         f"Wall time of the sweep that produced these records (first trial start to last trial end): "
@@ -235,15 +266,23 @@ def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, 
 
 def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> list[Path]:
     def panels(metric: str) -> list:
-        return [(f"{d} ({steps[d]:,} steps/trial)", metric, {n: groups.get((d, n), []) for n in names})
-                for d in args.tasks]
+        return [
+            (f"{d} ({steps[d]:,} steps/trial)", metric, {n: groups.get((d, n), []) for n in names}) for d in args.tasks
+        ]
 
     return [
-        study.plot_curves(args.out / f"{args.name}_curves.png", panels("team_return"),
-                          f"Highway on-ramp merging (Fig. 8), greedy policy: mean and 95% CI over seeds ({args.budget_text})",
-                          clip_to_range),
-        study.plot_curves(args.out / f"{args.name}_speed_crash.png", panels("mean_speed") + panels("crash_rate"),
-                          f"Average speed and crash rate (Fig. 9) ({args.budget_text})", clip_to_range),
+        study.plot_curves(
+            args.out / f"{args.name}_curves.png",
+            panels("team_return"),
+            f"Highway on-ramp merging (Fig. 8), greedy policy: mean and 95% CI over seeds ({args.budget_text})",
+            clip_to_range,
+        ),
+        study.plot_curves(
+            args.out / f"{args.name}_speed_crash.png",
+            panels("mean_speed") + panels("crash_rate"),
+            f"Average speed and crash rate (Fig. 9) ({args.budget_text})",
+            clip_to_range,
+        ),
     ]
 
 
@@ -272,4 +311,3 @@ def main(argv: list[str] | None = None, prog: str | None = None, out: Path | Non
     plot(groups, args, names, steps)
     print(text)
     sys.stdout.flush()
-

@@ -49,9 +49,10 @@ import dataclasses
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import Any, ClassVar
 
 from stmg_bench.args import parse_dataclass
 from stmg_bench.learning_curves import aggregate_curves
@@ -87,14 +88,21 @@ class Args(study.ControlArgs):
 
     DEFAULT_STEPS: ClassVar[int] = 100_000  # without --steps or --budget
 
-    scenarios: tuple[str, ...] = field(default=DEFAULT_SCENARIOS, metadata={
-        "help": f"sub-scenarios of the comparison, from {list(SCENARIOS)}, or 'all'"})
-    ablation_scenario: str = field(default="HalfCheetah-6x1", metadata={
-        "help": "sub-scenario of STEP's beta ablation ('none': no ablation)"})
-    ablation_algo: str = field(default="step", metadata={
-        "help": "the algorithm whose `beta` the ablation varies (its comparison runs give beta = 1)"})
-    betas: tuple[str, ...] = field(default=("0", "0.1", "1", "10"), metadata={
-        "help": "beta values of the ablation (the comparison's STEP runs use STEP's default, 1)"})
+    scenarios: tuple[str, ...] = field(
+        default=DEFAULT_SCENARIOS,
+        metadata={"help": f"sub-scenarios of the comparison, from {list(SCENARIOS)}, or 'all'"},
+    )
+    ablation_scenario: str = field(
+        default="HalfCheetah-6x1", metadata={"help": "sub-scenario of STEP's beta ablation ('none': no ablation)"}
+    )
+    ablation_algo: str = field(
+        default="step",
+        metadata={"help": "the algorithm whose `beta` the ablation varies (its comparison runs give beta = 1)"},
+    )
+    betas: tuple[str, ...] = field(
+        default=("0", "0.1", "1", "10"),
+        metadata={"help": "beta values of the ablation (the comparison's STEP runs use STEP's default, 1)"},
+    )
     episode_length: int = field(default=1000, metadata={"help": "steps per episode (the paper: 1000)"})
     name: str = field(default="mujoco", metadata={"help": "base name of the results files"})
     out: Path = field(default=RESULTS, metadata={"help": "results folder"})
@@ -155,7 +163,7 @@ def ablation_base(args: Args, algorithms: list, settings: dict) -> tuple:
 def plan(args: Args, algorithms: list, settings: dict) -> tuple[dict[str, int], str]:
     """Joint steps per trial for each sub-scenario, and where they came from."""
     groups = {s: [a.name for a in algorithms for _ in range(args.seeds)] for s in args.scenarios}
-    shares = {s: 1 for s in args.scenarios}
+    shares = dict.fromkeys(args.scenarios, 1)
     measured, hp = list(algorithms), dict(settings)
     target = ablation(args)
     if target is not None:
@@ -167,19 +175,30 @@ def plan(args: Args, algorithms: list, settings: dict) -> tuple[dict[str, int], 
         if step not in measured:
             measured.append(step)
             hp[step.name] = step_hp
-    rollout = {s: MUJOCO_HYPERPARAMETERS.rollout_joint_steps for s in groups}
+    rollout = dict.fromkeys(groups, MUJOCO_HYPERPARAMETERS.rollout_joint_steps)
     if args.steps is not None:
         return study.plan_steps(args, groups, shares, None, rollout, TRAINING_FRACTION), "--steps"
     throughput = study.calibrate({s: task(args, s) for s in groups}, measured, hp, args.calibration_steps)
-    return (study.plan_steps(args, groups, shares, throughput, rollout, TRAINING_FRACTION),
-            f"training throughput measured now ({args.calibration_steps:,} steps per algorithm and sub-scenario)")
+    return (
+        study.plan_steps(args, groups, shares, throughput, rollout, TRAINING_FRACTION),
+        f"training throughput measured now ({args.calibration_steps:,} steps per algorithm and sub-scenario)",
+    )
 
 
 def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, int]) -> list:
     trials = [
-        study.make_trial(f"{algo.name}_{scenario}_s{seed}", algo, settings[algo.name], task(args, scenario), seed,
-                         steps[scenario], args)
-        for scenario in args.scenarios for algo in algorithms for seed in range(args.seeds)
+        study.make_trial(
+            f"{algo.name}_{scenario}_s{seed}",
+            algo,
+            settings[algo.name],
+            task(args, scenario),
+            seed,
+            steps[scenario],
+            args,
+        )
+        for scenario in args.scenarios
+        for algo in algorithms
+        for seed in range(args.seeds)
     ]
     target = ablation(args)
     if target is not None:
@@ -187,7 +206,11 @@ def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, i
         keys = {t.key for t in trials}
         for beta in betas(args):
             for seed in range(args.seeds):
-                key = f"{step.name}_{target}_s{seed}" if beta == DEFAULT_BETA else f"{step.name}_{target}_beta{beta:g}_s{seed}"
+                key = (
+                    f"{step.name}_{target}_s{seed}"
+                    if beta == DEFAULT_BETA
+                    else f"{step.name}_{target}_beta{beta:g}_s{seed}"
+                )
                 if key not in keys:
                     hp = base if beta == DEFAULT_BETA else {**base, "beta": beta}
                     trials.append(study.make_trial(key, step, hp, task(args, target), seed, steps[target], args))
@@ -195,7 +218,7 @@ def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, i
     return trials
 
 
-def scenario_of(record: dict) -> str:
+def scenario_of(record: Mapping[str, Any]) -> str:
     kw = record["kwargs"]
     for label, (task_id, conf) in SCENARIOS.items():
         if task_id == kw["task_id"] and kw["task_kwargs"]["agent_conf"] == conf:
@@ -203,7 +226,7 @@ def scenario_of(record: dict) -> str:
     raise KeyError(kw)
 
 
-def beta_of(record: dict, ablated: str) -> float | str:
+def beta_of(record: Mapping[str, Any], ablated: str) -> float | str:
     """The trial's explicit beta; DEFAULT_BETA for the ablated algorithm's comparison runs; '' for the others."""
     hp = record["result"]["hyperparameters"]
     if "beta" in hp:
@@ -216,16 +239,23 @@ def summary_rows(groups: dict, budget_text: str) -> list[dict]:
     for (scenario, algo, beta), results in groups.items():
         final = study.final_interval(results, "team_return")
         best = study.t_interval([max(p["team_return"] for p in r["curve"] if p["step"] > 0) for r in results])
-        rows.append({
-            "scenario": scenario, "algo": algo, "beta": beta, "seeds": final.n,
-            "steps_per_trial": results[0]["steps"], "budget": budget_text,
-            "final_return_mean": round(final.mean, 2), "final_return_ci95_low": round(final.low, 2),
-            "final_return_ci95_high": round(final.high, 2),
-            "best_return_mean": round(best.mean, 2),
-            "train_steps_per_s": round(sum(r["steps_per_s"] for r in results) / len(results)),
-            "train_min_per_trial": round(sum(r["train_s"] for r in results) / len(results) / 60, 2),
-            "peak_rss_mb": round(max(r.get("peak_rss_mb", float("nan")) for r in results)),
-        })
+        rows.append(
+            {
+                "scenario": scenario,
+                "algo": algo,
+                "beta": beta,
+                "seeds": final.n,
+                "steps_per_trial": results[0]["steps"],
+                "budget": budget_text,
+                "final_return_mean": round(final.mean, 2),
+                "final_return_ci95_low": round(final.low, 2),
+                "final_return_ci95_high": round(final.high, 2),
+                "best_return_mean": round(best.mean, 2),
+                "train_steps_per_s": round(sum(r["steps_per_s"] for r in results) / len(results)),
+                "train_min_per_trial": round(sum(r["train_s"] for r in results) / len(results) / 60, 2),
+                "peak_rss_mb": round(max(r.get("peak_rss_mb", float("nan")) for r in results)),
+            }
+        )
     return rows
 
 
@@ -234,11 +264,18 @@ def curve_rows(groups: dict) -> list[dict]:
     for (scenario, algo, beta), results in groups.items():
         band = aggregate_curves([r["curve"] for r in results], "team_return")
         for step, interval in zip(band.steps, band.intervals):
-            rows.append({
-                "scenario": scenario, "algo": algo, "beta": beta, "step": step,
-                "seeds": interval.n, "team_return_mean": round(interval.mean, 3),
-                "ci95_low": round(interval.low, 3), "ci95_high": round(interval.high, 3),
-            })
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "algo": algo,
+                    "beta": beta,
+                    "step": step,
+                    "seeds": interval.n,
+                    "team_return_mean": round(interval.mean, 3),
+                    "ci95_low": round(interval.low, 3),
+                    "ci95_high": round(interval.high, 3),
+                }
+            )
     return rows
 
 
@@ -247,8 +284,17 @@ def comparison_groups(groups: dict, args: Args) -> dict:
     return {(s, a): r for (s, a, b), r in groups.items() if s in args.scenarios and b in ("", DEFAULT_BETA)}
 
 
-def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, names: list[str], settings: dict,
-                   steps: dict[str, int], steps_source: str, records) -> str:
+def write_markdown(
+    path: Path,
+    rows: list[dict],
+    tests: list[dict],
+    args: Args,
+    names: list[str],
+    settings: dict,
+    steps: dict[str, int],
+    steps_source: str,
+    records,
+) -> str:
     comparison = [r for r in rows if r["scenario"] in args.scenarios and r["beta"] in ("", DEFAULT_BETA)]
     target = ablation(args)
     ablated_name = ablation_base(args, [], {})[0].name if target is not None else None
@@ -261,7 +307,8 @@ def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, 
         f"{args.episode_length}, --eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, "
         f"{default_workers(args.workers)} workers ({platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}). Steps per trial from {steps_source}: "
-        + ", ".join(f"{s} {n:,}" for s, n in steps.items()) + " joint steps. Trajectories are reproducible on one "
+        + ", ".join(f"{s} {n:,}" for s, n in steps.items())
+        + " joint steps. Trajectories are reproducible on one "
         "machine; training may differ across CPUs through floating-point rounding.",
         "",
         "Return = the team's episode return of the greedy policy (shared reward), played through each algorithm's "
@@ -286,11 +333,17 @@ def write_markdown(path: Path, rows: list[dict], tests: list[dict], args: Args, 
             f"{r['train_steps_per_s']:,} | {r['peak_rss_mb']} | {r['budget']} |"
         )
     if tests:
-        lines += ["", "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):", "",
-                  *study.significance_lines(tests, "return")]
+        lines += [
+            "",
+            "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):",
+            "",
+            *study.significance_lines(tests, "return"),
+        ]
     if ablated:
         lines += [
-            "", f"## Regulariser ablation of {ablated_name} on {target} (Fig. 7 / B.3)", "",
+            "",
+            f"## Regulariser ablation of {ablated_name} on {target} (Fig. 7 / B.3)",
+            "",
             "| beta | seeds | steps per trial | final return (95% CI) | best return | budget |",
             "|---:|---:|---:|---|---:|---|",
         ]
@@ -315,17 +368,28 @@ def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> l
     paths = []
     comparison = comparison_groups(groups, args)
     if args.scenarios:
-        panels = [(f"{s} ({steps[s]:,} steps/trial)", "team_return", {n: comparison.get((s, n), []) for n in names})
-                  for s in args.scenarios]
-        paths.append(study.plot_curves(args.out / f"{args.name}_curves.png", panels,
-                                       f"Multi-Agent MuJoCo, greedy policy: mean and 95% CI over seeds ({args.budget_text})"))
+        panels = [
+            (f"{s} ({steps[s]:,} steps/trial)", "team_return", {n: comparison.get((s, n), []) for n in names})
+            for s in args.scenarios
+        ]
+        paths.append(
+            study.plot_curves(
+                args.out / f"{args.name}_curves.png",
+                panels,
+                f"Multi-Agent MuJoCo, greedy policy: mean and 95% CI over seeds ({args.budget_text})",
+            )
+        )
     target = ablation(args)
     if target is not None:
         name = ablation_base(args, [], {})[0].name
         series = {f"beta = {b:g}": groups.get((target, name, b), []) for b in betas(args)}
-        paths.append(study.plot_curves(args.out / f"{args.name}_beta_ablation.png",
-                                       [(f"{name} on {target} ({steps[target]:,} steps/trial)", "team_return", series)],
-                                       f"Regulariser coefficient beta ({args.budget_text})"))
+        paths.append(
+            study.plot_curves(
+                args.out / f"{args.name}_beta_ablation.png",
+                [(f"{name} on {target} ({steps[target]:,} steps/trial)", "team_return", series)],
+                f"Regulariser coefficient beta ({args.budget_text})",
+            )
+        )
     return paths
 
 
@@ -353,4 +417,3 @@ def main(argv: list[str] | None = None, prog: str | None = None, out: Path | Non
     plot(groups, args, names, steps)
     print(text)
     sys.stdout.flush()
-

@@ -18,7 +18,7 @@ local Ray instance or an existing cluster (``address=``), gathered as they finis
 Benchmark scripts get the same ``--backend``, ``--address``, ``--workers``,
 ``--fresh`` flags from :func:`add_sweep_arguments`.
 
-Example:
+Examples:
     >>> import argparse, tempfile
     >>> from stmg_bench.sweep import Trial, add_sweep_arguments, run_sweep, sweep_kwargs
     >>> args = add_sweep_arguments(argparse.ArgumentParser()).parse_args(["--workers", "1"])

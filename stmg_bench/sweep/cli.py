@@ -1,6 +1,6 @@
 """The command-line flags every benchmark script shares for running its sweep.
 
-Example:
+Examples:
     >>> import argparse
     >>> parser = add_sweep_arguments(argparse.ArgumentParser())
     >>> args = parser.parse_args(["--backend", "ray", "--workers", "4"])
@@ -61,7 +61,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     return parser
 
 
-def sweep_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def sweep_kwargs(args: Any) -> dict[str, Any]:
     """The keyword arguments of :func:`stmg_bench.sweep.run_sweep` chosen by the flags in ``args``."""
     return {"backend": args.backend, "workers": args.workers, "address": args.address, "fresh": args.fresh}
 
@@ -70,7 +70,7 @@ def sweep_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 class SweepOptions:
     """Where a benchmark's trials run: the flags of :func:`add_sweep_arguments`, as a base for a script's ``Args``.
 
-    Example:
+    Examples:
         >>> from dataclasses import dataclass, field
         >>> @dataclass(frozen=True)
         ... class Args(SweepOptions):
@@ -79,12 +79,26 @@ class SweepOptions:
         {'backend': 'local', 'workers': 1, 'address': None, 'fresh': False}
     """
 
-    backend: str = field(default="local", metadata={
-        "help": "local: a pool of processes on this machine; ray: Ray tasks (pip install 'stmg-envs[ray]')",
-        "choices": BACKENDS})
-    address: str | None = field(default=None, metadata={
-        "help": "with --backend ray: the Ray cluster to run on, e.g. 'auto' (none: start a local Ray instance)"})
-    workers: int | None = field(default=None, metadata={
-        "help": "trials run at the same time (none: all cores; 1 with --backend local runs them in this process)"})
-    fresh: bool = field(default=False, metadata={
-        "help": "delete the records of this sweep's trials and run them all again (default: resume)"})
+    backend: str = field(
+        default="local",
+        metadata={
+            "help": "local: a pool of processes on this machine; ray: Ray tasks (pip install 'stmg-envs[ray]')",
+            "choices": BACKENDS,
+        },
+    )
+    address: str | None = field(
+        default=None,
+        metadata={
+            "help": "with --backend ray: the Ray cluster to run on, e.g. 'auto' (none: start a local Ray instance)"
+        },
+    )
+    workers: int | None = field(
+        default=None,
+        metadata={
+            "help": "trials run at the same time (none: all cores; 1 with --backend local runs them in this process)"
+        },
+    )
+    fresh: bool = field(
+        default=False,
+        metadata={"help": "delete the records of this sweep's trials and run them all again (default: resume)"},
+    )

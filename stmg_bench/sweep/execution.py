@@ -10,7 +10,7 @@ and makes a trial's floating-point result independent of the backend and worker
 count. The previous settings are restored after the trial, which matters only when
 trials run in the caller's process (``workers=1``).
 
-Example:
+Examples:
     >>> outcome = execute_trial("seed=0", "statistics:mean", {"data": [1, 2, 3]})
     >>> outcome.record["result"], outcome.error
     (2, None)
@@ -59,7 +59,7 @@ class TrialOutcome:
 def single_threaded() -> Iterator[None]:
     """Run the body with one BLAS/OpenMP/PyTorch thread, restoring the previous settings after."""
     saved_env = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
     torch = sys.modules.get("torch")
     saved_torch_threads = torch.get_num_threads() if torch is not None else None
     if torch is not None:
@@ -125,7 +125,7 @@ def prepare_worker_process(parent_pid: int, poll_s: float = 0.5) -> None:
     thread that ends the worker if its parent, the sweep process, dies: a sweep killed
     with SIGKILL leaves no workers computing trials whose records nobody will write.
     """
-    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
     watchdog = threading.Thread(
         target=_exit_when_orphaned, args=(parent_pid, poll_s), name="stmg-sweep-orphan-watchdog", daemon=True
     )

@@ -13,7 +13,7 @@ It is first written to a temporary file in the same folder (``.<key>.<random>.tm
 flushed to disk, then renamed over ``<key>.json`` with :func:`os.replace`, so a
 reader (or a sweep killed at any instant) sees either no record or a complete one.
 
-Example:
+Examples:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> record = {"key": "seed=0", "fn": "statistics:mean", "kwargs": {"data": [5]}, "result": 5,
@@ -43,7 +43,7 @@ RECORD_FIELDS = ("key", "fn", "kwargs", "result", "wall_s", "finished_at", "host
 #: The fields the runner adds to what a worker returns (the worker does not know them).
 RUNNER_FIELDS = ("fingerprint", "commit")
 #: Fields a record may lack (written by an older version), with the value it reads back with.
-_OPTIONAL_FIELDS = {"fingerprint": {}, "commit": None}
+_OPTIONAL_FIELDS: dict[str, Any] = {"fingerprint": {}, "commit": None}
 
 
 def record_path(results_dir: str | os.PathLike[str], key: str) -> Path:
@@ -66,7 +66,9 @@ def write_record(results_dir: str | os.PathLike[str], record: dict[str, Any]) ->
     """Atomically write ``record`` to ``<results_dir>/<record["key"]>.json`` and return its path."""
     folder = Path(results_dir)
     final = record_path(folder, record["key"])
-    text = to_json_text({name: record.get(name, _OPTIONAL_FIELDS.get(name)) for name in RECORD_FIELDS}) + "\n"  # one line: `cat *.json` is JSONL
+    text = (
+        to_json_text({name: record.get(name, _OPTIONAL_FIELDS.get(name)) for name in RECORD_FIELDS}) + "\n"
+    )  # one line: `cat *.json` is JSONL
     fd, temporary = tempfile.mkstemp(prefix=f".{record['key']}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -127,4 +129,3 @@ def remove_records(results_dir: str | os.PathLike[str], keys: Iterable[str]) -> 
         for leftover in folder.glob(f".{key}.*.tmp"):  # keys hold no glob wildcards
             leftover.unlink(missing_ok=True)
     return removed
-

@@ -1,6 +1,6 @@
 """Small helpers that the benchmark scripts share to report a sweep.
 
-Example:
+Examples:
     >>> records = [{"finished_at": "2026-01-01T00:01:00+00:00", "wall_s": 30.0},
     ...            {"finished_at": "2026-01-01T00:02:00+00:00", "wall_s": 45.0}]
     >>> sweep_span_s(records)

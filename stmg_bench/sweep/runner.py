@@ -21,6 +21,7 @@ def git_commit() -> str | None:
 
     return commit()
 
+
 __all__ = ["BACKENDS", "SweepResult", "run_sweep"]
 
 #: The backends :func:`run_sweep` accepts.
@@ -101,7 +102,9 @@ def _check_trials(trials: Iterable[Trial]) -> list[Trial]:
     seen: set[str] = set()
     for trial in checked:
         if not isinstance(trial, Trial):
-            raise TypeError(f"expected trials as stmg_bench.sweep.Trial objects, got {trial!r} ({type(trial).__name__})")
+            raise TypeError(
+                f"expected trials as stmg_bench.sweep.Trial objects, got {trial!r} ({type(trial).__name__})"
+            )
         if trial.key in seen:
             raise ValueError(f"expected unique trial keys, got {trial.key!r} twice; give every trial its own key")
         seen.add(trial.key)
@@ -124,7 +127,7 @@ def _outdated(trials: list[Trial], results_dir: Path) -> list[Trial]:
     """Trials whose record on disk carries another fingerprint (other code or settings made it)."""
     outdated = []
     for trial in trials:
-        if record_path(results_dir, trial.key).exists():
+        if record_path(results_dir, trial.key).exists():  # noqa: SIM102
             if read_record(results_dir, trial.key)["fingerprint"] != trial.fingerprint:
                 outdated.append(trial)
     return outdated
@@ -200,7 +203,7 @@ def run_sweep(
         MissingRayError: ``backend="ray"`` without Ray installed.
         ValueError, TypeError: Bad arguments, or a trial function that cannot be imported.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from stmg_bench.sweep import Trial, run_sweep
         >>> trials = [Trial(key=f"n={n}", fn="statistics:mean", kwargs={"data": list(range(n))})
@@ -226,7 +229,8 @@ def run_sweep(
             print(
                 f"{desc or 'sweep'}: {len(outdated)} saved trial(s) were made by other code or settings "
                 f"(their fingerprint differs) and run again, e.g. {outdated[0].key!r}",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
     records = _existing_records(checked, folder)
     reused = tuple(trial.key for trial in checked if trial.key in records)

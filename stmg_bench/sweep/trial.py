@@ -4,7 +4,7 @@ Trials name their function by ``"package.module:function"`` rather than holding
 it, so that any worker (another process, another machine of a Ray cluster) can
 import it, and so that the function name can be stored in the trial's record.
 
-Example:
+Examples:
     >>> from stmg_bench.sweep import Trial
     >>> trial = Trial(key="mean_seed=0", fn="statistics:mean", kwargs={"data": (1, 2, 3)})
     >>> trial.kwargs  # stored in its JSON form: tuples become lists
@@ -102,7 +102,7 @@ class Trial:
             :mod:`stmg_bench.provenance`), JSON-serialisable. A resumed sweep reruns a trial whose
             record has another fingerprint instead of reusing it.
 
-    Example:
+    Examples:
         >>> Trial(key="seed=0", fn="statistics:mean", kwargs={"data": [1, 2]}).key
         'seed=0'
         >>> Trial(key="a/b", fn="statistics:mean")

@@ -8,7 +8,7 @@
 Importing this package does not import highway-env; the environments do, on
 first use, and say how to install it if it is missing.
 
-Example:
+Examples:
     >>> from stmg_envs import stmg_v0
     >>> from stmg_envs.highway import OnRampMergeEnv, merge_priority_order
     >>> aec = stmg_v0(OnRampMergeEnv("medium"), order=merge_priority_order)

@@ -22,7 +22,7 @@ def require_highway_env() -> ModuleType:
     Raises:
         ImportError: ``highway-env`` is not installed; the message says how to install it.
 
-    Example:
+    Examples:
         >>> require_highway_env().__name__
         'highway_env'
     """

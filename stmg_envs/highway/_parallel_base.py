@@ -32,7 +32,7 @@ class HighwayParallelEnv(ParallelEnv):
     agents: list[str]
 
     def _init_spaces(self, observation_space: spaces.Box, state_space: spaces.Box) -> None:
-        self.observation_spaces = {a: observation_space for a in self.possible_agents}
+        self.observation_spaces = dict.fromkeys(self.possible_agents, observation_space)
         self.action_spaces = {a: spaces.Discrete(_N_ACTIONS) for a in self.possible_agents}
         self.state_space = state_space
         self._agent_index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -86,8 +86,10 @@ class HighwayParallelEnv(ParallelEnv):
             action = actions[agent]
             if isinstance(action, np.ndarray) and action.shape == ():
                 action = action.item()
-            if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)) or not (
-                0 <= action < _N_ACTIONS
+            if (
+                isinstance(action, (bool, np.bool_))
+                or not isinstance(action, (int, np.integer))
+                or not (0 <= action < _N_ACTIONS)
             ):
                 raise ValueError(
                     f"{name}.step: action of {agent!r} expected an integer in [0, {_N_ACTIONS - 1}] "

@@ -11,6 +11,8 @@ This module imports ``highway-env``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from stmg_envs.highway._deps import require_highway_env
@@ -25,8 +27,12 @@ __all__ = ["OffscreenRenderMixin"]
 class OffscreenRenderMixin:
     """Mix into a highway-env ``AbstractEnv`` subclass (before it) so ``rgb_array`` frames are drawn headless."""
 
+    render_mode: str | None
+    viewer: Any
+
     def render(self) -> np.ndarray | None:
         if self.render_mode == "rgb_array" and self.viewer is None:
             self.viewer = EnvViewer(self)
             self.viewer.enabled = True
-        return super().render()
+        # AbstractEnv.render, next in the MRO of the classes this is mixed into.
+        return super().render()  # type: ignore[misc]

@@ -6,6 +6,7 @@ nothing heavy, so it can be used without ``highway-env`` installed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,9 +22,7 @@ __all__ = [
 ]
 
 #: The 5 meta-actions of every controlled vehicle (highway-env's ``DiscreteMetaAction`` indices).
-ACTIONS: Mapping[int, str] = MappingProxyType(
-    {0: "LANE_LEFT", 1: "IDLE", 2: "LANE_RIGHT", 3: "FASTER", 4: "SLOWER"}
-)
+ACTIONS: Mapping[int, str] = MappingProxyType({0: "LANE_LEFT", 1: "IDLE", 2: "LANE_RIGHT", 3: "FASTER", 4: "SLOWER"})
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class TrafficDensity:
         controlled: ``(min, max)`` number of controlled vehicles (the agents).
         human: ``(min, max)`` number of human-driven (IDM) vehicles.
 
-    Example:
+    Examples:
         >>> TrafficDensity(controlled=(2, 4), human=(2, 4)).controlled
         (2, 4)
     """
@@ -83,7 +82,7 @@ class OnRampReward:
         speed_range: Speeds mapped to 0 and 1 in the speed term, in m/s.
         headway_horizon: Headway used when nothing is ahead, in metres.
 
-    Example:
+    Examples:
         >>> OnRampReward().collision
         200.0
         >>> OnRampReward(headway=0.0).headway
@@ -133,7 +132,7 @@ class TrafficMergeReward:
         crash_penalties: ``((x, penalty), ...)`` with increasing ``x`` (metres).
         late_crash_penalty: Penalty of a crash beyond the last threshold.
 
-    Example:
+    Examples:
         >>> TrafficMergeReward().crash_penalty(250.0)
         -25.0
         >>> TrafficMergeReward().crash_penalty(280.0)
@@ -165,7 +164,7 @@ class TrafficMergeReward:
                 "TrafficMergeReward expected `crash_penalties` as ((x, penalty), ...) with finite numbers, "
                 f"got {self.crash_penalties!r} ({exc})."
             ) from None
-        if any(a[0] >= b[0] for a, b in zip(pairs, pairs[1:])):
+        if any(a[0] >= b[0] for a, b in itertools.pairwise(pairs)):
             raise ValueError(
                 f"TrafficMergeReward expected `crash_penalties` sorted by increasing x, got {self.crash_penalties!r}."
             )

@@ -98,7 +98,10 @@ def make_merge_road(
         forbidden=True,
     )
     lbc = StraightLane(
-        lkb.position(converging, 0.0), lkb.position(converging, 0.0) + [merge, 0.0], line_types=[n, c], forbidden=True
+        lkb.position(converging, 0.0),
+        lkb.position(converging, 0.0) + [merge, 0.0],  # noqa: RUF005  (an array plus an offset, not a list)
+        line_types=[n, c],
+        forbidden=True,
     )
     net.add_lane("j", "k", ljk)
     net.add_lane("k", "b", lkb)
@@ -130,7 +133,7 @@ def lane_at(ends: Sequence[float], road: str, x: float) -> tuple[LaneIndex, floa
         ValueError: an unknown road or a position off it.
         TypeError: ``x`` is not a number.
 
-    Example:
+    Examples:
         >>> lane_at((220, 100, 100, 100), "ramp", 350.0)
         (('b', 'c', 1), 30.0)
     """
@@ -169,7 +172,7 @@ def headway_distance(vehicle: Vehicle, road: Road, horizon: float) -> float:
     best = horizon
     for other in road.vehicles:
         gap = other.position[0] - x
-        if 0 < gap < best and (other.lane_index == lane or other.lane_index == next_lane):
+        if 0 < gap < best and (other.lane_index in (lane, next_lane)):
             best = gap
     return float(best)
 

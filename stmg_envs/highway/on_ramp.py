@@ -30,7 +30,7 @@ def max_controlled(difficulty: str) -> int:
     The spawn points (6 on the main road, 6 on the ramp) must also fit the
     difficulty's largest number of human-driven vehicles.
 
-    Example:
+    Examples:
         >>> max_controlled("hard")
         6
     """
@@ -119,7 +119,7 @@ class OnRampMergeEnv(HighwayParallelEnv):
     * v0: first version. Before the first release its infos changed: the reward terms moved from a
       nested ``"reward_terms"`` dict, present only after a step, to the flat keys above.
 
-    Example:
+    Examples:
         >>> from stmg_envs.highway import OnRampMergeEnv
         >>> env = OnRampMergeEnv("easy", num_controlled=2)
         >>> obs, infos = env.reset(seed=0)

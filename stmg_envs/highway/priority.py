@@ -35,7 +35,7 @@ def merge_priority_order(parallel_env: Any, rng: np.random.Generator | None = No
     Raises:
         TypeError: ``parallel_env`` is not one of the merge tasks.
 
-    Example:
+    Examples:
         >>> from stmg_envs.highway import OnRampMergeEnv, merge_priority_order
         >>> env = OnRampMergeEnv("easy", num_controlled=2)
         >>> _ = env.reset(seed=0, options={"controlled": [("main", 300.0, 25.0), ("ramp", 400.0, 25.0)]})

@@ -80,7 +80,7 @@ class TrafficMergeEnv(HighwayParallelEnv):
     * v0: first version. Before the first release its infos changed: the outcome string
       ``"outcome"`` became the three flags above.
 
-    Example:
+    Examples:
         >>> from stmg_envs.highway import TrafficMergeEnv
         >>> env = TrafficMergeEnv()
         >>> obs, infos = env.reset(seed=0)

@@ -13,7 +13,18 @@ import numpy as np
 
 from stmg_envs.matrix.matrix_game import MatrixGame
 
-__all__ = ["penalty_payoff", "PENALTY_K_VALUES", "MIXING", "ESCAPE", "MAINTAIN", "penalty", "mixing", "escape", "maintain", "matrix"]
+__all__ = [
+    "penalty_payoff",
+    "PENALTY_K_VALUES",
+    "MIXING",
+    "ESCAPE",
+    "MAINTAIN",
+    "penalty",
+    "mixing",
+    "escape",
+    "maintain",
+    "matrix",
+]
 
 #: The values of ``k`` the STEP paper sweeps (Figure 5).
 PENALTY_K_VALUES = (0.0, -25.0, -50.0, -75.0, -100.0)
@@ -58,7 +69,7 @@ def penalty(k: float = -100.0, *, episode_length: int = 25, render_mode: str | N
     on (a1, a1) or (a3, a3) costs ``k``; the lower ``k``, the more independent
     learners are drawn to the safe but poor (a2, a2).
 
-    Example:
+    Examples:
         >>> from stmg_envs.matrix import penalty
         >>> env = penalty(k=-50)
         >>> env.payoffs[0, 0, 2]
@@ -98,7 +109,7 @@ def matrix(
 ) -> MatrixGame:
     """Entry point of ``stmg/Matrix-v0``: :class:`MatrixGame`, with a 2x2 coordination game by default.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from stmg_envs.matrix.classic import matrix
         >>> env = matrix(np.zeros((3, 2, 2, 2)))   # three agents, two actions each

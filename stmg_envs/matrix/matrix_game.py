@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from stmg_envs.games.payoffs import as_payoff_tensor, common_payoff_tensor
+from stmg_envs.equilibria.payoffs import as_payoff_tensor, common_payoff_tensor
 
 __all__ = ["MatrixGame"]
 
@@ -57,7 +57,7 @@ class MatrixGame(ParallelEnv):
     ## Version history
     * v0: first version.
 
-    Example:
+    Examples:
         >>> from stmg_envs.matrix import MatrixGame
         >>> env = MatrixGame(common_payoff=[[1, 0], [0, 2]], episode_length=2)
         >>> obs, infos = env.reset(seed=0)
@@ -92,7 +92,7 @@ class MatrixGame(ParallelEnv):
         self._observation = np.ones(1, dtype=np.float32)
         self._observation.setflags(write=False)
         obs_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
-        self.observation_spaces = {a: obs_space for a in self.possible_agents}
+        self.observation_spaces = dict.fromkeys(self.possible_agents, obs_space)
         self.action_spaces = {a: spaces.Discrete(n) for a, n in zip(self.possible_agents, self.n_actions)}
         self.state_space = obs_space
         self._t = 0
@@ -111,13 +111,13 @@ class MatrixGame(ParallelEnv):
         self.agents = list(self.possible_agents)
         self._t = 0
         self._last_joint = None
-        obs = {a: self._observation for a in self.agents}
+        obs = dict.fromkeys(self.agents, self._observation)
         return obs, {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]):
         if not self.agents:
             raise RuntimeError("MatrixGame.step() called with no live agents: call reset() first.")
-        joint = []
+        chosen: list[int] = []
         for agent, n in zip(self.possible_agents, self.n_actions):
             try:
                 action = actions[agent]
@@ -130,18 +130,19 @@ class MatrixGame(ParallelEnv):
                 )
             if not 0 <= action < n:
                 raise ValueError(f"MatrixGame.step: action of {agent!r} expected in Discrete({n}), got {action!r}.")
-            joint.append(int(action))
-        joint = tuple(joint)
+            chosen.append(int(action))
+        joint = tuple(chosen)
         self._last_joint = joint
-        values = self.payoffs[(slice(None), *joint)].tolist()
+        index: tuple[Any, ...] = (slice(None), *joint)
+        values = self.payoffs[index].tolist()
         self._t += 1
         truncated = self._t >= self.episode_length
         agents = self.agents
         rewards = dict(zip(self.possible_agents, values))
-        obs = {a: self._observation for a in agents}
-        terms = {a: False for a in agents}
-        truncs = {a: truncated for a in agents}
-        infos = {a: {} for a in agents}
+        obs = dict.fromkeys(agents, self._observation)
+        terms = dict.fromkeys(agents, False)
+        truncs = dict.fromkeys(agents, truncated)
+        infos: dict[str, dict[str, Any]] = {a: {} for a in agents}
         if truncated:
             self.agents = []
         return obs, rewards, terms, truncs, infos

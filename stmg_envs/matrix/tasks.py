@@ -1,9 +1,11 @@
 """Registry entries of the matrix games (see :mod:`stmg_envs.registration`)."""
 
-from stmg_envs.registration import TaskSpec
+from stmg_envs.task_spec import TaskSpec
 
 TASKS: tuple[TaskSpec, ...] = (
-    TaskSpec("stmg/Penalty-v0", "stmg_envs.matrix.classic:penalty", description="Penalty game with miscoordination cost k"),
+    TaskSpec(
+        "stmg/Penalty-v0", "stmg_envs.matrix.classic:penalty", description="Penalty game with miscoordination cost k"
+    ),
     TaskSpec("stmg/Mixing-v0", "stmg_envs.matrix.classic:mixing", description="Mixing game (general-sum)"),
     TaskSpec("stmg/Escape-v0", "stmg_envs.matrix.classic:escape", description="Bi-AC Escape (team game)"),
     TaskSpec("stmg/Maintain-v0", "stmg_envs.matrix.classic:maintain", description="Bi-AC Maintain (general-sum)"),

@@ -6,7 +6,7 @@ The STEP paper's nine sub-scenarios: Ant ``2x4``/``4x2``/``8x1``, HalfCheetah
 does not import MuJoCo; the factories do, and say which extra to install
 (``pip install 'stmg-envs[mujoco]'``) when it is missing.
 
-Example:
+Examples:
     >>> import pettingzoo, stmg_envs
     >>> env = pettingzoo.make("parallel", "stmg/HalfCheetah-v0", agent_conf="3x2", episode_length=20)
     >>> observations, infos = env.reset(seed=0)

@@ -7,12 +7,14 @@
 * ``stmg/ManySegmentAnt-v0``, :func:`many_segment_ant`: ``"2x3"`` (default),
   ``"3x2"``, ``"6x1"`` (any ``"NxM"``).
 
-The robots are Gymnasium's ``-v5`` MuJoCo tasks, factorised by
+Building a task prints nothing: :mod:`stmg_envs.mujoco.quiet` drops MuJoCo's
+``settotalmass`` deprecation warning and Gymnasium-Robotics' Adroit notice (and
+nothing else). The robots are Gymnasium's ``-v5`` MuJoCo tasks, factorised by
 ``gymnasium_robotics.mamujoco_v1`` and wrapped in :class:`MaMuJoCoParallelEnv`.
 MuJoCo is imported when a factory is called, never when this module is
 imported, so ``import stmg_envs`` works without the ``[mujoco]`` extra.
 
-Example:
+Examples:
     >>> from stmg_envs.mujoco import ant
     >>> env = ant("4x2", agent_obsk=1, episode_length=100)
     >>> env.possible_agents
@@ -26,13 +28,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from stmg_envs.mujoco.offscreen_gl import is_headless, select_offscreen_gl_backend
 from stmg_envs.mujoco.parallel_env import MaMuJoCoParallelEnv
 from stmg_envs.mujoco.partitions import agent_factorization, check_agent_conf
+from stmg_envs.mujoco.quiet import import_gymnasium_robotics, quiet_model_compilation
 
 __all__ = ["make_mamujoco", "ant", "half_cheetah", "many_segment_ant", "RENDER_MODES"]
 
@@ -54,6 +58,8 @@ def _import_mamujoco() -> tuple[ModuleType, ModuleType]:
     """Import MuJoCo and MaMuJoCo, or explain which extra to install."""
     try:
         import mujoco  # noqa: F401  (fails early and clearly if the binding is missing)
+
+        import_gymnasium_robotics()  # without its Adroit notice (stmg_envs.mujoco.quiet)
         from gymnasium_robotics.envs.multiagent_mujoco import many_segment_ant as segment_asset
         from gymnasium_robotics.envs.multiagent_mujoco import mujoco_multi
     except ImportError as exc:
@@ -114,8 +120,10 @@ def _ensure_offscreen_rendering() -> None:
     """
     backend = select_offscreen_gl_backend()
     if is_headless() and backend not in ("egl", "osmesa"):
-        found = "MUJOCO_GL is unset and neither libEGL nor libOSMesa was found" if backend is None else (
-            f"MUJOCO_GL={backend!r} needs a display"
+        found = (
+            "MUJOCO_GL is unset and neither libEGL nor libOSMesa was found"
+            if backend is None
+            else (f"MUJOCO_GL={backend!r} needs a display")
         )
         raise RuntimeError(
             f"off-screen rendering on a machine without a display needs MUJOCO_GL='egl' or 'osmesa', "
@@ -141,11 +149,12 @@ def _make_single_agent_env(
     import gymnasium
 
     if scenario != "ManySegmentAnt":
-        return gymnasium.make(
-            f"{scenario}-v5", max_episode_steps=episode_length, render_mode=render_mode, **gym_kwargs
-        )
+        with quiet_model_compilation():
+            return gymnasium.make(
+                f"{scenario}-v5", max_episode_steps=episode_length, render_mode=render_mode, **gym_kwargs
+            )
     agents, segments_per_agent = (int(n) for n in agent_conf.split("x"))
-    with tempfile.TemporaryDirectory(prefix="stmg_mamujoco_") as folder:
+    with tempfile.TemporaryDirectory(prefix="stmg_mamujoco_") as folder, quiet_model_compilation():
         asset_path = str(Path(folder) / "many_segment_ant.xml")
         segment_asset.gen_asset(n_segs=agents * segments_per_agent, asset_path=asset_path)
         return gymnasium.make(
@@ -199,7 +208,7 @@ def make_mamujoco(
             abort the process).
         ImportError: If the ``[mujoco]`` extra is not installed.
 
-    Example:
+    Examples:
         >>> env = make_mamujoco("HalfCheetah", "3x2", agent_obsk=0, episode_length=10)
         >>> [env.action_space(a).shape for a in env.possible_agents]
         [(2,), (2,), (2,)]
@@ -220,9 +229,7 @@ def make_mamujoco(
         render_mode=render_mode,
         gym_env=single_agent_env,
     )
-    return MaMuJoCoParallelEnv(
-        mamujoco, scenario=scenario, agent_conf=agent_conf, pad_observations=pad_observations
-    )
+    return MaMuJoCoParallelEnv(mamujoco, scenario=scenario, agent_conf=agent_conf, pad_observations=pad_observations)
 
 
 def ant(
@@ -240,7 +247,7 @@ def ant(
     agent), ``"8x1"`` (one joint per agent), ``"2x4d"`` (diagonal legs). Other
     arguments as in :func:`make_mamujoco`.
 
-    Example:
+    Examples:
         >>> env = ant("8x1", episode_length=20)
         >>> len(env.possible_agents)
         8
@@ -272,7 +279,7 @@ def half_cheetah(
     (bthigh, ffoot), (fshin, fthigh)), ``"6x1"`` (one joint per agent). Other
     arguments as in :func:`make_mamujoco`.
 
-    Example:
+    Examples:
         >>> env = half_cheetah("6x1", episode_length=20)
         >>> len(env.possible_agents)
         6
@@ -304,7 +311,7 @@ def many_segment_ant(
     segments of four joints; the paper's are ``"2x3"``, ``"3x2"`` and ``"6x1"``
     (all six segments). Other arguments as in :func:`make_mamujoco`.
 
-    Example:
+    Examples:
         >>> env = many_segment_ant("3x2", episode_length=20)
         >>> env.action_space("agent_0").shape
         (8,)

@@ -7,7 +7,7 @@ off-screen render modes on a headless Linux machine with ``MUJOCO_GL`` unset,
 :func:`select_offscreen_gl_backend` sets it to ``"egl"`` (or ``"osmesa"``) when
 that library can be found. A ``MUJOCO_GL`` set by the user is never changed.
 
-Example:
+Examples:
     >>> from stmg_envs.mujoco.offscreen_gl import select_offscreen_gl_backend
     >>> select_offscreen_gl_backend() in (None, "egl", "osmesa", "glfw")
     True
@@ -27,9 +27,7 @@ _BACKENDS = (("egl", "EGL"), ("osmesa", "OSMesa"))
 
 def is_headless() -> bool:
     """Whether this is a Linux machine without a display (no ``DISPLAY``/``WAYLAND_DISPLAY``)."""
-    return sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    )
+    return sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def select_offscreen_gl_backend() -> str | None:

@@ -1,7 +1,7 @@
 """A thin, API-complete ``ParallelEnv`` around Gymnasium-Robotics' MaMuJoCo.
 
-``gymnasium_robotics.mamujoco_v1.parallel_env`` steps the robot; this wrapper
-keeps that stepping and adds what the library leaves out or gets loose:
+``gymnasium_robotics.mamujoco_v1.parallel_env`` defines the robot's factorisation;
+this wrapper keeps its meaning and adds what the library leaves out or gets loose:
 
 * ``state_space`` (the library has ``state()`` but no space for it);
 * ``render_mode`` and ``metadata["render_fps"]`` attributes;
@@ -13,7 +13,19 @@ keeps that stepping and adds what the library leaves out or gets loose:
   a wrapper writing ``infos[a]["rank"]`` would overwrite the other agents');
 * ``agents`` as its own list (the library aliases it to ``possible_agents``);
 * clear errors for missing or mis-shaped actions and for stepping a finished
-  episode (the library keeps simulating past the end).
+  episode (the library keeps simulating past the end);
+* observations by index gathers: the library rebuilds every agent's local
+  observation each step in Python loops over joints and bodies (its ``obsk``
+  helpers); this wrapper traces that builder once at construction into index
+  arrays (:class:`ObservationGathers`) and then reads all agents' observations
+  out of the simulator's arrays in one gather per step, and ``state()`` is the
+  robot's observation that the single-agent env's ``step`` already returned.
+  The result equals the library's observations exactly, its quirks included
+  (ManySegmentAnt's graph has some joints read the root's x/y position; tested on
+  all nine sub-scenarios for ``agent_obsk`` 0, 1 and 2, through episode ends); an
+  env whose builder computes rather than reads (Hopper's clipped velocities), or
+  that fails the check at construction, keeps the library's own path
+  (``fast_observations`` is then ``False``).
 
 Seeding: ``reset(seed=s)`` seeds the simulator's initial-state noise; the physics
 is deterministic, so equal seeds and equal actions give equal trajectories. As in
@@ -25,13 +37,131 @@ This module imports nothing from MuJoCo; build instances with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium
 import numpy as np
 from pettingzoo import ParallelEnv
 
-__all__ = ["MaMuJoCoParallelEnv"]
+__all__ = ["MaMuJoCoParallelEnv", "ObservationGathers"]
+
+_ZERO = np.zeros(1)
+
+
+#: The simulator arrays (``MjData`` fields) a local observation may read.
+_SOURCES = ("qpos", "qvel", "cinert", "cvel", "qfrc_actuator", "cfrc_ext")
+#: Tracer values are ``_CODE * (source + 1) + flat index`` (exact in float64).
+_CODE = float(2**24)
+
+
+class ObservationGathers(NamedTuple):
+    """Index arrays that read every agent's observation out of the simulator in one gather.
+
+    Attributes:
+        sources: The ``MjData`` fields read, in the order they are concatenated
+            (with one zero appended, the padding value).
+        observation: ``(n_agents, width)`` indices into that concatenation:
+            row ``i`` is agent ``i``'s observation, padded with the zero to
+            ``width`` (the longest agent's length).
+        low, high: ``(n_agents, width)`` clip bounds (the library clips contact
+            forces to ``[-1, 1]``; ``-inf``/``inf`` elsewhere).
+        sizes: Each agent's unpadded observation length.
+        action: Positions in the robot's action vector of the agents' actions,
+            concatenated in ``possible_agents`` order.
+    """
+
+    sources: tuple[str, ...]
+    observation: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    sizes: tuple[int, ...]
+    action: np.ndarray
+
+
+class _Tracer:
+    """Stands in for ``MjData``: each array element holds a code naming its field and position."""
+
+    def __init__(self, data: Any, sources: tuple[str, ...], offset: float = 0.0):
+        for i, name in enumerate(sources):
+            array = getattr(data, name)
+            codes = _CODE * (i + 1) + np.arange(array.size, dtype=np.float64) + offset
+            setattr(self, name, codes.reshape(array.shape))
+
+
+def _clip_bounds(body_fn: Any) -> tuple[float, float] | None:
+    """``(low, high)`` if ``body_fn`` is an element-wise clip (as in the library's graphs), else ``None``."""
+    probe = [-1e9, -0.5, 0.0, 0.5, 1e9]
+    out = np.asarray(body_fn(0, list(probe)), dtype=np.float64)
+    if out.shape != (5,) or not np.array_equal(out[1:4], probe[1:4]):
+        return None
+    return float(out[0]), float(out[4])
+
+
+def _gathers_of(mamujoco: Any) -> ObservationGathers | None:
+    """Trace the library's observation builder once into index arrays, or ``None`` where it cannot be traced.
+
+    The library's ``build_obs`` runs on a :class:`_Tracer`, so each observation
+    element comes out as the code of the simulator value it reads; a category
+    the tracer does not hold, or an ``extra_obs`` function that computes rather
+    than reads, cannot be traced. (The library's own ``observation_factorization``
+    is not used: for ManySegmentAnt it maps some joints' positions to the wrong
+    values.)
+    """
+    from gymnasium_robotics.envs.multiagent_mujoco.obsk import build_obs
+
+    if getattr(mamujoco, "agent_obsk", None) is None:
+        return None
+    used = {c for level in mamujoco.local_categories for c in level} | set(mamujoco.global_categories)
+    if not used <= set(_SOURCES):
+        return None
+    data = mamujoco.single_agent_env.unwrapped.data
+    sources = tuple(name for name in _SOURCES if name in used)
+    starts = np.cumsum([0] + [getattr(data, name).size for name in sources])
+    rows, lows, highs = [], [], []
+    for k_dict in mamujoco.k_dicts:
+        arguments = (k_dict, mamujoco.local_categories, mamujoco.mujoco_globals, mamujoco.global_categories)
+        codes = build_obs(_Tracer(data, sources), *arguments, True)
+        # The same trace shifted by 0.25: an element read straight from the simulator shifts with it.
+        shifted = build_obs(_Tracer(data, sources, offset=0.25), *arguments, True)
+        if codes.shape != shifted.shape or not np.array_equal(shifted - codes, np.full(codes.shape, 0.25)):
+            return None
+        field = codes // _CODE - 1
+        position = codes - _CODE * (field + 1)
+        if codes.size and (field.min() < 0 or field.max() >= len(sources)):
+            return None
+        index = starts[field.astype(np.intp)] + position.astype(np.intp)
+        # Where the library applies a body function (its contact-force clip), the untraced build differs.
+        applied = build_obs(_Tracer(data, sources), *arguments, False)
+        low, high = np.full(codes.shape, -np.inf), np.full(codes.shape, np.inf)
+        changed = applied != codes
+        if changed.any():
+            bounds = {
+                _clip_bounds(node.body_fn)
+                for nodes in k_dict.values()
+                for node in (*nodes, *mamujoco.mujoco_globals)
+                if node.body_fn is not None
+            }
+            if len(bounds) != 1:
+                return None
+            pair = bounds.pop()
+            if pair is None:
+                return None
+            low[changed], high[changed] = pair
+        rows.append(index)
+        lows.append(low)
+        highs.append(high)
+    sizes = tuple(len(row) for row in rows)
+    width = max(sizes)
+    observation = np.full((len(rows), width), starts[-1], dtype=np.intp)  # padding: the appended zero
+    low, high = np.full((len(rows), width), -np.inf), np.full((len(rows), width), np.inf)
+    for i, (row, row_low, row_high) in enumerate(zip(rows, lows, highs)):
+        observation[i, : len(row)], low[i, : len(row)], high[i, : len(row)] = row, row_low, row_high
+    action = np.array(
+        [node.act_ids for partition in mamujoco.agent_action_partitions for node in partition], dtype=np.intp
+    )
+    if sorted(action.tolist()) != list(range(mamujoco.single_agent_env.action_space.shape[0])):
+        return None
+    return ObservationGathers(sources, observation, low, high, sizes, action)
 
 
 class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
@@ -59,8 +189,11 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         episode_length: Steps after which the episode is truncated (``None``
             if the underlying env has no time limit).
         observation_sizes: Each agent's unpadded observation length.
+        fast_observations: Whether observations are read by index gathers
+            (:class:`ObservationGathers`, every task this package builds) or
+            built by the library (an env the gathers do not reproduce exactly).
 
-    Example:
+    Examples:
         >>> from stmg_envs.mujoco import half_cheetah
         >>> env = half_cheetah("6x1", episode_length=5)
         >>> obs, infos = env.reset(seed=0)
@@ -134,6 +267,11 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         zero = np.zeros(single.action_space.shape, dtype=single.action_space.dtype)
         self._step_info_keys: tuple[str, ...] = tuple(single.step(zero)[4])
 
+        self._robot = single.unwrapped  # its MjData is read each step (MujocoEnv resets it in place)
+        self._gathers = self._checked_gathers(mamujoco)
+        self.fast_observations = self._gathers is not None
+        self._state: np.ndarray | None = None  # the robot's observation vector of the current step
+
         name = "mamujoco" if scenario is None else f"mamujoco_{scenario}_{agent_conf}"
         self.metadata = {
             **type(self).metadata,
@@ -147,6 +285,34 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
             f"agents={len(self.possible_agents)}, episode_length={self.episode_length}, "
             f"pad_observations={self.pad_observations})"
         )
+
+    def _checked_gathers(self, mamujoco: Any) -> ObservationGathers | None:
+        """The gathers, if they give the library's observations on a short random trajectory."""
+        try:
+            gathers = _gathers_of(mamujoco)
+        except Exception:  # an unusual factorisation: keep the library's path
+            return None
+        if gathers is None:
+            return None
+        single = mamujoco.single_agent_env
+        rng = np.random.default_rng(0)
+        single.reset(seed=0)
+        for _ in range(10):
+            expected = mamujoco._get_obs()
+            got = self._observations_from(gathers, pad=False)
+            if any(not np.array_equal(got[a], expected[a]) for a in self.possible_agents):
+                return None
+            single.step(rng.uniform(-1.0, 1.0, single.action_space.shape))
+        return gathers
+
+    def _observations_from(self, gathers: ObservationGathers, pad: bool) -> dict[str, np.ndarray]:
+        """Every agent's observation, by one gather from the simulator's arrays and one clip."""
+        data = self._robot.data
+        table = np.concatenate([*(getattr(data, name).ravel() for name in gathers.sources), _ZERO])
+        table = np.clip(table[gathers.observation], gathers.low, gathers.high)
+        if pad:
+            return dict(zip(self.possible_agents, table))
+        return {agent: table[i, :size] for i, (agent, size) in enumerate(zip(self.possible_agents, gathers.sizes))}
 
     def observation_space(self, agent: str) -> gymnasium.spaces.Box:
         """The (cached) observation space of ``agent``."""
@@ -174,12 +340,17 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         Returns:
             Observations and infos (one dict per agent) of every agent.
         """
-        observations, infos = self.mamujoco.reset(seed=seed, options=options)
+        if self._gathers is None:
+            observations, infos = self.mamujoco.reset(seed=seed, options=options)
+            info = infos[self.possible_agents[0]]
+            if self.pad_observations:
+                observations = self._pad(observations)
+        else:
+            self._state, info = self.mamujoco.single_agent_env.reset(seed=seed, options=options)
+            observations = self._observations_from(self._gathers, self.pad_observations)
         self.agents = list(self.possible_agents)
-        if self.pad_observations:
-            observations = self._pad(observations)
         blank = dict.fromkeys(self._step_info_keys, 0.0)
-        return observations, {agent: {**blank, **infos[agent]} for agent in self.agents}
+        return observations, {agent: {**blank, **info} for agent in self.agents}
 
     def step(
         self, actions: dict[str, np.ndarray]
@@ -206,20 +377,31 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         """
         if not self.agents:
             raise RuntimeError(
-                "step() called with no live agents: call reset() before the first step "
-                "and after each episode ends"
+                "step() called with no live agents: call reset() before the first step and after each episode ends"
             )
         self._check_actions(actions)
-        observations, rewards, terminations, truncations, infos = self.mamujoco.step(actions)
         agents = self.agents
-        reward = float(rewards[agents[0]])
-        terminated = bool(terminations[agents[0]])
-        truncated = bool(truncations[agents[0]])
-        info = infos[agents[0]]
+        gathers = self._gathers
+        if gathers is None:
+            observations, rewards, terminations, truncations, infos = self.mamujoco.step(actions)
+            reward = float(rewards[agents[0]])
+            terminated = bool(terminations[agents[0]])
+            truncated = bool(truncations[agents[0]])
+            info = infos[agents[0]]
+            if self.pad_observations:
+                observations = self._pad(observations)
+        else:
+            # The library's step, without its per-agent observation loops: scatter the
+            # actions into the robot's action, step it, gather the observations.
+            robot_action = np.empty(gathers.action.shape[0], dtype=np.float64)
+            robot_action[gathers.action] = np.concatenate(
+                [np.asarray(actions[agent], dtype=np.float64).reshape(-1) for agent in self.possible_agents]
+            )
+            self._state, reward, terminated, truncated, info = self.mamujoco.single_agent_env.step(robot_action)
+            reward, terminated, truncated = float(reward), bool(terminated), bool(truncated)
+            observations = self._observations_from(gathers, self.pad_observations)
         if terminated or truncated:
             self.agents = []
-        if self.pad_observations:
-            observations = self._pad(observations)
         return (
             observations,
             dict.fromkeys(agents, reward),
@@ -242,20 +424,20 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
     def _check_actions(self, actions: dict[str, np.ndarray]) -> None:
         if actions.keys() != set(self.agents):
             raise ValueError(
-                f"expected one action for each live agent {sorted(self.agents)}, "
-                f"got actions for {sorted(actions)}"
+                f"expected one action for each live agent {sorted(self.agents)}, got actions for {sorted(actions)}"
             )
         for agent, action in actions.items():
             expected = self.action_spaces[agent].shape
             if np.shape(action) != expected:
                 raise ValueError(
-                    f"expected the action of {agent!r} to have shape {expected}, "
-                    f"got shape {np.shape(action)}"
+                    f"expected the action of {agent!r} to have shape {expected}, got shape {np.shape(action)}"
                 )
 
     def state(self) -> np.ndarray:
-        """Global state: the single-agent Gymnasium observation of the whole robot."""
-        return self.mamujoco.state()
+        """Global state: the single-agent Gymnasium observation of the whole robot (a new array)."""
+        if self._state is None or self._gathers is None:
+            return self.mamujoco.state()
+        return self._state.copy()
 
     def render(self) -> np.ndarray | None:
         """Render with the Gymnasium MuJoCo renderer (see ``render_mode``)."""

@@ -17,7 +17,7 @@ uses; the two it does not ship are defined here by joint name and turned into an
 This module imports nothing heavy: the library is imported inside
 :func:`agent_factorization` only.
 
-Example:
+Examples:
     >>> from stmg_envs.mujoco.partitions import valid_agent_confs
     >>> valid_agent_confs("HalfCheetah")
     ('2x3', '3x2', '6x1')
@@ -26,8 +26,9 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
     "SCENARIOS",
@@ -80,16 +81,14 @@ def valid_agent_confs(scenario: str) -> tuple[str, ...]:
     Raises:
         ValueError: If ``scenario`` is not supported.
 
-    Example:
+    Examples:
         >>> valid_agent_confs("Ant")
         ('2x4', '4x2', '8x1', '2x4d')
     """
     try:
         return SCENARIOS[scenario]
     except KeyError:
-        raise ValueError(
-            f"expected scenario to be one of {tuple(SCENARIOS)}, got {scenario!r}"
-        ) from None
+        raise ValueError(f"expected scenario to be one of {tuple(SCENARIOS)}, got {scenario!r}") from None
 
 
 def check_agent_conf(scenario: str, agent_conf: str) -> None:
@@ -102,7 +101,7 @@ def check_agent_conf(scenario: str, agent_conf: str) -> None:
     Raises:
         ValueError: If ``scenario`` or ``agent_conf`` is not supported.
 
-    Example:
+    Examples:
         >>> check_agent_conf("ManySegmentAnt", "4x3")  # any NxM is fine here
         >>> check_agent_conf("Ant", "3x3")
         Traceback (most recent call last):
@@ -119,9 +118,7 @@ def check_agent_conf(scenario: str, agent_conf: str) -> None:
             f"expected agent_conf for 'ManySegmentAnt' to be '<agents>x<segments per agent>' "
             f"with positive integers, e.g. one of {valid}, got {agent_conf!r}"
         )
-    raise ValueError(
-        f"expected agent_conf for {scenario!r} to be one of {valid}, got {agent_conf!r}"
-    )
+    raise ValueError(f"expected agent_conf for {scenario!r} to be one of {valid}, got {agent_conf!r}")
 
 
 def agent_factorization(scenario: str, agent_conf: str) -> dict[str, Any] | None:
@@ -136,7 +133,7 @@ def agent_factorization(scenario: str, agent_conf: str) -> dict[str, Any] | None
         (the same ``Node`` objects as its edges, as the library requires), or
         ``None`` when the library ships the partition itself.
 
-    Example:
+    Examples:
         >>> factorization = agent_factorization("HalfCheetah", "3x2")
         >>> [[node.label for node in part] for part in factorization["partition"]]
         [['bfoot', 'bshin'], ['bthigh', 'ffoot'], ['fshin', 'fthigh']]

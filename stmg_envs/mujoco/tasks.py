@@ -3,7 +3,7 @@
 This module must stay import-light: it names entry points as strings only.
 """
 
-from stmg_envs.registration import TaskSpec
+from stmg_envs.task_spec import TaskSpec
 
 TASKS: tuple[TaskSpec, ...] = (
     TaskSpec(

@@ -3,7 +3,7 @@
 from stmg_envs.wrappers.action_codec import ActionCodec, InvalidActionError
 from stmg_envs.wrappers.priority_order import InvalidOrderError, PriorityOrder
 from stmg_envs.wrappers.sequential_gym import SequentialGymEnv
-from stmg_envs.wrappers.stmg import OBSERVATION_KEYS, STMGEnv, stmg_v0
+from stmg_envs.wrappers.stmg import OBSERVATION_KEYS, STMGEnv, skip_dead_steps, stmg_v0
 
 __all__ = [
     "stmg_v0",
@@ -14,4 +14,5 @@ __all__ = [
     "InvalidActionError",
     "InvalidOrderError",
     "OBSERVATION_KEYS",
+    "skip_dead_steps",
 ]

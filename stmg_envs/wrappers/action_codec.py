@@ -13,12 +13,32 @@ a bad action with an error that names the agent, the value and the space, and
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["ActionCodec", "InvalidActionError"]
+__all__ = ["ActionCodec", "FastPath", "InvalidActionError"]
+
+
+class FastPath(NamedTuple):
+    """How to write one agent's actions into a flat prior-action vector on the hot path (:meth:`ActionCodec.fast_path`).
+
+    Attributes:
+        int_low: A plain ``int`` in ``[int_low, int_high)`` is valid as it is (a ``Discrete`` action) ...
+        int_high: ... (``int_low == int_high``: no such shortcut, for every other space) ...
+        one_hot_at: ... and goes to slot ``one_hot_at + action`` of the vector (set to 1).
+        check: Validates any other action and returns it in the space's form (:meth:`ActionCodec.check`).
+        flat_slot: Where a checked flat 1-D action (``Box``, ``MultiBinary``) is copied as it is, or ``None``
+            (then :meth:`ActionCodec.encode_into` writes it).
+    """
+
+    int_low: int
+    int_high: int
+    one_hot_at: int
+    check: Callable[[Any], Any]
+    flat_slot: slice | None
 
 
 #: Box actions up to this many entries are checked with plain Python floats (faster than NumPy for few values).
@@ -50,7 +70,7 @@ class ActionCodec:
         low: Lower bound of every encoded entry (float32, never above 0).
         high: Upper bound of every encoded entry (float32, never below 0).
 
-    Example:
+    Examples:
         >>> from gymnasium import spaces
         >>> codec = ActionCodec("agent_0", spaces.Discrete(3))
         >>> codec.encode(codec.check(2))
@@ -89,8 +109,11 @@ class ActionCodec:
             high = np.asarray(space.high, dtype=np.float64).ravel()
             if self.size <= _SMALL_BOX:
                 self._bounds = list(zip(low.tolist(), high.tolist()))
-                if self.size and np.isfinite(low).all() and np.isfinite(high).all() and (
-                    (low == low[0]).all() and (high == high[0]).all()
+                if (
+                    self.size
+                    and np.isfinite(low).all()
+                    and np.isfinite(high).all()
+                    and ((low == low[0]).all() and (high == high[0]).all())
                 ):
                     # One finite [lo, hi] for every entry (e.g. torques in [-1, 1]): a single pair to compare with.
                     self._uniform = (float(low[0]), float(high[0]))
@@ -114,8 +137,26 @@ class ActionCodec:
         self.high = np.maximum(high, 0.0).astype(np.float32)
         self._shape = space.shape
         self._dtype = space.dtype
-        #: :meth:`check` without the dispatch on the space's kind for a ``Box``: what the STMG's hot path calls.
-        self.checker = self._check_box if self.kind == "box" else self.check
+
+    def fast_path(self, offset: int) -> FastPath:
+        """The shortcuts for writing this agent's actions at ``offset`` of a flat prior-action vector.
+
+        Examples:
+            >>> from gymnasium import spaces
+            >>> ActionCodec("agent_0", spaces.Discrete(3, start=1)).fast_path(offset=4)[:3]
+            (1, 4, 3)
+            >>> ActionCodec("agent_1", spaces.Box(-1, 1, (2,))).fast_path(offset=4).flat_slot
+            slice(4, 6, None)
+        """
+        low, high = self.int_range if self.int_range is not None else (0, 0)
+        flat = self.kind in ("box", "multibinary") and len(self.space.shape or ()) == 1
+        return FastPath(
+            int_low=low,
+            int_high=high,
+            one_hot_at=offset - low,
+            check=self._check_box if self.kind == "box" else self.check,
+            flat_slot=slice(offset, offset + self.size) if flat else None,
+        )
 
     # ------------------------------------------------------------------ checking
     def _fail(self, action: Any, reason: str) -> InvalidActionError:
@@ -138,9 +179,13 @@ class ActionCodec:
             elif isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer):
                 action = action.item()
             else:
-                raise self._fail(action, f"an element of {self.space} (an integer in [{self._start}, {self._start + self._n - 1}])")
+                raise self._fail(
+                    action, f"an element of {self.space} (an integer in [{self._start}, {self._start + self._n - 1}])"
+                )
             if not self._start <= action < self._start + self._n:
-                raise self._fail(action, f"an element of {self.space} (an integer in [{self._start}, {self._start + self._n - 1}])")
+                raise self._fail(
+                    action, f"an element of {self.space} (an integer in [{self._start}, {self._start + self._n - 1}])"
+                )
             return int(action)
         if kind == "box":
             return self._check_box(action)
@@ -153,7 +198,11 @@ class ActionCodec:
             return arr.astype(self.space.dtype, copy=False)
         if kind == "multibinary":
             arr = np.asarray(action) if _is_real_sequence(action) or isinstance(action, np.ndarray) else None
-            if arr is None or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_) or arr.shape != self.space.shape:
+            if (
+                arr is None
+                or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_)
+                or arr.shape != self.space.shape
+            ):
                 raise self._fail(action, f"a 0/1 integer array of shape {self.space.shape} for {self.space}")
             if not np.all((arr == 0) | (arr == 1)):
                 raise self._fail(action, f"only 0 and 1 for {self.space}")
@@ -168,7 +217,7 @@ class ActionCodec:
 
     def _check_box(self, action: Any) -> Any:
         """:meth:`check` for a ``Box``: the usual array (right shape, real dtype) first, on the quickest route."""
-        space, dtype = self.space, self._dtype
+        space, dtype = cast(spaces.Box, self.space), self._dtype
         if type(action) is np.ndarray and action.shape == self._shape and action.dtype.kind in "fiu":
             uniform = self._uniform
             if uniform is not None:  # small box, finite and equal bounds: plain floats, one pair
@@ -188,8 +237,10 @@ class ActionCodec:
             elif np.isfinite(action).all() and (action >= space.low).all() and (action <= space.high).all():
                 return action if action.dtype == dtype else action.astype(dtype)
         arr = action if isinstance(action, np.ndarray) else np.asarray(action) if _is_real_sequence(action) else None
-        if arr is None or arr.dtype == np.bool_ or not (
-            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        if (
+            arr is None
+            or arr.dtype == np.bool_
+            or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
         ):
             raise self._fail(action, f"a real-valued array for {space}")
         if arr.shape != space.shape:
@@ -209,7 +260,7 @@ class ActionCodec:
         kind = self.kind
         if kind == "discrete":
             buffer[offset + action - self._start] = 1.0
-        elif kind == "box" or kind == "multibinary":
+        elif kind in {"box", "multibinary"}:
             buffer[offset : offset + self.size] = action.reshape(-1)
         elif kind == "multidiscrete":
             buffer[offset + self._offsets + (np.ravel(action) - self._mstart)] = 1.0

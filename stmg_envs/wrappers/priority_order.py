@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["OrderSpec", "PriorityOrder", "InvalidOrderError"]
 
-OrderSpec = Union[None, str, Sequence[Any], Callable[[Any, np.random.Generator], Sequence[Any]]]
+OrderSpec = Union[None, str, Sequence[Any], Callable[[Any, np.random.Generator], Sequence[Any]]]  # noqa: UP007
 
 
 class InvalidOrderError(ValueError):
@@ -67,7 +67,7 @@ class PriorityOrder:
         InvalidOrderError: a fixed order that is not a permutation of ``possible_agents``.
         TypeError: a spec of none of the accepted kinds.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> order = PriorityOrder(["b", "a"], ["a", "b"])
         >>> order.for_step(None, ["a", "b"], np.random.default_rng(0))
@@ -121,11 +121,9 @@ class PriorityOrder:
         """The order of ``live_agents`` for the coming time step."""
         if self.kind == "callable":
             try:
-                proposed = self.spec(env, rng)  # type: ignore[operator]
+                proposed = self.spec(env, rng)  # type: ignore[misc,operator]
             except Exception as exc:
-                raise InvalidOrderError(
-                    f"the order callable {self.spec!r} raised {type(exc).__name__}: {exc}"
-                ) from exc
+                raise InvalidOrderError(f"the order callable {self.spec!r} raised {type(exc).__name__}: {exc}") from exc
             return _check_permutation(proposed, live_agents, f"the order callable {self.spec!r}")
         base = self._episode_order if self._episode_order is not None else self._fixed
         key = tuple(live_agents)

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from stmg_envs.wrappers.stmg import STMGEnv
+from stmg_envs.wrappers.stmg import STMGEnv, skip_dead_steps
 
 __all__ = ["SequentialGymEnv"]
 
@@ -47,7 +47,7 @@ class SequentialGymEnv(gymnasium.Env):
     ## Version history
     * v0: first version.
 
-    Example:
+    Examples:
         >>> import gymnasium, stmg_envs
         >>> env = gymnasium.make("stmg/Penalty-v0", k=-25)
         >>> obs, info = env.reset(seed=0)
@@ -63,9 +63,7 @@ class SequentialGymEnv(gymnasium.Env):
 
     def __init__(self, env: STMGEnv):
         if not isinstance(env, STMGEnv):
-            raise TypeError(
-                f"SequentialGymEnv expected an STMG from stmg_envs.stmg_v0(...), got {type(env).__name__}."
-            )
+            raise TypeError(f"SequentialGymEnv expected an STMG from stmg_envs.stmg_v0(...), got {type(env).__name__}.")
         self.env = env
         agents = env.possible_agents
         first = agents[0]
@@ -101,9 +99,7 @@ class SequentialGymEnv(gymnasium.Env):
         return self.env.observe(self.env.agent_selection), self._info({})
 
     def _skip_dead_steps(self) -> None:
-        env = self.env
-        while env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
-            env.step(None)
+        skip_dead_steps(self.env)
 
     def step(self, action: Any):
         env = self.env

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import gymnasium
 import numpy as np
@@ -14,10 +14,55 @@ from pettingzoo import AECEnv, ParallelEnv
 from stmg_envs.wrappers.action_codec import ActionCodec, InvalidActionError
 from stmg_envs.wrappers.priority_order import InvalidOrderError, OrderSpec, PriorityOrder
 
-__all__ = ["STMGEnv", "stmg_v0", "OBSERVATION_KEYS"]
+__all__ = ["STMGEnv", "stmg_v0", "OBSERVATION_KEYS", "skip_dead_steps"]
 
 #: Keys of the ``Dict`` observation, in order (``"action_mask"`` follows when the parallel env has one).
 OBSERVATION_KEYS = ("observation", "prior_actions", "prior_mask", "rank")
+
+
+class _HotAgent(NamedTuple):
+    """What ``step()`` needs of one agent, in one lookup: :class:`~stmg_envs.wrappers.action_codec.FastPath`'s
+    fields, then the agent's index in ``prior_mask``."""
+
+    int_low: int
+    int_high: int
+    one_hot_at: int
+    check: Callable[[Any], Any]
+    flat_slot: slice | None
+    mask_index: int
+
+
+class _FlatParts(NamedTuple):
+    """Where each part of the observation lies in the flat vector of ``stmg_v0(flatten=True)``."""
+
+    observation: slice
+    prior_actions: slice
+    prior_mask: slice
+    rank_at: int  # the one-hot rank starts here
+
+
+def skip_dead_steps(env: AECEnv) -> int:
+    """Play ``None`` for the selected agent while it is terminated or truncated, as the AEC API asks.
+
+    Stops at the first live agent or when no agent is left; returns how many dead steps it played.
+    The one home of this loop: the Gymnasium view, STEP's vectorised env and the benchmarks call it.
+
+    Examples:
+        >>> from stmg_envs import stmg_v0
+        >>> from stmg_envs.matrix import penalty
+        >>> env = stmg_v0(penalty(episode_length=1))
+        >>> env.reset(seed=0)
+        >>> for agent in ("agent_0", "agent_1"):
+        ...     env.step(0)
+        >>> skip_dead_steps(env), env.agents
+        (2, [])
+    """
+    played = 0
+    while env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
+        env.step(None)
+        played += 1
+    return played
+
 
 _NEEDS_RESET = "call reset() before step(), observe(), last(), state(), render() or agent_iter()"
 
@@ -46,11 +91,11 @@ class _OrderEnforcingIterator(Iterator):
 
     __slots__ = ("env", "remaining")
 
-    def __init__(self, env: "STMGEnv", max_iter: int):
+    def __init__(self, env: STMGEnv, max_iter: int):
         self.env = env
         self.remaining = max_iter
 
-    def __iter__(self) -> "_OrderEnforcingIterator":
+    def __iter__(self) -> _OrderEnforcingIterator:
         return self
 
     def __next__(self) -> Any:
@@ -165,17 +210,11 @@ class STMGEnv(AECEnv):
             self.action_layout[agent] = slice(offset, offset + codec.size)
             offset += codec.size
         self._prior_size = offset
-        # What step() needs of each agent, in one tuple (one lookup on the hot path):
-        # (Discrete fast path for plain ints: (start, stop, slot offset - start), or None;
-        #  the action check; the slot that takes a flat 1-D action (Box, MultiBinary) as it is, or None;
-        #  the agent's index in prior_mask).
-        self._hot: dict[Any, tuple[tuple[int, int, int] | None, Any, slice | None, int]] = {}
-        for agent, codec in self._codecs.items():
-            offset = self._offsets[agent]
-            int_fast = (codec.int_range[0], codec.int_range[1], offset - codec.int_range[0]) if codec.int_range else None
-            flat = codec.kind in ("box", "multibinary") and len(codec.space.shape) == 1
-            slot = self.action_layout[agent] if flat else None
-            self._hot[agent] = (int_fast, codec.checker, slot, self._index[agent])
+        # What step() needs of each agent, in one lookup on the hot path.
+        self._hot: dict[Any, _HotAgent] = {
+            agent: _HotAgent(*codec.fast_path(self._offsets[agent]), mask_index=self._index[agent])
+            for agent, codec in self._codecs.items()
+        }
         prior_low = np.concatenate([self._codecs[a].low for a in possible]).astype(np.float32)
         prior_high = np.concatenate([self._codecs[a].high for a in possible]).astype(np.float32)
         prior_space = spaces.Box(prior_low, prior_high, dtype=np.float32)
@@ -187,7 +226,7 @@ class STMGEnv(AECEnv):
         self._mask_key: dict[Any, bool] = {}
         self._dict_spaces: dict[Any, spaces.Dict] = {}
         self._obs_spaces: dict[Any, spaces.Space] = {}
-        self._flat_parts: dict[Any, tuple[slice, slice, slice, int]] = {}
+        self._flat_parts: dict[Any, _FlatParts] = {}
         for agent in possible:
             inner = self._inner_obs_spaces[agent]
             has_mask = (
@@ -207,15 +246,18 @@ class STMGEnv(AECEnv):
                         f"stmg_v0(flatten=True) cannot flatten the observation space of {agent!r} to a Box: {own}."
                     )
                 k = int(np.prod(own_flat.shape))
-                low = np.concatenate(
-                    [own_flat.low.ravel().astype(np.float32), prior_low, np.zeros(2 * n, np.float32)]
-                )
+                low = np.concatenate([own_flat.low.ravel().astype(np.float32), prior_low, np.zeros(2 * n, np.float32)])
                 high = np.concatenate(
                     [own_flat.high.ravel().astype(np.float32), prior_high, np.ones(2 * n, np.float32)]
                 )
                 self._obs_spaces[agent] = spaces.Box(low, high, dtype=np.float32)
                 d = self._prior_size
-                self._flat_parts[agent] = (slice(0, k), slice(k, k + d), slice(k + d, k + d + n), k + d + n)
+                self._flat_parts[agent] = _FlatParts(
+                    observation=slice(0, k),
+                    prior_actions=slice(k, k + d),
+                    prior_mask=slice(k + d, k + d + n),
+                    rank_at=k + d + n,
+                )
             else:
                 self._obs_spaces[agent] = dict_space
         self._own_obs_spaces = {a: self._dict_spaces[a]["observation"] for a in possible}
@@ -271,7 +313,7 @@ class STMGEnv(AECEnv):
         return dict(self._action_spaces)
 
     @property
-    def unwrapped(self) -> "STMGEnv":
+    def unwrapped(self) -> STMGEnv:
         """The STMG itself: it is a game of its own, not a view of an AEC env (see :attr:`parallel_env`)."""
         return self
 
@@ -391,10 +433,10 @@ class STMGEnv(AECEnv):
                 f"invalid action for agent {agent!r}: None is only for terminated or truncated agents; "
                 f"expected an element of {self._action_spaces[agent]}."
             )
-        int_fast, check, slot, index = self._hot[agent]
-        if int_fast is None or type(action) is not int or not int_fast[0] <= action < int_fast[1]:
-            int_fast = None
-            action = check(action)  # raises before anything changes
+        hot = self._hot[agent]
+        one_hot = type(action) is int and hot.int_low <= action < hot.int_high
+        if not one_hot:
+            action = hot.check(action)  # raises before anything changes
         if self._rewards_stale:
             rewards = self.rewards
             for a in rewards:
@@ -404,13 +446,13 @@ class STMGEnv(AECEnv):
         self._actions[agent] = action
         pos = self._pos = self._pos + 1
         if pos < len(self._order):
-            if int_fast is not None:
-                self._prior[int_fast[2] + action] = 1.0
-            elif slot is not None:
-                self._prior[slot] = action
+            if one_hot:
+                self._prior[hot.one_hot_at + action] = 1.0
+            elif hot.flat_slot is not None:
+                self._prior[hot.flat_slot] = action
             else:
                 self._codecs[agent].encode_into(self._prior, self._offsets[agent], action)
-            self._mask[index] = 1
+            self._mask[hot.mask_index] = 1
             self.agent_selection = self._order[pos]
         else:
             self._time_step()
@@ -452,8 +494,8 @@ class STMGEnv(AECEnv):
             reward = rewards.get(agent, 0.0)
             own_rewards[agent] = reward
             cumulative[agent] += reward
-            term = True if terminations.get(agent) else False
-            trunc = True if truncations.get(agent) else False
+            term = bool(terminations.get(agent))
+            trunc = bool(truncations.get(agent))
             if not same_agents and agent not in live_set and not (term or trunc):
                 # Gone from the parallel env without a flag: it is over for it all the same.
                 term = True
@@ -529,10 +571,10 @@ class STMGEnv(AECEnv):
         own = own.copy() if type(own) is np.ndarray else copy.deepcopy(own)
         if self.flatten:
             obs_part, prior_part, mask_part, rank_at = self._flat_parts[agent]
-            out = np.zeros(self._obs_spaces[agent].shape, dtype=np.float32)
+            out = np.zeros(self._obs_spaces[agent].shape or (), dtype=np.float32)
             inner = own["observation"] if has_mask else own
             space = self._own_obs_spaces[agent]
-            out[obs_part] = inner.ravel() if isinstance(space, spaces.Box) else spaces.flatten(space, inner)
+            out[obs_part] = inner.ravel() if isinstance(space, spaces.Box) else spaces.flatten(space, inner)  # type: ignore[assignment]
             out[prior_part] = prior
             out[mask_part] = mask
             out[rank_at + rank] = 1.0
@@ -632,7 +674,7 @@ def stmg_v0(env: ParallelEnv, order: OrderSpec = None, flatten: bool = False) ->
         TypeError: ``env`` is not a ``ParallelEnv``, or ``order``/``flatten`` of the wrong kind.
         InvalidOrderError: an order that does not rank every agent exactly once.
 
-    Example:
+    Examples:
         >>> from stmg_envs import stmg_v0
         >>> from stmg_envs.matrix import penalty
         >>> env = stmg_v0(penalty(k=-50))

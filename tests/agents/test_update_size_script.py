@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("torch", reason="needs the [agents] extra")
 
-import torch as th  # noqa: E402
+import torch as th
 
-from tests.bench.benchmark_scripts import load_script  # noqa: E402
+from tests.bench.benchmark_scripts import load_script
 
 
 def test_update_size_is_the_k3_kl_and_the_fraction_beyond_the_clip():
@@ -23,7 +23,9 @@ def test_update_size_is_the_k3_kl_and_the_fraction_beyond_the_clip():
     assert load_script("update_size").update_size(old, old, clip_range=0.2) == (0.0, 0.0)
 
 
-@pytest.mark.parametrize("flags, message", [(["--tasks", "Hopper"], "unknown tasks"), (["--updates", "0"], "--updates >= 1")])
+@pytest.mark.parametrize(
+    "flags, message", [(["--tasks", "Hopper"], "unknown tasks"), (["--updates", "0"], "--updates >= 1")]
+)
 def test_bad_arguments_stop_the_script_with_the_reason(flags, message, capsys):
     """Unknown tasks and non-positive counts are refused by argparse with what was expected."""
     with pytest.raises(SystemExit):

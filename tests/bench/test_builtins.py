@@ -8,9 +8,9 @@ import pytest
 pytest.importorskip("torch", reason="needs the [agents] extra")
 pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 
-from stmg_bench.contract import check_instance  # noqa: E402
-from stmg_bench.registry import registered, resolve  # noqa: E402
-from stmg_bench.suites.matrix import joint_policy, make_env_factory  # noqa: E402
+from stmg_bench.contract import check_instance
+from stmg_bench.registry import registered, resolve
+from stmg_bench.suites.matrix import joint_policy, make_env_factory
 
 pytestmark = pytest.mark.agents
 TASK, KWARGS = "stmg/Penalty-v0", {"k": -25.0}
@@ -25,10 +25,10 @@ def build(name, seed=0, **hp):
 @pytest.mark.parametrize("name", sorted(registered()))
 def test_learn_reports_progress_after_each_update_and_act_returns_valid_actions(name):
     """learn() calls callback(num_timesteps) with growing counts up to the budget; act() gives a valid action."""
-    algo, make_env, model = build(name)
+    _algo, make_env, model = build(name)
     check_instance(model)
     seen = []
-    model.learn(200, callback=lambda n: seen.append(n))
+    model.learn(200, callback=seen.append)
     assert seen and seen == sorted(seen) and seen[-1] >= 200
     greedy, joint = joint_policy(model, make_env, seed=0)
     assert all(a in (0, 1, 2) for a in greedy)
@@ -66,8 +66,9 @@ def test_save_and_load_keep_the_policy(name, tmp_path):
     np.testing.assert_allclose(joint_policy(loaded, make_env, 0)[1], joint_policy(model, make_env, 0)[1])
 
 
-@pytest.mark.parametrize("saver, loader", [("mappo", "step"), ("ippo", "step"), ("step", "mappo"), ("step", "ippo"),
-                                           ("ippo", "mappo")])
+@pytest.mark.parametrize(
+    "saver, loader", [("mappo", "step"), ("ippo", "step"), ("step", "mappo"), ("step", "ippo"), ("ippo", "mappo")]
+)
 def test_loading_another_algorithms_file_says_so(saver, loader, tmp_path):
     """Loading a save of another algorithm raises ValueError naming what the file is, not SB3's bare assertion."""
     _, _, model = build(saver)

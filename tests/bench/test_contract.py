@@ -52,8 +52,13 @@ def test_a_class_without_act_is_told_what_to_add():
         check_algorithm(NoAct)
 
 
-@pytest.mark.parametrize("form, message", [(None, "has no `form` attribute; expected form = 'sequential'"),
-                                           ("parallel", "form must be one of .*got 'parallel'")])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        (None, "has no `form` attribute; expected form = 'sequential'"),
+        ("parallel", "form must be one of .*got 'parallel'"),
+    ],
+)
 def test_a_missing_or_unknown_form_is_named(form, message):
     """No form, or a form outside FORMS, is a ContractError naming the accepted forms."""
     attrs = {"learn": Good.learn, "act": Good.act, "__init__": Good.__init__}
@@ -66,7 +71,9 @@ def test_a_missing_or_unknown_form_is_named(form, message):
 
 def test_an_unknown_hyperparameter_is_named_with_the_ones_it_takes():
     """A typo in a hyperparameter is caught before training, with the accepted names."""
-    with pytest.raises(ContractError, match=r"does not take the hyperparameter\(s\) \['learning_rate'\]; it takes \['lr'\]"):
+    with pytest.raises(
+        ContractError, match=r"does not take the hyperparameter\(s\) \['learning_rate'\]; it takes \['lr'\]"
+    ):
         check_algorithm(Good, {"learning_rate": 0.1})
 
 

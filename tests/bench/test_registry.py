@@ -32,14 +32,16 @@ def test_importing_the_harness_and_resolving_builtins_loads_no_torch():
 def test_a_module_spec_from_the_current_folder_and_a_file_spec_resolve(tmp_path, monkeypatch):
     """'module:Class' is found in the current folder (as python -m would); 'file.py:Class' by path; both carry what
     a worker needs to import them again, and a `name` attribute labels the results."""
-    (tmp_path / "my_algos.py").write_text(textwrap.dedent('''
+    (tmp_path / "my_algos.py").write_text(
+        textwrap.dedent("""
         class Mine:
             form = "simultaneous"
             name = "mine"
             def __init__(self, make_env, seed): pass
             def learn(self, total_timesteps, callback=None): return self
             def act(self, agent, observation): return 0
-    '''))
+    """)
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
     algo = resolve("my_algos:Mine")
@@ -50,12 +52,15 @@ def test_a_module_spec_from_the_current_folder_and_a_file_spec_resolve(tmp_path,
     assert by_file.target == f"{tmp_path / 'my_algos.py'}:Mine" and by_file.load().name == "mine"
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("ppo", "unknown algorithm 'ppo'; expected a registered name"),
-    ("no_such_module_xyz:Algo", "cannot import module 'no_such_module_xyz'"),
-    ("stmg_bench.builtins:NoSuchClass", "has no attribute 'NoSuchClass'"),
-    ("/nonexistent/algo.py:Algo", "no file"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("ppo", "unknown algorithm 'ppo'; expected a registered name"),
+        ("no_such_module_xyz:Algo", "cannot import module 'no_such_module_xyz'"),
+        ("stmg_bench.builtins:NoSuchClass", "has no attribute 'NoSuchClass'"),
+        ("/nonexistent/algo.py:Algo", "no file"),
+    ],
+)
 def test_bad_specs_say_what_is_wrong(spec, message):
     """An unknown name, an unimportable module, a missing attribute or file: UnknownAlgorithmError with the cause."""
     with pytest.raises(UnknownAlgorithmError, match=message):

@@ -69,7 +69,7 @@ def test_only_live_agents_are_ranked():
 
     env = on_ramp(3, end_on_any_crash=False)
     env.reset(seed=0, options={"controlled": [("main", 100.0, 25.0), ("main", 103.0, 10.0), ("ramp", 20.0, 25.0)]})
-    env.step({a: 1 for a in env.agents})
+    env.step(dict.fromkeys(env.agents, 1))
     assert merge_priority_order(env, np.random.default_rng(0)) == ["vehicle_2"]
 
 

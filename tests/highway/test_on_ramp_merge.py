@@ -24,7 +24,7 @@ def make(difficulty="easy", **kwargs):
 
 
 def idle(env):
-    return {agent: 1 for agent in env.agents}
+    return dict.fromkeys(env.agents, 1)
 
 
 # ----------------------------------------------------------------- setting
@@ -131,7 +131,7 @@ def test_step_reward_is_the_sum_of_the_reported_terms():
     env = make("hard")
     _, infos = env.reset(seed=3)
     assert all(info[f"reward_{name}"] == 0.0 for info in infos.values() for name in env.sim.REWARD_TERMS)
-    _, rewards, _, _, infos = env.step({agent: 3 for agent in env.agents})
+    _, rewards, _, _, infos = env.step(dict.fromkeys(env.agents, 3))
     for i, agent in enumerate(rewards):
         terms = {name: infos[agent][f"reward_{name}"] for name in env.sim.REWARD_TERMS}
         assert rewards[agent] == pytest.approx(sum(terms.values()))
@@ -186,7 +186,7 @@ def test_truncation_at_the_time_limit():
     assert make().max_steps == 100
     env = make(num_controlled=1, max_steps=4)
     env.reset(seed=0, options={"controlled": [("main", 10.0, 25.0)]})
-    for step in range(4):
+    for step in range(4):  # noqa: B007
         assert env.agents == ["vehicle_0"]
         _, _, terminations, truncations, _ = env.step({"vehicle_0": 1})
     assert truncations == {"vehicle_0": True} and terminations == {"vehicle_0": False}

@@ -188,8 +188,9 @@ def test_ppo_with_a_remote_env_runner(rllib, ray_instance):
 
     def make_stmg(_config):  # defined here so that Ray ships it by value, without this test module
         import pettingzoo
-        import stmg_envs  # noqa: F401  (registers the tasks in the env runner's process)
         from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+
+        import stmg_envs  # noqa: F401  (registers the tasks in the env runner's process)
 
         return PettingZooEnv(pettingzoo.make("aec", "stmg/Penalty-v0", flatten=True))
 

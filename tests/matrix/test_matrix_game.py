@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test
 
-from stmg_envs.matrix import ESCAPE, MAINTAIN, MIXING, PENALTY_K_VALUES, MatrixGame, escape, maintain, matrix, mixing, penalty
+from stmg_envs.matrix import (
+    ESCAPE,
+    MAINTAIN,
+    MIXING,
+    PENALTY_K_VALUES,
+    MatrixGame,
+    escape,
+    maintain,
+    matrix,
+    mixing,
+    penalty,
+)
 
 
 @pytest.mark.parametrize(

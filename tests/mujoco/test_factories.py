@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from stmg_envs.mujoco import ant, half_cheetah, make_mamujoco, many_segment_ant
+from stmg_envs.mujoco import ant, half_cheetah, many_segment_ant
 
 FACTORIES = {"Ant": ant, "HalfCheetah": half_cheetah, "ManySegmentAnt": many_segment_ant}
 

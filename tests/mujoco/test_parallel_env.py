@@ -172,3 +172,82 @@ def test_unknown_agent_space_lookup_names_the_agents(env):
         env.observation_space("agent_7")
     with pytest.raises(KeyError, match="agent_0"):
         env.action_space("ghost")
+
+
+@pytest.mark.parametrize("agent_obsk", [0, 1, 2])
+def test_gathered_observations_equal_the_librarys_through_episode_ends(sub_scenario, agent_obsk):
+    """The index gathers give exactly Gymnasium-Robotics' observations, rewards, ends and state.
+
+    Our env and the library's own ``MultiAgentMujocoEnv`` (built the same way, stepped through its
+    ``reset``/``step``) get the same seeds and actions for three episodes of 15 steps; observations
+    (padded and unpadded) and ``state()`` must be bit-identical, also at each episode's last step.
+    """
+    _, scenario, conf, _, _ = sub_scenario
+    ours = make_mamujoco(scenario, conf, agent_obsk=agent_obsk, episode_length=15, pad_observations=False)
+    padded = make_mamujoco(scenario, conf, agent_obsk=agent_obsk, episode_length=15)
+    library = make_mamujoco(scenario, conf, agent_obsk=agent_obsk, episode_length=15).mamujoco
+    rng = np.random.default_rng(agent_obsk)
+    try:
+        assert ours.fast_observations and padded.fast_observations
+        for episode in range(3):
+            expected, _ = library.reset(seed=episode)
+            got, _ = ours.reset(seed=episode)
+            got_padded, _ = padded.reset(seed=episode)
+            ends = 0
+            while True:
+                for agent in ours.possible_agents:
+                    np.testing.assert_array_equal(got[agent], expected[agent])
+                    size = expected[agent].shape[0]
+                    np.testing.assert_array_equal(got_padded[agent][:size], expected[agent])
+                    assert not got_padded[agent][size:].any()
+                np.testing.assert_array_equal(ours.state(), library.state())
+                np.testing.assert_array_equal(padded.state(), library.state())
+                if not ours.agents:
+                    break
+                actions = random_actions(ours, rng)
+                expected, rewards, terminations, truncations, _ = library.step(actions)
+                got, our_rewards, our_terminations, our_truncations, _ = ours.step(actions)
+                got_padded, *_ = padded.step(actions)
+                agent = ours.possible_agents[0]
+                assert our_rewards[agent] == rewards[agent]
+                assert (our_terminations[agent], our_truncations[agent]) == (terminations[agent], truncations[agent])
+                ends += bool(terminations[agent] or truncations[agent])
+            assert ends == 1
+    finally:
+        ours.close()
+        padded.close()
+        library.close()
+
+
+def test_an_env_the_gathers_cannot_trace_keeps_the_librarys_path():
+    """Hopper's graph computes velocities (clipped to [-10, 10]) instead of reading them: the library builds them."""
+    from gymnasium_robotics import mamujoco_v1
+
+    built = MaMuJoCoParallelEnv(mamujoco_v1.parallel_env("Hopper", "3x1", max_episode_steps=5))
+    try:
+        assert not built.fast_observations
+        observations, _ = built.reset(seed=0)
+        for agent in built.possible_agents:
+            np.testing.assert_array_equal(observations[agent], built.mamujoco._get_obs()[agent])
+        observations, *_ = built.step({a: built.action_space(a).sample() for a in built.agents})
+        for agent in built.possible_agents:
+            np.testing.assert_array_equal(observations[agent], built.mamujoco._get_obs()[agent])
+        np.testing.assert_array_equal(built.state(), built.mamujoco.state())
+    finally:
+        built.close()
+
+
+def test_gathers_also_hold_for_a_non_default_contact_force_range():
+    """The local views clip contact forces to [-1, 1] whatever the robot's own range: the gathers read the raw forces."""
+    built = make_mamujoco("Ant", "2x4", episode_length=30, gym_kwargs={"contact_force_range": (-0.1, 0.1)})
+    rng = np.random.default_rng(0)
+    try:
+        assert built.fast_observations
+        built.reset(seed=0)
+        while built.agents:
+            observations, *_ = built.step(random_actions(built, rng))
+            expected = built.mamujoco._get_obs()
+            for agent in built.possible_agents:
+                np.testing.assert_array_equal(observations[agent][: expected[agent].shape[0]], expected[agent])
+    finally:
+        built.close()

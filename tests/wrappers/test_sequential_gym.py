@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 
 import stmg_envs  # noqa: F401  (registers the tasks)
 from stmg_envs import SequentialGymEnv, stmg_v0
-from stmg_envs.matrix import MatrixGame, mixing
+from stmg_envs.matrix import mixing
 from tests.wrappers.toy_env import AgentSpec, ToyParallelEnv, mixed_specs
 
 

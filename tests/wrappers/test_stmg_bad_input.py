@@ -112,7 +112,7 @@ def test_step_after_the_episode_ended_raises_and_reset_recovers():
     """Stepping once every agent is gone raises; reset() starts a new episode."""
     env = stmg_v0(penalty(episode_length=1))
     env.reset(seed=0)
-    for agent in env.agent_iter():
+    for agent in env.agent_iter():  # noqa: B007
         _, _, term, trunc, _ = env.last()
         env.step(None if term or trunc else 0)
     with pytest.raises(RuntimeError, match="episode ended"):

@@ -23,7 +23,9 @@ def knights_archers_zombies():
     """Agents die mid-episode (zombies kill them); Discrete actions; vector observations."""
     from pettingzoo.butterfly import knights_archers_zombies_v11
 
-    return knights_archers_zombies_v11.parallel_env(obs_method="vector", max_cycles=60, num_archers=2, num_knights=2, line_death=True)
+    return knights_archers_zombies_v11.parallel_env(
+        obs_method="vector", max_cycles=60, num_archers=2, num_knights=2, line_death=True
+    )
 
 
 def cooperative_pong():

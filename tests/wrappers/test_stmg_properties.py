@@ -41,8 +41,12 @@ def toy_envs(draw, action_space_strategy=action_spaces):
         ends = draw(st.one_of(st.none(), st.integers(1, length)))
         truncated = draw(st.one_of(st.none(), st.integers(1, length)))
         specs[f"agent_{i}"] = AgentSpec(
-            space, obs_size=draw(st.integers(1, 3)), with_action_mask=masked, appears_at=appears,
-            terminates_at=ends, truncated_at=truncated,
+            space,
+            obs_size=draw(st.integers(1, 3)),
+            with_action_mask=masked,
+            appears_at=appears,
+            terminates_at=ends,
+            truncated_at=truncated,
         )
     kind = draw(st.sampled_from(["default", "random", "fixed", "callable"]))
     if kind == "default":
@@ -52,9 +56,11 @@ def toy_envs(draw, action_space_strategy=action_spaces):
     elif kind == "fixed":
         order = draw(st.permutations(list(specs)))
     else:
+
         def order(env, rng):
             agents = list(env.agents)
             return [agents[i] for i in rng.permutation(len(agents))]
+
     return specs, length, order, draw(st.booleans())
 
 
@@ -63,7 +69,7 @@ def toy_envs(draw, action_space_strategy=action_spaces):
 def test_stmg_invariants_on_random_parallel_envs(setup, seed):
     """Every live agent acts once per time step in order, sees exactly the actions above it, and the
     parallel env is stepped once per time step with exactly those actions; rewards pass through."""
-    specs, length, order, flatten = setup
+    specs, length, order, _flatten = setup
     toy = ToyParallelEnv(specs, episode_length=length)
     env = stmg_v0(toy, order=order)
     flat = stmg_v0(ToyParallelEnv(specs, episode_length=length), order=order, flatten=True)
@@ -136,9 +142,15 @@ class _GeneralPathsOnly(STMGEnv):
 
 def _snapshot(env: STMGEnv, observation) -> tuple:
     return (
-        env.agent_selection, observation, dict(env.rewards), dict(env._cumulative_rewards),
-        dict(env.terminations), dict(env.truncations), {a: dict(i) for a, i in env.infos.items()},
-        list(env.agents), env.num_time_steps,
+        env.agent_selection,
+        observation,
+        dict(env.rewards),
+        dict(env._cumulative_rewards),
+        dict(env.terminations),
+        dict(env.truncations),
+        {a: dict(i) for a, i in env.infos.items()},
+        list(env.agents),
+        env.num_time_steps,
     )
 
 

@@ -39,9 +39,7 @@ def test_agent_sees_exactly_the_actions_above_it_this_step():
             for other in above:
                 expected[env.action_layout[other]] = encoded(env.action_space(other), actions[other])
             np.testing.assert_array_equal(obs["prior_actions"], expected)
-            np.testing.assert_array_equal(
-                obs["prior_mask"], [int(a in above) for a in env.possible_agents]
-            )
+            np.testing.assert_array_equal(obs["prior_mask"], [int(a in above) for a in env.possible_agents])
             assert int(obs["rank"]) == rank
             assert env.order[rank] == agent
 
@@ -66,7 +64,7 @@ def test_parallel_env_steps_once_per_time_step_with_the_joint_action():
             "box_1": np.array([0.5, -0.25 * t], np.float32),
             "multi_2": np.array([t % 2, 2]),
         }
-        for i, agent in enumerate(env.order):
+        for i, agent in enumerate(env.order):  # noqa: B007
             assert len(toy.log) == t
             env.step(actions[agent])
         assert len(toy.log) == t + 1
@@ -118,6 +116,7 @@ def test_observation_space_fixed_and_observations_inside_it_for_every_order():
 
 def test_random_order_is_seeded_and_changes_between_episodes():
     """order='random' draws a permutation per episode from the seeded RNG: same seed, same orders."""
+
     def orders(seed):
         env = stmg_v0(MatrixGame(np.zeros((5, 2, 2, 2, 2, 2)), episode_length=1), order="random")
         env.reset(seed=seed)
@@ -225,7 +224,10 @@ def test_observations_are_fresh_copies():
 
 def test_action_mask_passes_through():
     """An action_mask in the parallel env's observation stays in the observation (Dict) or goes to infos (flat)."""
-    specs = {"a_0": AgentSpec(spaces.Discrete(3), with_action_mask=True), "a_1": AgentSpec(spaces.Discrete(3), with_action_mask=True)}
+    specs = {
+        "a_0": AgentSpec(spaces.Discrete(3), with_action_mask=True),
+        "a_1": AgentSpec(spaces.Discrete(3), with_action_mask=True),
+    }
     env = stmg_v0(ToyParallelEnv(specs))
     env.reset(seed=0)
     obs = env.observe("a_0")
@@ -276,10 +278,12 @@ class _DictObsGame(MatrixGame):
     def __init__(self):
         super().__init__(np.zeros((2, 2, 3)), episode_length=3)
         space = spaces.Dict({"pos": spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32), "id": spaces.Discrete(2)})
-        self.observation_spaces = {a: space for a in self.possible_agents}
+        self.observation_spaces = dict.fromkeys(self.possible_agents, space)
 
     def _dict_obs(self):
-        return {a: {"pos": np.full(2, 0.5 * i, np.float32), "id": np.int64(i)} for i, a in enumerate(self.possible_agents)}
+        return {
+            a: {"pos": np.full(2, 0.5 * i, np.float32), "id": np.int64(i)} for i, a in enumerate(self.possible_agents)
+        }
 
     def reset(self, seed=None, options=None):
         _, infos = super().reset(seed=seed, options=options)

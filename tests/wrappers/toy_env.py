@@ -114,7 +114,9 @@ class ToyParallelEnv(ParallelEnv):
         finished = self.agents
         survivors = [a for a in self.agents if not (terms[a] or truncs[a])]
         newcomers = [
-            a for a, s in self.specs.items() if s.appears_at == self.t and a not in finished and self.t < self.episode_length
+            a
+            for a, s in self.specs.items()
+            if s.appears_at == self.t and a not in finished and self.t < self.episode_length
         ]
         self.agents = survivors + newcomers
         obs = {a: self._obs(a) for a in finished + newcomers}

@@ -4,7 +4,7 @@ Both train one actor shared by all agents (with a one-hot agent indicator)
 and expose the same SB3-like interface: ``learn(joint_steps)``,
 ``predict(obs_dict)``, ``action_readout()``, ``save``/``load``.
 
-Example:
+Examples:
     >>> from stmg_agents.baselines import MAPPO
     >>> agent = MAPPO("stmg/Penalty-v0", seed=0, env_kwargs={"k": 0}).learn(100)
     >>> agent.num_timesteps

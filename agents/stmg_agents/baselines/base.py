@@ -3,7 +3,7 @@
 Both baselines train one actor shared by every agent of a simultaneous game
 (a PettingZoo ``ParallelEnv``), with an SB3-like interface.
 
-Example:
+Examples:
     >>> import io
     >>> from stmg_agents.baselines import MAPPO
     >>> agent = MAPPO("stmg/Penalty-v0", seed=0, env_kwargs={"k": -50})
@@ -173,7 +173,11 @@ class SharedPolicyAgent(ABC):
             ValueError: If ``total_timesteps`` is not a positive int.
             TypeError: If ``callback`` is none of the above.
         """
-        if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, (int, np.integer)) or total_timesteps < 1:
+        if (
+            isinstance(total_timesteps, bool)
+            or not isinstance(total_timesteps, (int, np.integer))
+            or total_timesteps < 1
+        ):
             raise ValueError(f"expected `total_timesteps` to be an int >= 1, got {total_timesteps!r}.")
         hook = self._init_callback(callback)
         with self._rng:
@@ -208,9 +212,7 @@ class SharedPolicyAgent(ABC):
     # ------------------------------------------------------------------ acting
     def _encode_subset(self, observations: Mapping[str, Any]) -> tuple[list[str], torch.Tensor]:
         if not isinstance(observations, Mapping):
-            raise TypeError(
-                f"expected a dict of observations keyed by agent name, got {type(observations).__name__}."
-            )
+            raise TypeError(f"expected a dict of observations keyed by agent name, got {type(observations).__name__}.")
         unknown = [a for a in observations if a not in self.encoder.agents]
         if unknown:
             raise KeyError(f"unknown agents {unknown}; expected a subset of {list(self.possible_agents)}.")
@@ -267,7 +269,7 @@ class SharedPolicyAgent(ABC):
             observations, _ = self._probe_env.reset(seed=self.seed)
         agents, x = self._encode_subset(observations)
         with torch.no_grad():
-            probs = self._actor_distribution(x).distribution.probs.double().cpu().numpy()
+            probs = self._actor_distribution(x).distribution.probs.double().cpu().numpy()  # type: ignore[union-attr]
         readouts = {}
         for i, agent in enumerate(agents):
             p = probs[i].copy()

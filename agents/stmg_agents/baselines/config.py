@@ -6,7 +6,7 @@ rate 5e-4, 5 epochs, one mini-batch, entropy 0.05, two hidden layers of 64,
 clip 0.2, gamma 0.99, GAE lambda 0.95, max gradient norm 10), so that both
 baselines run on the same budget as STEP.
 
-Example:
+Examples:
     >>> from stmg_agents.baselines import MAPPOConfig
     >>> config = MAPPOConfig(ent_coef=0.01)
     >>> config.rollout_joint_steps
@@ -197,9 +197,7 @@ class SharedPPOConfig:
                 alias = _ALIASES.get(key)
                 close = [alias] if alias in names else difflib.get_close_matches(key, names, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise TypeError(
-                    f"unknown hyper-parameter {key!r} for {cls.__name__}; {hint}expected one of {names}."
-                )
+                raise TypeError(f"unknown hyper-parameter {key!r} for {cls.__name__}; {hint}expected one of {names}.")
         values = dict(hyper_parameters)
         if isinstance(values.get("hidden_sizes"), list):
             values["hidden_sizes"] = tuple(values["hidden_sizes"])
@@ -217,7 +215,7 @@ class IPPOConfig(SharedPPOConfig):
     IPPO trains one SB3 ``PPO`` whose actor and critic both see only the
     agent's own observation (plus the agent indicator), shared by all agents.
 
-    Example:
+    Examples:
         >>> IPPOConfig(n_envs=2).rollout_joint_steps
         50
     """
@@ -237,7 +235,7 @@ class MAPPOConfig(SharedPPOConfig):
         huber_delta: Huber-loss threshold of the value loss; None uses squared error.
         feature_norm: LayerNorm on the network inputs (MAPPO's feature normalisation).
 
-    Example:
+    Examples:
         >>> MAPPOConfig(critic_input="concat_obs").critic_input
         'concat_obs'
     """

@@ -6,7 +6,7 @@ registered ID (``"stmg/Penalty-v0"``), a zero-argument factory, or a
 ``ParallelEnv`` instance (deep-copied), and rejects everything else with a
 message that says what to pass instead.
 
-Example:
+Examples:
     >>> from stmg_agents.baselines.env_source import resolve_env_source
     >>> source = resolve_env_source("stmg/Penalty-v0", {"k": -50})
     >>> env = source.make()
@@ -71,7 +71,7 @@ class EnvSource:
 
 
 def _make_registered(env_id: str, env_kwargs: dict[str, Any]) -> Any:
-    try:
+    try:  # noqa: SIM105
         import stmg_envs  # noqa: F401  (registers the stmg/ tasks)
     except ImportError:  # pragma: no cover - stmg_envs is this project's own package
         pass
@@ -147,9 +147,7 @@ def shared_action_space(env: ParallelEnv) -> spaces.Space:
             "supersuit.pad_action_space_v0(env)."
         )
     if not isinstance(first, (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
-        raise ValueError(
-            f"expected a Discrete, Box, MultiDiscrete or MultiBinary action space, got {first}."
-        )
+        raise ValueError(f"expected a Discrete, Box, MultiDiscrete or MultiBinary action space, got {first}.")
     if isinstance(first, spaces.Discrete) and first.start != 0:
         raise ValueError(f"expected a Discrete action space starting at 0, got {first}.")
     return first

@@ -18,7 +18,7 @@ The SuperSuit 3.11 pitfalls are handled here:
   never sees ``TimeLimit.truncated``. :class:`SharedPolicyParallelEnv`
   fixes all three below the vector env.
 
-Example:
+Examples:
     >>> from stmg_agents.baselines import IPPO
     >>> agent = IPPO("stmg/Penalty-v0", seed=0, env_kwargs={"k": 0}).learn(200)
     >>> agent.num_timesteps
@@ -134,7 +134,7 @@ class IPPO(SharedPolicyAgent):
         model: The SB3 ``PPO`` (its ``num_timesteps`` counts agent-steps,
             ``n_agents`` per joint step).
 
-    Example:
+    Examples:
         >>> from stmg_envs.matrix import penalty
         >>> agent = IPPO(lambda: penalty(k=0), seed=1, n_envs=2)
         >>> readout = agent.action_readout()
@@ -188,7 +188,8 @@ class IPPO(SharedPolicyAgent):
         self.model.learn(
             total_timesteps * self.n_agents,
             callback=_ForwardToUser(self, callback),
-            log_interval=None,
+            # SB3 skips its logging for None (its stub says int).
+            log_interval=None,  # type: ignore[arg-type]
             reset_num_timesteps=reset_num_timesteps,
         )
         self.num_timesteps = self.model.num_timesteps // self.n_agents
@@ -201,4 +202,5 @@ class IPPO(SharedPolicyAgent):
     def _restore(self, payload: Mapping[str, bytes]) -> None:
         if _SB3_ARCHIVE not in payload:
             raise ValueError(f"expected {_SB3_ARCHIVE!r} in the saved IPPO archive, got {sorted(payload)}.")
-        self.model.set_parameters(io.BytesIO(payload[_SB3_ARCHIVE]), exact_match=True, device="cpu")
+        # SB3 reads a file-like object as well as a path (its stub says str).
+        self.model.set_parameters(io.BytesIO(payload[_SB3_ARCHIVE]), exact_match=True, device="cpu")  # type: ignore[arg-type]

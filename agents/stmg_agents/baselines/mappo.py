@@ -15,7 +15,7 @@ A compact PPO built on SB3's action distributions, after Yu et al. (2021),
 
 Defaults are those of :class:`~stmg_agents.baselines.MAPPOConfig`.
 
-Example:
+Examples:
     >>> from stmg_agents.baselines import MAPPO
     >>> agent = MAPPO("stmg/Mixing-v0", seed=3).learn(100)
     >>> {a: r.greedy_action for a, r in agent.action_readout().items()}  # doctest: +SKIP
@@ -76,7 +76,7 @@ class MAPPO(SharedPolicyAgent):
         last_update_stats: Losses, entropy, approximate KL and clip fraction of
             the last mini-batch of the last update.
 
-    Example:
+    Examples:
         >>> from stmg_envs.matrix import penalty
         >>> agent = MAPPO(lambda: penalty(k=0), seed=1, n_envs=2)
         >>> agent.learn(50).num_timesteps
@@ -92,8 +92,8 @@ class MAPPO(SharedPolicyAgent):
         state_dim = _state_dim(self._probe_env, self.seed) if c.critic_input == "state" else 0
         self.critic_inputs = CriticInputBuilder(c.critic_input, self.encoder, state_dim)
         net = {"hidden_sizes": c.hidden_sizes, "activation": c.activation, "feature_norm": c.feature_norm}
-        self.actor = SharedActor(self.encoder.dim, self.action_space, **net)
-        self.critic = CentralCritic(self.critic_inputs.dim, **net)
+        self.actor = SharedActor(self.encoder.dim, self.action_space, **net)  # type: ignore[arg-type]
+        self.critic = CentralCritic(self.critic_inputs.dim, **net)  # type: ignore[arg-type]
         self.value_norm = ValueNorm() if c.value_norm else None
         self._actor_params = list(self.actor.parameters())
         self._critic_params = list(self.critic.parameters())
@@ -184,14 +184,13 @@ class MAPPO(SharedPolicyAgent):
         tensors = (obs, critic_in, actions, old_log_probs, old_values, advantages_t, targets)
         stats: dict[str, float] = {}
         for epoch in range(c.n_epochs):
+            minibatches: list[tuple[torch.Tensor, ...]]
             if c.n_minibatches == 1:  # a full batch needs no shuffling
                 minibatches = [tensors]
             else:
                 order = torch.randperm(obs.shape[0])
                 minibatches = [
-                    tuple(x[idx] for x in tensors)
-                    for idx in torch.tensor_split(order, c.n_minibatches)
-                    if idx.numel()
+                    tuple(x[idx] for x in tensors) for idx in torch.tensor_split(order, c.n_minibatches) if idx.numel()
                 ]
             for j, minibatch in enumerate(minibatches):
                 stats = self._minibatch_step(

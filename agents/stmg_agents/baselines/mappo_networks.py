@@ -6,7 +6,7 @@ for the action head, 1 for the value head), and with ``feature_norm`` a
 LayerNorm on the input and after every hidden layer. Action heads and
 distributions are SB3's, so every SB3 action space works.
 
-Example:
+Examples:
     >>> import torch
     >>> from gymnasium import spaces
     >>> from stmg_agents.baselines.mappo_networks import SharedActor
@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.distributions import (
@@ -26,8 +28,8 @@ from stable_baselines3.common.distributions import (
     make_proba_distribution,
 )
 from torch import nn
-from torch.nn import functional as F
 from torch.distributions import Categorical
+from torch.nn import functional as F
 
 __all__ = ["SharedActor", "CentralCritic", "ValueNorm", "UncheckedCategoricalDistribution", "MLPBody", "huber"]
 
@@ -65,7 +67,7 @@ class MLPBody(nn.Module):
         super().__init__()
         gain = nn.init.calculate_gain(activation)
         widths = (in_dim, *hidden_sizes)
-        self.linears = nn.ModuleList(_orthogonal(nn.Linear(a, b), gain) for a, b in zip(widths[:-1], widths[1:]))
+        self.linears = nn.ModuleList(_orthogonal(nn.Linear(a, b), gain) for a, b in itertools.pairwise(widths))
         self.input_norm = nn.LayerNorm(in_dim) if feature_norm else None
         self.hidden_norms = nn.ModuleList(nn.LayerNorm(h) for h in hidden_sizes) if feature_norm else None
         self._activation = torch.relu if activation == "relu" else torch.tanh
@@ -201,7 +203,7 @@ class ValueNorm(nn.Module):
         beta: Weight of the old statistics per update (MAPPO: 0.99999).
         epsilon: Floor of the debiasing term and of the variance.
 
-    Example:
+    Examples:
         >>> import torch
         >>> norm = ValueNorm()
         >>> norm.update(torch.tensor([10.0, 30.0]))
@@ -244,4 +246,3 @@ def huber(error: torch.Tensor, delta: float) -> torch.Tensor:
     """Element-wise Huber loss as MAPPO writes it (``error**2 / 2`` inside ``delta``)."""
     abs_error = error.abs()
     return torch.where(abs_error <= delta, 0.5 * error**2, delta * (abs_error - 0.5 * delta))
-

@@ -7,7 +7,7 @@ update masks them out. A stream that ends by truncation (or by the game
 ending without a flag for that agent) is bootstrapped: ``gamma * V(final
 state)`` is added to its last reward, as SB3 does for time limits.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from stmg_agents.baselines.mappo_rollout import compute_gae
     >>> rewards = np.ones((2, 1, 1), np.float32); values = np.zeros((2, 1, 1), np.float32)

@@ -8,7 +8,7 @@ indicator (what ``agent_indicator_v0`` does), in one pass and without the
 wrapper layers. Agents missing from an observation dict (dead agents) get
 zeros plus their indicator ("black death").
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from gymnasium import spaces
     >>> from stmg_agents.baselines.observation_encoding import SharedObservationEncoder

@@ -1,6 +1,6 @@
 """The on-disk format of the baselines: one zip with ``meta.json`` and payload files.
 
-Example:
+Examples:
     >>> import io
     >>> from stmg_agents.baselines.persistence import read_archive, write_archive
     >>> buffer = io.BytesIO()

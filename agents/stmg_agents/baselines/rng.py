@@ -7,7 +7,7 @@ global states (Python ``random``, NumPy, torch CPU) and swaps it in only
 while that agent runs, so that a seeded run gives the same result whatever
 else the process does.
 
-Example:
+Examples:
     >>> import torch
     >>> from stmg_agents.baselines.rng import GlobalRngScope
     >>> a, b = GlobalRngScope(7), GlobalRngScope(7)

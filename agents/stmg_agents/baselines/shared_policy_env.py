@@ -19,7 +19,7 @@ reward until every agent is done ("black death", ending on termination *or*
 truncation), and marks each agent's end with ``terminal_observation`` and
 ``TimeLimit.truncated`` in its info, so SB3 bootstraps truncated episodes.
 
-Example:
+Examples:
     >>> from stmg_envs.matrix import penalty
     >>> from stmg_agents.baselines.shared_policy_env import SharedPolicyParallelEnv
     >>> env = SharedPolicyParallelEnv(penalty(k=0, episode_length=1))

@@ -11,7 +11,7 @@ Modules:
     execution: received and symmetric execution.
     evaluation: joint-policy read-out and one-call training.
 
-Example:
+Examples:
     >>> from stmg_agents.step import STEP, joint_policy_readout
     >>> model = STEP("stmg/Mixing-v0", seed=0, n_envs=2).learn(100)
     >>> readout = joint_policy_readout(model)

@@ -12,7 +12,7 @@ __all__ = ["check_int", "check_widths"]
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
     """``value`` as an ``int`` if it is an integer ``>= minimum`` (not a bool), else ``ValueError``.
 
-    Example:
+    Examples:
         >>> check_int(np.int64(3), "n_envs")
         3
     """
@@ -24,7 +24,7 @@ def check_int(value: Any, name: str, minimum: int = 1) -> int:
 def check_widths(value: Any, name: str) -> tuple[int, ...]:
     """A sequence of layer widths (each an integer >= 1) as a tuple, else ``ValueError``.
 
-    Example:
+    Examples:
         >>> check_widths([64, 64], "net_arch")
         (64, 64)
     """

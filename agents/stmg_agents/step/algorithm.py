@@ -7,7 +7,7 @@ act one after another in priority order, each seeing the actions chosen by
 the agents ranked above it, so that each learns a best response to its
 superiors and the joint policy is driven to a Stackelberg equilibrium.
 
-Example:
+Examples:
     >>> from stmg_agents import STEP
     >>> model = STEP("stmg/Penalty-v0", seed=0, env_kwargs={"k": -25})
     >>> _ = model.learn(200)
@@ -114,7 +114,9 @@ def _read_step_save(path: Any, custom_objects: dict[str, Any] | None) -> dict[st
     try:
         data, _, _ = load_from_zip_file(path, custom_objects=custom_objects, device="cpu")
     except ValueError as exc:  # SB3: "the file ... wasn't a zip-file"
-        raise ValueError(f"expected a STEP save (the zip file STEP.save writes), got an unreadable file: {exc}") from None
+        raise ValueError(
+            f"expected a STEP save (the zip file STEP.save writes), got an unreadable file: {exc}"
+        ) from None
     finally:
         if start is not None:
             path.seek(start)
@@ -232,10 +234,14 @@ class STEP(PPO):
         _init_setup_model: bool = True,
     ):
         if env is None and _init_setup_model:
-            raise ValueError("STEP needs an env (an STMG, a registered id or a factory); env=None is only for STEP.load.")
+            raise ValueError(
+                "STEP needs an env (an STMG, a registered id or a factory); env=None is only for STEP.load."
+            )
         if isinstance(policy, str):
             if policy not in self.policy_aliases:
-                raise ValueError(f"unknown policy {policy!r}; expected one of {sorted(self.policy_aliases)} or a subclass of NLevelPolicy.")
+                raise ValueError(
+                    f"unknown policy {policy!r}; expected one of {sorted(self.policy_aliases)} or a subclass of NLevelPolicy."
+                )
         elif not (isinstance(policy, type) and issubclass(policy, NLevelPolicy)):
             raise ValueError(f"expected policy to be 'NLevelPolicy' or a subclass of NLevelPolicy, got {policy!r}.")
         self.beta = _check_beta(beta)
@@ -301,7 +307,10 @@ class STEP(PPO):
         if states is not None:
             self._torch_rng.set_state(states["torch"])
             self._np_rng.bit_generator.state = states["numpy"]
-        if getattr(self, "_last_lane_starts", None) is None or len(self._last_lane_starts) != self.n_envs * self.n_agents:
+        if (
+            getattr(self, "_last_lane_starts", None) is None
+            or len(self._last_lane_starts) != self.n_envs * self.n_agents  # type: ignore[has-type]
+        ):
             self._last_lane_starts = np.ones(self.n_envs * self.n_agents, dtype=np.float32)
 
     def _excluded_save_params(self) -> list[str]:
@@ -439,7 +448,13 @@ class STEP(PPO):
             while (batch := env.next_decisions()) is not None:
                 actions, values, log_probs = act(batch.observations)
                 rollout_buffer.add_decisions(
-                    step, batch.envs * n_agents + batch.agents, batch.observations, actions, values, log_probs, batch.ranks
+                    step,
+                    batch.envs * n_agents + batch.agents,
+                    batch.observations,
+                    actions,
+                    values,
+                    log_probs,
+                    batch.ranks,
                 )
                 env.apply(batch, actions)
             outcome = env.outcome()
@@ -463,7 +478,7 @@ class STEP(PPO):
         last_values = np.zeros(env.num_envs * n_agents, dtype=np.float32)
         if continuing.any():
             requests = []
-            for lane in np.flatnonzero(continuing):
+            for lane in np.flatnonzero(continuing).tolist():
                 e, k = divmod(int(lane), n_agents)
                 requests.append((e, k, env.observe(e, k)))
             for lane, value in self._bootstrap_values(env, requests, act).items():
@@ -532,8 +547,8 @@ class STEP(PPO):
         for level in range(depth):
             rows = [(e, g[level]) for e, g in groups.items() if len(g) > level]
             observations = []
-            for e, (_, k, obs) in rows:
-                obs = dict(obs)
+            for e, (_, k, obs) in rows:  # noqa: B007
+                obs = dict(obs)  # noqa: PLW2901
                 if chosen[e]:
                     prior = np.array(obs["prior_actions"], dtype=np.float32, copy=True)
                     mask = np.array(obs["prior_mask"], copy=True)
@@ -599,9 +614,13 @@ class STEP(PPO):
                         mb_old_log_prob, mb_adv = data.old_log_prob, advantages
                         mb_returns, mb_old_values = returns, old_values
                     else:
-                        mb_parts = tuple(p[index] for p in parts)
+                        mb_parts = tuple(p[index] for p in parts)  # type: ignore[assignment]
                         mb_mask = None if action_mask is None else action_mask[index]
-                        mb_actions, mb_old_log_prob, mb_adv = data.actions[index], data.old_log_prob[index], advantages[index]
+                        mb_actions, mb_old_log_prob, mb_adv = (
+                            data.actions[index],
+                            data.old_log_prob[index],
+                            advantages[index],
+                        )
                         mb_returns, mb_old_values = returns[index], old_values[index]
                         if self.normalize_advantage and len(mb_adv) > 1:
                             mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
@@ -647,7 +666,7 @@ class STEP(PPO):
         self.logger.record("train/clip_fraction", safe_mean(clip_fractions))
         self.logger.record("train/loss", safe_mean(losses) if losses else 0.0)
         self.logger.record("train/explained_variance", explained_var)
-        self.logger.record("train/value_mean", float(normalizer.mean))
+        self.logger.record("train/value_mean", float(normalizer.mean))  # type: ignore[arg-type]
         if hasattr(self.policy, "log_std"):
             self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
@@ -747,5 +766,5 @@ class STEP(PPO):
             out = np.zeros(int(space.n), dtype=np.float32)
             out[int(action) - int(space.start)] = 1.0
             return out
-        clipped = np.clip(np.asarray(action, dtype=np.float32).reshape(space.shape), space.low, space.high)  # type: ignore[arg-type]
+        clipped = np.clip(np.asarray(action, dtype=np.float32).reshape(space.shape), space.low, space.high)  # type: ignore[attr-defined]
         return clipped.astype(np.float32).reshape(-1)

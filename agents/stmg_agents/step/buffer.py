@@ -8,7 +8,7 @@ yet) are marked invalid; they are stored as episode starts with zero value and
 reward, which makes SB3's own ``compute_returns_and_advantage`` compute GAE per
 agent correctly across them, and they never reach the loss.
 
-Example:
+Examples:
     >>> import numpy as np, torch as th
     >>> from gymnasium import spaces
     >>> obs_space = spaces.Dict({"observation": spaces.Box(0, 1, (1,)), "prior_actions": spaces.Box(0, 1, (4,)),
@@ -43,7 +43,7 @@ class STMGRolloutSamples(NamedTuple):
     advantages: th.Tensor
     returns: th.Tensor
 
-    def select(self, index: th.Tensor) -> "STMGRolloutSamples":
+    def select(self, index: th.Tensor) -> STMGRolloutSamples:
         """The rows ``index`` of every field."""
         return STMGRolloutSamples(
             {k: v[index] for k, v in self.observations.items()},
@@ -89,7 +89,12 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         self.n_agents = check_int(n_agents, "n_agents")
         self.n_copies = int(n_envs)
         super().__init__(
-            buffer_size, observation_space, action_space, device, gae_lambda=gae_lambda, gamma=gamma,
+            buffer_size,
+            observation_space,
+            action_space,
+            device,
+            gae_lambda=gae_lambda,
+            gamma=gamma,
             n_envs=int(n_envs) * self.n_agents,
         )
 

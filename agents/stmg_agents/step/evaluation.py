@@ -5,7 +5,7 @@ exact distribution of the joint action the policy plays at the first state of
 an episode (``P(a) = prod_i pi^i(a^i | s, a^1..a^{i-1})`` in priority order)
 and the greedy joint action; :func:`train_step` trains on a task in one call.
 
-Example:
+Examples:
     >>> model, readout = train_step("stmg/Penalty-v0", total_timesteps=200, seed=0, env_kwargs={"k": 0})
     >>> readout.joint_probabilities.shape, round(float(readout.joint_probabilities.sum()), 6)
     ((3, 3), 1.0)
@@ -69,7 +69,7 @@ class JointPolicyReadout:
         return (payoffs * self.joint_probabilities).reshape(payoffs.shape[0], -1).sum(axis=1)
 
 
-def _fresh_env(model: "STEP", env: AECEnv | None) -> AECEnv:
+def _fresh_env(model: STEP, env: AECEnv | None) -> AECEnv:
     if env is not None:
         return env
     vec_env = model.get_env()
@@ -78,7 +78,7 @@ def _fresh_env(model: "STEP", env: AECEnv | None) -> AECEnv:
     return copy.deepcopy(vec_env.envs[0])  # type: ignore[attr-defined]
 
 
-def joint_policy_readout(model: "STEP", env: AECEnv | None = None, seed: int | None = 0) -> JointPolicyReadout:
+def joint_policy_readout(model: STEP, env: AECEnv | None = None, seed: int | None = 0) -> JointPolicyReadout:
     """Exact joint-action distribution and greedy joint action at the first state after ``env.reset(seed)``.
 
     Args:
@@ -129,16 +129,21 @@ def joint_policy_readout(model: "STEP", env: AECEnv | None = None, seed: int | N
     joint = np.transpose(joint, axes)
     greedy_env = copy.deepcopy(env)
     greedy = {a: int(v) for a, v in play_time_step(model, greedy_env, mode="received").items()}
-    return JointPolicyReadout(agents=tuple(a for a in agents if a in order), order=order, joint_probabilities=joint, greedy_joint_action=greedy)
+    return JointPolicyReadout(
+        agents=tuple(a for a in agents if a in order),
+        order=order,
+        joint_probabilities=joint,
+        greedy_joint_action=greedy,
+    )
 
 
 def train_step(
-    env: "EnvSource",
+    env: EnvSource,
     total_timesteps: int = 10_000,
     seed: int | None = 0,
     env_kwargs: dict[str, Any] | None = None,
     **hyperparams: Any,
-) -> tuple["STEP", JointPolicyReadout | None]:
+) -> tuple[STEP, JointPolicyReadout | None]:
     """Train STEP on a task and read out its joint policy (``None`` for non-``Discrete`` actions).
 
     Args:

@@ -12,7 +12,7 @@ Two modes (paper Section 3.3, "asymmetric training with symmetric execution"):
   the received mode exactly with greedy actions; otherwise each agent stands
   in its own observation for its superiors', an approximation.
 
-Example:
+Examples:
     >>> from stmg_agents import STEP
     >>> from stmg_envs import stmg_v0
     >>> from stmg_envs.matrix import penalty
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pettingzoo import AECEnv
 
-from stmg_agents.step.networks import SUBGAME_KEYS
+from stmg_envs.wrappers.stmg import OBSERVATION_KEYS
 
 if TYPE_CHECKING:
     from stmg_agents.step.algorithm import STEP
@@ -42,16 +42,16 @@ ExecutionMode = Literal["received", "symmetric"]
 EXECUTION_MODES: tuple[str, ...] = ("received", "symmetric")
 
 
-def env_action(model: "STEP", action: Any) -> Any:
+def env_action(model: STEP, action: Any) -> Any:
     """A ``predict`` output in the form an STMG accepts (``int`` for Discrete, clipped array for Box)."""
     space = model.action_space
     if hasattr(space, "n"):
         return int(action)
-    return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)  # type: ignore[union-attr]
+    return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)  # type: ignore[attr-defined]
 
 
 def symmetric_action(
-    model: "STEP", observation: dict[str, Any], order: Sequence[Any], deterministic: bool = True
+    model: STEP, observation: dict[str, Any], order: Sequence[Any], deterministic: bool = True
 ) -> tuple[Any, dict[Any, Any]]:
     """One agent's action in symmetric execution.
 
@@ -70,8 +70,10 @@ def symmetric_action(
     Raises:
         ValueError: a malformed observation, or an order that does not fit the rank or the agents.
     """
-    if not isinstance(observation, dict) or not all(k in observation for k in SUBGAME_KEYS):
-        raise ValueError(f"expected one agent's STMG observation, a dict with keys {SUBGAME_KEYS}, got {observation!r}.")
+    if not isinstance(observation, dict) or not all(k in observation for k in OBSERVATION_KEYS):
+        raise ValueError(
+            f"expected one agent's STMG observation, a dict with keys {OBSERVATION_KEYS}, got {observation!r}."
+        )
     rank = int(np.asarray(observation["rank"]).reshape(()))
     order = tuple(order)
     agents = tuple(model.possible_agents)
@@ -99,7 +101,7 @@ def symmetric_action(
 
 
 def play_time_step(
-    model: "STEP", env: AECEnv, mode: ExecutionMode = "received", deterministic: bool = True
+    model: STEP, env: AECEnv, mode: ExecutionMode = "received", deterministic: bool = True
 ) -> dict[Any, Any]:
     """Play one time step of an STMG with the trained policy and return the joint action.
 
@@ -131,7 +133,9 @@ def play_time_step(
         if mode == "received":
             action, _ = model.predict(obs, deterministic=deterministic)
         else:
-            blind = dict(obs, prior_actions=np.zeros_like(obs["prior_actions"]), prior_mask=np.zeros_like(obs["prior_mask"]))
+            blind = dict(
+                obs, prior_actions=np.zeros_like(obs["prior_actions"]), prior_mask=np.zeros_like(obs["prior_mask"])
+            )
             action, _ = symmetric_action(model, blind, order, deterministic=deterministic)
         action = env_action(model, action)
         joint[agent] = action

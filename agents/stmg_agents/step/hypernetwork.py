@@ -8,7 +8,7 @@ A priority rank ``i`` (0 acts first) is encoded as a vector ``e^i``
 (``Box``). Every rank shares ``theta_h``, so the number of trainable
 parameters does not depend on how many agents play.
 
-Example:
+Examples:
     >>> import torch as th
     >>> head = HyperPolicyHead(latent_dim=8, out_dim=3, rank_encoding="learned", rank_dim=4, max_agents=5)
     >>> logits = head(th.zeros(2, 8), th.tensor([0, 3]))
@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -56,7 +57,7 @@ class IndexEncoding(nn.Module):
         max_index: Number of rows of the learned table (ignored by ``"sinusoidal"``
             except to validate indices).
 
-    Example:
+    Examples:
         >>> enc = IndexEncoding("sinusoidal", dim=4, max_index=8)
         >>> enc(th.tensor([0, 1])).shape
         torch.Size([2, 4])
@@ -176,7 +177,7 @@ class ConditionalHyperNetwork(nn.Module):
             output layer (see "Step size" above). Off by default: the paper's plain
             hypernetwork.
 
-    Example:
+    Examples:
         >>> import torch as th
         >>> _ = th.manual_seed(0); plain = ConditionalHyperNetwork(4, (8, 2))
         >>> _ = th.manual_seed(0); scaled = ConditionalHyperNetwork(4, (8, 2), scale_by_width=True)
@@ -202,7 +203,7 @@ class ConditionalHyperNetwork(nn.Module):
         if len(sizes) < 2:
             raise ValueError(f"expected layer_sizes with an input and an output size, got {layer_sizes!r}.")
         self.layer_sizes = sizes
-        self.shapes: tuple[tuple[int, int], ...] = tuple((o, i) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.shapes: tuple[tuple[int, int], ...] = tuple((o, i) for i, o in itertools.pairwise(sizes))
         self.num_target_params = int(sum(o * i + o for o, i in self.shapes))
         self.body, body_out = linear_stack(check_int(code_dim, "code_dim"), check_widths(hidden, "hidden"))
         self.activation = functional_activation(activation_fn)

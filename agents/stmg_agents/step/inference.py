@@ -12,7 +12,7 @@ It supports the common configurations (CPU tensors, a ``Box`` own
 observation, Tanh/ReLU/Identity activations); :func:`snapshot_or_none`
 returns ``None`` for the others and STEP falls back to the torch path.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from gymnasium import spaces
     >>> from stmg_agents.step.policy import NLevelPolicy
@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch as th
-from gymnasium import spaces
 from torch import nn
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def _np(t: th.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy().astype(np.float32, copy=True)
 
 
-def snapshot_or_none(policy: "NLevelPolicy") -> "NumpyPolicySnapshot | None":
+def snapshot_or_none(policy: NLevelPolicy) -> NumpyPolicySnapshot | None:
     """A :class:`NumpyPolicySnapshot` of ``policy``, or ``None`` if its configuration is not supported."""
     if policy.device.type != "cpu" or policy.activation_fn not in _NUMPY_ACTIVATIONS:
         return None
@@ -72,7 +71,7 @@ class NumpyPolicySnapshot:
         policy: The policy to copy; later changes to it are not seen.
     """
 
-    def __init__(self, policy: "NLevelPolicy"):
+    def __init__(self, policy: NLevelPolicy):
         with th.no_grad():
             ex = policy.mlp_extractor
             layout = ex.layout
@@ -85,8 +84,8 @@ class NumpyPolicySnapshot:
                 codes = th.nn.functional.linear(enc.slot_codes.first(layout.n_agents), enc.code_proj.weight)
                 self.slot_bias = _np(codes + enc.action_proj.bias)  # (N, E)
                 self.slot_weight_t = _np(enc.action_proj.weight).T.copy()  # (W, E)
-            self.pi_layers = [(_np(l.weight).T.copy(), _np(l.bias)) for l in ex.policy_embedding.trunk]
-            self.vf_layers = [(_np(l.weight).T.copy(), _np(l.bias)) for l in ex.value_embedding.trunk]
+            self.pi_layers = [(_np(layer.weight).T.copy(), _np(layer.bias)) for layer in ex.policy_embedding.trunk]
+            self.vf_layers = [(_np(layer.weight).T.copy(), _np(layer.bias)) for layer in ex.value_embedding.trunk]
             for layers, embedding in ((self.pi_layers, ex.policy_embedding), (self.vf_layers, ex.value_embedding)):
                 layers[0] = (_np(embedding.first_weight()).T.copy(), layers[0][1])
             max_rank = self.n_agents

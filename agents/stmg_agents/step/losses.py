@@ -1,6 +1,6 @@
 """The loss terms of STEP's update (paper Eq. 11-12), as plain tensor functions.
 
-Example:
+Examples:
     >>> import torch as th
     >>> float(hypernetwork_regularizer(th.ones(2, 3), th.ones(2, 3), beta=1.0))
     0.0
@@ -46,7 +46,9 @@ def hypernetwork_regularizer(params: th.Tensor, old_params: th.Tensor, beta: flo
         A scalar; 0 for the first rank (no rows).
     """
     if params.shape != old_params.shape:
-        raise ValueError(f"expected params and old_params of the same shape, got {tuple(params.shape)} and {tuple(old_params.shape)}.")
+        raise ValueError(
+            f"expected params and old_params of the same shape, got {tuple(params.shape)} and {tuple(old_params.shape)}."
+        )
     rows = params.shape[0]
     if rows == 0 or beta == 0:
         return params.sum() * 0.0

@@ -36,9 +36,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from stmg_agents.step.hypernetwork import IndexEncoding, IndexEncodingKind, functional_activation, linear_stack
+from stmg_envs.wrappers.stmg import OBSERVATION_KEYS
 
 __all__ = [
-    "SUBGAME_KEYS",
     "PriorEncodingKind",
     "PRIOR_ENCODING_KINDS",
     "SubgameLayout",
@@ -50,8 +50,6 @@ __all__ = [
     "ValueNormalizer",
 ]
 
-#: Keys every STMG subgame-state observation has (``"action_mask"`` is optional).
-SUBGAME_KEYS: tuple[str, ...] = ("observation", "prior_actions", "prior_mask", "rank")
 
 PriorEncodingKind = Literal["padded", "set", "concat"]
 PRIOR_ENCODING_KINDS: tuple[str, ...] = ("padded", "set", "concat")
@@ -98,9 +96,11 @@ def check_subgame_space(observation_space: spaces.Space) -> SubgameLayout:
         TypeError: not a ``Dict`` with the STMG keys (e.g. an env built with ``flatten=True``).
         ValueError: ``prior_actions`` cannot be cut into equal slots, one per agent.
     """
-    if not isinstance(observation_space, spaces.Dict) or not all(k in observation_space.spaces for k in SUBGAME_KEYS):
+    if not isinstance(observation_space, spaces.Dict) or not all(
+        k in observation_space.spaces for k in OBSERVATION_KEYS
+    ):
         raise TypeError(
-            f"expected the Dict observation space of an STMG with keys {SUBGAME_KEYS} "
+            f"expected the Dict observation space of an STMG with keys {OBSERVATION_KEYS} "
             f"(stmg_envs.stmg_v0(parallel_env, flatten=False)), got {observation_space}."
         )
     prior = observation_space["prior_actions"]
@@ -121,7 +121,9 @@ def check_subgame_space(observation_space: spaces.Space) -> SubgameLayout:
         )
     own = observation_space["observation"]
     if isinstance(own, (spaces.Dict, spaces.Tuple)):
-        raise TypeError(f"expected a non-nested 'observation' space (Box, Discrete, MultiDiscrete, MultiBinary), got {own}.")
+        raise TypeError(
+            f"expected a non-nested 'observation' space (Box, Discrete, MultiDiscrete, MultiBinary), got {own}."
+        )
     return SubgameLayout(obs_dim=int(get_flattened_obs_dim(own)), prior_dim=prior_dim, n_agents=n_agents)
 
 
@@ -274,7 +276,7 @@ class SubgameStateEmbedding(nn.Module):
     def first_weight(self) -> th.Tensor:
         """The columns of the first layer that are read (all of them unless room is reserved)."""
         weight = self.trunk[0].weight
-        return weight[:, : self.in_dim] if self._padded else weight
+        return weight[:, : self.in_dim] if self._padded else weight  # type: ignore[return-value]
 
     def reset_reserved_columns(self, gain: float | None) -> None:
         """Zero the reserved, unread columns of the first layer (they get no gradient, so they stay zero).
@@ -405,7 +407,7 @@ class ValueNormalizer(nn.Module):
     Statistics live in buffers, so they are saved with the policy. With
     ``enabled=False`` every method is the identity.
 
-    Example:
+    Examples:
         >>> norm = ValueNormalizer()
         >>> norm.update(th.tensor([1.0, 3.0]))
         >>> round(float(norm.denormalize(norm.normalize(th.tensor(5.0)))), 4)

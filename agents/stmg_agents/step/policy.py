@@ -31,7 +31,7 @@ Its parameter count does not depend on the number of agents: learned
 tables and the layer reading the superiors' actions are sized by
 ``max_agents`` (or use ``rank_encoding="sinusoidal"``, ``prior_encoding="set"``).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from gymnasium import spaces
     >>> obs_space = spaces.Dict({"observation": spaces.Box(0, 1, (1,)), "prior_actions": spaces.Box(0, 1, (6,)),
@@ -386,7 +386,9 @@ class NLevelPolicy(ActorCriticPolicy):
             rank = self._uniform_rank(obs)
         latent_pi, latent_vf = self.mlp_extractor.forward_parts(own, prior, mask, ranks if rank is None else rank)
         head_out = self._head(latent_pi, obs, rank, head_params)
-        values = self.value_normalizer.denormalize(F.linear(latent_vf, self.value_net.weight, self.value_net.bias).squeeze(-1))
+        values = self.value_normalizer.denormalize(
+            F.linear(latent_vf, self.value_net.weight, self.value_net.bias).squeeze(-1)
+        )
         if self._discrete:
             log_p = F.log_softmax(head_out, dim=-1)
             if deterministic:
@@ -502,4 +504,3 @@ class NLevelPolicy(ActorCriticPolicy):
         own, prior, mask, _ = self.observation_parts(obs)
         latent_pi = self.mlp_extractor.actor_parts(own, prior, mask)
         return F.softmax(self._head(latent_pi, obs, self._uniform_rank(obs), None), dim=-1)
-

@@ -23,7 +23,7 @@ Agents must share one action space (STEP trains one policy). Their own
 observations may differ in length if they are ``Box`` spaces: they are then
 flattened and zero-padded to the longest (:attr:`STMGVecEnv.padded`).
 
-Example:
+Examples:
     >>> from stmg_envs import stmg_v0
     >>> from stmg_envs.matrix import penalty
     >>> venv = STMGVecEnv([stmg_v0(penalty()) for _ in range(2)])
@@ -50,7 +50,8 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from stmg_agents.step._checks import check_int
-from stmg_agents.step.networks import SUBGAME_KEYS, check_subgame_space
+from stmg_agents.step.networks import check_subgame_space
+from stmg_envs.wrappers.stmg import OBSERVATION_KEYS, skip_dead_steps
 
 __all__ = ["STMGVecEnv", "Decisions", "TickOutcome", "check_stmg_env", "make_stmg_vec_env", "EnvSource"]
 
@@ -98,9 +99,9 @@ def check_stmg_env(env: Any) -> AECEnv:
         )
     for agent in env.possible_agents:
         space = env.observation_space(agent)
-        if not isinstance(space, spaces.Dict) or not all(k in space.spaces for k in SUBGAME_KEYS):
+        if not isinstance(space, spaces.Dict) or not all(k in space.spaces for k in OBSERVATION_KEYS):
             raise TypeError(
-                f"STEP expected Dict subgame-state observations with keys {SUBGAME_KEYS}, got {space} for "
+                f"STEP expected Dict subgame-state observations with keys {OBSERVATION_KEYS}, got {space} for "
                 f"{agent!r}; build the env with stmg_v0(..., flatten=False)."
             )
     return env
@@ -170,7 +171,7 @@ class STMGVecEnv(VecEnv):
         observation_space, action_space, self.padded = _canonical_spaces(envs[0])
         self.action_layout: tuple[slice, ...] = tuple(envs[0].action_layout[a] for a in self.possible_agents)
         self._keys = tuple(observation_space.spaces)
-        self._own_width = int(np.prod(observation_space["observation"].shape))
+        self._own_width = int(np.prod(observation_space["observation"].shape or ()))
         self._discrete = isinstance(action_space, spaces.Discrete)
         self._box = isinstance(action_space, spaces.Box)
         super().__init__(len(envs), observation_space, action_space)
@@ -230,7 +231,7 @@ class STMGVecEnv(VecEnv):
             return int(action)
         if self._box:
             space = self.action_space
-            return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)
+            return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)  # type: ignore[attr-defined]
         return action
 
     # ------------------------------------------------------------------ rank-by-rank API
@@ -269,7 +270,7 @@ class STMGVecEnv(VecEnv):
         """Play one action per row of ``decisions`` (policy outputs; converted by :meth:`to_env_action`)."""
         still_open = []
         for row, e in enumerate(decisions.envs):
-            e = int(e)
+            e = int(e)  # noqa: PLW2901
             if self._step_copy(e, actions[row], int(decisions.agents[row]), int(decisions.ranks[row])):
                 continue
             still_open.append(e)
@@ -317,8 +318,7 @@ class STMGVecEnv(VecEnv):
         self._ep_returns[e] += self._rewards[e]
         self._ep_present[e] |= acted
         self._ep_length[e] += 1
-        while env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
-            env.step(None)
+        skip_dead_steps(env)
         if not env.agents:
             present = self._ep_present[e]
             agent_returns = {self.possible_agents[i]: float(self._ep_returns[e, i]) for i in np.flatnonzero(present)}
@@ -338,8 +338,7 @@ class STMGVecEnv(VecEnv):
         self._ep_present[e] = False
         self._ep_length[e] = 0
         self._ep_start[e] = time.time()
-        while env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
-            env.step(None)
+        skip_dead_steps(env)
         if not env.agents:
             raise RuntimeError(f"STMGVecEnv: copy {e} has no live agent right after reset(); nothing can act.")
 
@@ -383,7 +382,9 @@ class STMGVecEnv(VecEnv):
             if self._step_copy(e, self._actions[e], k, rank):
                 acted = self._acted[e]
                 rewards[e] = float(self._rewards[e][acted].mean()) if acted.any() else 0.0
-                info["agent_rewards"] = {self.possible_agents[i]: float(self._rewards[e, i]) for i in np.flatnonzero(acted)}
+                info["agent_rewards"] = {
+                    self.possible_agents[i]: float(self._rewards[e, i]) for i in np.flatnonzero(acted)
+                }
                 info.update(self._infos[e])
                 if self._episode_over[e]:
                     dones[e] = True
@@ -442,7 +443,7 @@ def make_stmg_vec_env(env: EnvSource, n_envs: int, env_kwargs: dict[str, Any] | 
         ValueError: a bad ``n_envs``, ``env_kwargs`` with something other than an id,
             or a copy that cannot be made.
 
-    Example:
+    Examples:
         >>> make_stmg_vec_env("stmg/Penalty-v0", 3, env_kwargs={"k": -25}).num_envs
         3
     """

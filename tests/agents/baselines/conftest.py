@@ -32,8 +32,9 @@ class DyingAgentEnv(ParallelEnv):
 
     metadata = {"name": "dying_agent_v0", "render_modes": []}
 
-    def __init__(self, length: int = 4, death_step: int | None = 2, box_actions: bool = False,
-                 reward_actions: bool = False) -> None:
+    def __init__(
+        self, length: int = 4, death_step: int | None = 2, box_actions: bool = False, reward_actions: bool = False
+    ) -> None:
         self.possible_agents = ["agent_0", "agent_1"]
         self.agents: list[str] = []
         self.length = length
@@ -44,7 +45,7 @@ class DyingAgentEnv(ParallelEnv):
             "agent_1": spaces.Box(-1.0, 1.0, (3,), np.float32),
         }
         action = spaces.Box(-1.0, 1.0, (2,), np.float32) if box_actions else spaces.Discrete(2)
-        self._action_spaces = {a: action for a in self.possible_agents}
+        self._action_spaces = dict.fromkeys(self.possible_agents, action)
         self.seeds: list[int | None] = []
         self.t = 0
         self.reward_actions = reward_actions

@@ -99,7 +99,8 @@ def test_lockstep_rollout_masks_dead_agents_and_bootstraps_truncation(dying_agen
     """A dead agent is inactive until the restart; truncated streams get gamma * V(final) added."""
     envs = [dying_agent_env(length=4, death_step=2)]
     encoder = SharedObservationEncoder(
-        envs[0].possible_agents, {a: envs[0].observation_space(a) for a in envs[0].possible_agents},
+        envs[0].possible_agents,
+        {a: envs[0].observation_space(a) for a in envs[0].possible_agents},
         agent_indicator=True,
     )
     critic_inputs = CriticInputBuilder("state", encoder, state_dim=2)
@@ -135,8 +136,12 @@ def test_mlp_body_fast_path_tracks_loaded_and_trained_parameters():
     optimizer.step()
     reference = nn.Sequential(
         body.input_norm,
-        body.linears[0], nn.Tanh(), body.hidden_norms[0],
-        body.linears[1], nn.Tanh(), body.hidden_norms[1],
+        body.linears[0],
+        nn.Tanh(),
+        body.hidden_norms[0],
+        body.linears[1],
+        nn.Tanh(),
+        body.hidden_norms[1],
     )
     x = torch.randn(5, 3)
     torch.testing.assert_close(body(x), reference(x))

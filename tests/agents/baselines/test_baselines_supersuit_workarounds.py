@@ -102,9 +102,12 @@ def test_sb3_bootstraps_the_truncated_step(dying_agent_env):
             infos = self.locals["infos"]
             if infos[0].get("TimeLimit.truncated"):
                 terminal = np.stack([info["terminal_observation"] for info in infos])
-                seen["bootstrap"] = self.model.policy.predict_values(
-                    self.model.policy.obs_to_tensor(terminal)[0]
-                ).detach().numpy().ravel()
+                seen["bootstrap"] = (
+                    self.model.policy.predict_values(self.model.policy.obs_to_tensor(terminal)[0])
+                    .detach()
+                    .numpy()
+                    .ravel()
+                )
             return True
 
         def _on_rollout_end(self):

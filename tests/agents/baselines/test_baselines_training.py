@@ -117,8 +117,13 @@ def test_action_readout_matches_predict(cls):
 def test_box_actions_and_agent_death_train_in_the_rewarded_direction(cls, dying_agent_env):
     """Continuous actions, unequal observation spaces and an early death go through full updates that move the
     policy the right way: paid the sum of its action, each agent's greedy action rises (agent_1 dies after 2 steps)."""
-    agent = cls(lambda: dying_agent_env(length=5, death_step=2, box_actions=True, reward_actions=True), seed=0,
-                n_envs=2, n_steps=5, learning_rate=3e-3)
+    agent = cls(
+        lambda: dying_agent_env(length=5, death_step=2, box_actions=True, reward_actions=True),
+        seed=0,
+        n_envs=2,
+        n_steps=5,
+        learning_rate=3e-3,
+    )
     obs = {"agent_0": np.zeros(1, np.float32), "agent_1": np.zeros(3, np.float32)}
     before = agent.predict(obs)
     agent.learn(600)

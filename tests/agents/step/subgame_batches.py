@@ -7,7 +7,9 @@ import torch as th
 from gymnasium import spaces
 
 
-def subgame_space(n_agents: int, action_space: spaces.Space, obs_dim: int = 4, action_mask: bool = False) -> spaces.Dict:
+def subgame_space(
+    n_agents: int, action_space: spaces.Space, obs_dim: int = 4, action_mask: bool = False
+) -> spaces.Dict:
     """The STMG subgame-state space for ``n_agents`` agents sharing ``action_space``."""
     slot = action_space.n if isinstance(action_space, spaces.Discrete) else int(np.prod(action_space.shape))
     parts = {

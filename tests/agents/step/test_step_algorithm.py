@@ -11,7 +11,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 
-import stmg_envs  # noqa: F401  (registers the tasks)
+import stmg_envs
 from stmg_agents import STEP
 from stmg_agents.step.evaluation import joint_policy_readout
 from stmg_agents.step.policy import NLevelPolicy
@@ -41,7 +41,7 @@ def test_short_learn_on_penalty_improves_the_return():
     before = team_payoff(model, -25)
     model.learn(3000)
     after = team_payoff(model, -25)
-    assert before < 0 < 5 < after, (before, after)
+    assert before < 0 < 5 < after, (before, after)  # noqa: PLR0133
     assert np.mean([info["r"] for info in model.ep_info_buffer]) > 25 * before
 
 
@@ -65,8 +65,15 @@ def test_same_seed_same_run_different_seed_different_run():
 
 def test_save_load_round_trip_and_continued_training(tmp_path):
     """Loading restores predictions and hyper-parameters, and continuing training matches the original exactly."""
-    model = STEP("stmg/Penalty-v0", seed=7, env_kwargs={"k": -50}, beta=0.3, n_envs=2, n_steps=25,
-                 policy_kwargs=dict(rank_embedding_dim=8, hyper_net_arch=(32,)))
+    model = STEP(
+        "stmg/Penalty-v0",
+        seed=7,
+        env_kwargs={"k": -50},
+        beta=0.3,
+        n_envs=2,
+        n_steps=25,
+        policy_kwargs=dict(rank_embedding_dim=8, hyper_net_arch=(32,)),
+    )
     model.learn(50)  # exactly one 25-step episode per copy: the copies are between episodes now
     path = tmp_path / "step.zip"
     model.save(path)
@@ -182,7 +189,12 @@ def test_sb3_callbacks_and_logger(tmp_path):
     assert counter.steps == 50 and counter.rollouts == 2
     with open(tmp_path / "progress.csv") as f:
         row = next(csv.DictReader(f))
-    for key in ("train/hypernetwork_regularizer", "train/value_loss", "rollout/ep_rew_mean", "rollout/ep_rew_mean/agent_1"):
+    for key in (
+        "train/hypernetwork_regularizer",
+        "train/value_loss",
+        "rollout/ep_rew_mean",
+        "rollout/ep_rew_mean/agent_1",
+    ):
         assert key in row
 
 

@@ -11,12 +11,14 @@ from stmg_agents.step.buffer import STMGRolloutBuffer
 
 pytestmark = pytest.mark.agents
 
-SPACE = spaces.Dict({
-    "observation": spaces.Box(-1, 1, (1,), np.float32),
-    "prior_actions": spaces.Box(0, 1, (4,), np.float32),
-    "prior_mask": spaces.MultiBinary(2),
-    "rank": spaces.Discrete(2),
-})
+SPACE = spaces.Dict(
+    {
+        "observation": spaces.Box(-1, 1, (1,), np.float32),
+        "prior_actions": spaces.Box(0, 1, (4,), np.float32),
+        "prior_mask": spaces.MultiBinary(2),
+        "rank": spaces.Discrete(2),
+    }
+)
 
 
 def obs_rows(count: int, rank: int) -> dict[str, np.ndarray]:
@@ -45,8 +47,15 @@ def filled_buffer() -> STMGRolloutBuffer:
     for step, (lanes, values, rewards) in enumerate(plan):
         buf.begin_step(step, starts)
         lanes_arr = np.array(lanes)
-        buf.add_decisions(step, lanes_arr, obs_rows(len(lanes), 0), np.zeros(len(lanes), np.int64),
-                          np.array(values, np.float32), np.zeros(len(lanes), np.float32), lanes_arr)
+        buf.add_decisions(
+            step,
+            lanes_arr,
+            obs_rows(len(lanes), 0),
+            np.zeros(len(lanes), np.int64),
+            np.array(values, np.float32),
+            np.zeros(len(lanes), np.float32),
+            lanes_arr,
+        )
         buf.end_step(step, np.array(rewards, np.float32))
         done = np.array([False, True])
         acted = np.isin([0, 1], lanes)

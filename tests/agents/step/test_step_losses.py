@@ -15,12 +15,14 @@ pytestmark = pytest.mark.agents
 
 def make_policy(n_agents: int = 4) -> NLevelPolicy:
     th.manual_seed(0)
-    space = spaces.Dict({
-        "observation": spaces.Box(-1, 1, (2,), np.float32),
-        "prior_actions": spaces.Box(0, 1, (3 * n_agents,), np.float32),
-        "prior_mask": spaces.MultiBinary(n_agents),
-        "rank": spaces.Discrete(n_agents),
-    })
+    space = spaces.Dict(
+        {
+            "observation": spaces.Box(-1, 1, (2,), np.float32),
+            "prior_actions": spaces.Box(0, 1, (3 * n_agents,), np.float32),
+            "prior_mask": spaces.MultiBinary(n_agents),
+            "rank": spaces.Discrete(n_agents),
+        }
+    )
     return NLevelPolicy(space, spaces.Discrete(3), lambda _: 1e-3)
 
 

@@ -16,7 +16,8 @@ needs_mujoco = pytest.mark.skipif(
     importlib.util.find_spec("mujoco") is None, reason="needs the [mujoco] extra: pip install 'stmg-envs[mujoco]'"
 )
 needs_highway = pytest.mark.skipif(
-    importlib.util.find_spec("highway_env") is None, reason="needs the [highway] extra: pip install 'stmg-envs[highway]'"
+    importlib.util.find_spec("highway_env") is None,
+    reason="needs the [highway] extra: pip install 'stmg-envs[highway]'",
 )
 
 CHEETAH = {"agent_conf": "2x3", "episode_length": 15}
@@ -47,8 +48,10 @@ def test_short_learn_on_halfcheetah_2x3_runs_saves_and_loads(tmp_path):
     log_std_before = model.policy.log_std.detach().clone()
     model.learn(40)
     assert model.num_timesteps == 40
-    assert not np.allclose(log_std_before.numpy(), model.policy.log_std.detach().numpy()), "the Gaussian std never trained"
-    episodes = [info for info in model.ep_info_buffer]
+    assert not np.allclose(log_std_before.numpy(), model.policy.log_std.detach().numpy()), (
+        "the Gaussian std never trained"
+    )
+    episodes = list(model.ep_info_buffer)
     assert episodes and all(info["l"] == 15 for info in episodes)
 
     path = tmp_path / "step_halfcheetah.zip"

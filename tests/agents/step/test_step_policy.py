@@ -46,7 +46,11 @@ def test_shapes_for_two_to_eight_agents(n_agents, action_space):
 def test_parameter_count_is_constant_for_two_to_eight_agents(action_space, rank_encoding, prior_encoding):
     """The number of policy parameters does not grow with the number of agents (N = 2..8)."""
     counts = {
-        n_params(make_policy(subgame_space(n, action_space), action_space, rank_encoding=rank_encoding, prior_encoding=prior_encoding))
+        n_params(
+            make_policy(
+                subgame_space(n, action_space), action_space, rank_encoding=rank_encoding, prior_encoding=prior_encoding
+            )
+        )
         for n in range(2, 9)
     }
     assert len(counts) == 1
@@ -88,7 +92,9 @@ def test_more_agents_than_max_agents():
     with pytest.raises(ValueError, match="max_agents=4"):
         make_policy(space, spaces.Discrete(3), max_agents=4, rank_encoding="sinusoidal")
     make_policy(space, spaces.Discrete(3), max_agents=4, rank_encoding="sinusoidal", prior_encoding="set")
-    assert n_params(make_policy(space, spaces.Discrete(3), max_agents=5)) < n_params(make_policy(space, spaces.Discrete(3)))
+    assert n_params(make_policy(space, spaces.Discrete(3), max_agents=5)) < n_params(
+        make_policy(space, spaces.Discrete(3))
+    )
 
 
 def test_bad_spaces_and_arguments():
@@ -116,7 +122,9 @@ def test_fast_act_matches_sb3_distribution(action_space):
         out = policy.act(obs, generator=th.Generator().manual_seed(1))
         dist = policy.get_distribution(obs)
         ev = policy.evaluate(obs, out.actions)
-    assert isinstance(dist, CategoricalDistribution if isinstance(action_space, spaces.Discrete) else DiagGaussianDistribution)
+    assert isinstance(
+        dist, CategoricalDistribution if isinstance(action_space, spaces.Discrete) else DiagGaussianDistribution
+    )
     th.testing.assert_close(out.log_probs, dist.log_prob(out.actions))
     th.testing.assert_close(ev.log_probs, out.log_probs)
     th.testing.assert_close(ev.entropy, dist.entropy())
@@ -169,15 +177,30 @@ def test_policy_save_load_round_trip(tmp_path):
     """Every new constructor argument is in _get_constructor_parameters: NLevelPolicy.load rebuilds it."""
     space = subgame_space(3, spaces.Discrete(3))
     policy = make_policy(
-        space, spaces.Discrete(3), rank_encoding="sinusoidal", rank_embedding_dim=8, hyper_net_arch=(32,),
-        target_net_arch=(16,), prior_embedding_dim=8, net_arch=dict(pi=[32], vf=[16, 16]), activation_fn=nn.ReLU,
-        normalize_values=False, hyper_scale_by_width=True,
+        space,
+        spaces.Discrete(3),
+        rank_encoding="sinusoidal",
+        rank_embedding_dim=8,
+        hyper_net_arch=(32,),
+        target_net_arch=(16,),
+        prior_embedding_dim=8,
+        net_arch=dict(pi=[32], vf=[16, 16]),
+        activation_fn=nn.ReLU,
+        normalize_values=False,
+        hyper_scale_by_width=True,
     )
     policy.save(str(tmp_path / "policy.pt"))
     loaded = NLevelPolicy.load(str(tmp_path / "policy.pt"))
     assert loaded._get_constructor_parameters().keys() == policy._get_constructor_parameters().keys()
-    for key in ("rank_encoding", "rank_embedding_dim", "hyper_net_arch", "target_net_arch", "prior_embedding_dim", "normalize_values",
-                "hyper_scale_by_width"):
+    for key in (
+        "rank_encoding",
+        "rank_embedding_dim",
+        "hyper_net_arch",
+        "target_net_arch",
+        "prior_embedding_dim",
+        "normalize_values",
+        "hyper_scale_by_width",
+    ):
         assert getattr(loaded, key) == getattr(policy, key)
     assert loaded.action_net.hypernet.scale_by_width
     obs = batch(space, 4)
@@ -190,7 +213,11 @@ def test_predict_single_observation():
     """SB3's predict works on one agent's raw (numpy) observation."""
     space = subgame_space(2, spaces.Discrete(3))
     policy = make_policy(space, spaces.Discrete(3))
-    obs = {"observation": np.zeros(4, np.float32), "prior_actions": np.array([0, 1, 0, 0, 0, 0], np.float32),
-           "prior_mask": np.array([1, 0], np.int8), "rank": 1}
+    obs = {
+        "observation": np.zeros(4, np.float32),
+        "prior_actions": np.array([0, 1, 0, 0, 0, 0], np.float32),
+        "prior_mask": np.array([1, 0], np.int8),
+        "rank": 1,
+    }
     action, state = policy.predict(obs, deterministic=True)
     assert action.shape == () and 0 <= int(action) < 3 and state is None

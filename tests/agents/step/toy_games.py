@@ -35,10 +35,11 @@ class CountdownGame(ParallelEnv):
         self.box_actions = box_actions
         extra = tuple(extra_obs) if extra_obs is not None else (0,) * n_agents
         self._obs_spaces = {
-            a: spaces.Box(-1.0, 1.0, shape=(2 + extra[i],), dtype=np.float32) for i, a in enumerate(self.possible_agents)
+            a: spaces.Box(-1.0, 1.0, shape=(2 + extra[i],), dtype=np.float32)
+            for i, a in enumerate(self.possible_agents)
         }
         act = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32) if box_actions else spaces.Discrete(3)
-        self._act_spaces = {a: act for a in self.possible_agents}
+        self._act_spaces = dict.fromkeys(self.possible_agents, act)
         self.agents: list[str] = []
         self._t = 0
 

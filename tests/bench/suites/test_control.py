@@ -10,9 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,28 +17,28 @@ import pytest
 pytest.importorskip("torch", reason="needs the [agents] extra")
 pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 
-from stmg_bench.builtins import MAPPOAlgorithm, STEPAlgorithm  # noqa: E402
-from stmg_bench.deterministic_evaluation import (  # noqa: E402
+from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics
+from stmg_bench.builtins import MAPPOAlgorithm, STEPAlgorithm
+from stmg_bench.deterministic_evaluation import (
     EpisodeRecorder,
     EpisodeSummary,
     evaluate_greedy,
     summarize_episodes,
 )
-from stmg_bench.registry import resolve  # noqa: E402
-from stmg_bench.suites import control_study as study  # noqa: E402
-from stmg_bench.suites.control import (  # noqa: E402
+from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
+from stmg_bench.registry import resolve
+from stmg_bench.selection import settings_for
+from stmg_bench.suites import control_study as study
+from stmg_bench.suites.control import (
     MUJOCO_HYPERPARAMETERS,
     ONRAMP_HYPERPARAMETERS,
     PRESETS,
     ControlHyperparameters,
     control_trial,
 )
-from stmg_bench.selection import settings_for  # noqa: E402
-from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts  # noqa: E402
-from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics  # noqa: E402
-from stmg_envs import stmg_v0  # noqa: E402
-from stmg_envs.matrix import penalty  # noqa: E402
-from tests.bench.benchmark_scripts import BENCHMARKS  # noqa: E402
+from stmg_envs import stmg_v0
+from stmg_envs.matrix import penalty
+from tests.bench.benchmark_scripts import BENCHMARKS
 
 pytestmark = pytest.mark.agents
 
@@ -49,7 +46,8 @@ needs_mujoco = pytest.mark.skipif(
     importlib.util.find_spec("mujoco") is None, reason="needs the [mujoco] extra: pip install 'stmg-envs[mujoco]'"
 )
 needs_highway = pytest.mark.skipif(
-    importlib.util.find_spec("highway_env") is None, reason="needs the [highway] extra: pip install 'stmg-envs[highway]'"
+    importlib.util.find_spec("highway_env") is None,
+    reason="needs the [highway] extra: pip install 'stmg-envs[highway]'",
 )
 CHEETAH = {"agent_conf": "2x3", "episode_length": 12}
 TINY = {"n_envs": 2, "n_steps": 12, "n_minibatches": 2}
@@ -67,8 +65,16 @@ def trial(name, *args, hyperparams=None, **kwargs):
 def test_mujoco_record_is_consistent(algo):
     """A trial's curve starts before training, ends at the trained steps, and its summaries agree with its episodes."""
     record = trial(
-        algo, "stmg/HalfCheetah-v0", CHEETAH, seed=0, steps=48, eval_points=2, eval_episodes=2,
-        normalize_observations=True, normalize_rewards=True, hyperparams=TINY,
+        algo,
+        "stmg/HalfCheetah-v0",
+        CHEETAH,
+        seed=0,
+        steps=48,
+        eval_points=2,
+        eval_episodes=2,
+        normalize_observations=True,
+        normalize_rewards=True,
+        hyperparams=TINY,
     )
     assert json.loads(json.dumps(record)) == record
     steps = [point["step"] for point in record["curve"]]
@@ -86,8 +92,9 @@ def test_mujoco_record_is_consistent(algo):
 @needs_mujoco
 def test_same_seed_same_curve():
     """A STEP trial with observation normalisation is reproducible: same arguments, same learning curve."""
-    kwargs = dict(steps=48, eval_points=1, eval_episodes=1, normalize_observations=True, normalize_rewards=True,
-                  hyperparams=TINY)
+    kwargs = dict(
+        steps=48, eval_points=1, eval_episodes=1, normalize_observations=True, normalize_rewards=True, hyperparams=TINY
+    )
     a = trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
     b = trial("step", "stmg/HalfCheetah-v0", CHEETAH, seed=2, **kwargs)
     assert a["curve"] == b["curve"]
@@ -98,8 +105,14 @@ def test_same_seed_same_curve():
 def test_beta_reaches_step():
     """The ablation's beta is the one STEP trains with (and is recorded)."""
     record = trial(
-        "step", "stmg/HalfCheetah-v0", {"agent_conf": "6x1", "episode_length": 5}, seed=0, steps=10, eval_points=0,
-        eval_episodes=1, hyperparams={"n_envs": 1, "n_steps": 5, "n_minibatches": 1, "beta": 0.25},
+        "step",
+        "stmg/HalfCheetah-v0",
+        {"agent_conf": "6x1", "episode_length": 5},
+        seed=0,
+        steps=10,
+        eval_points=0,
+        eval_episodes=1,
+        hyperparams={"n_envs": 1, "n_steps": 5, "n_minibatches": 1, "beta": 0.25},
     )
     assert record["hyperparameters"]["beta"] == 0.25 and record["n_agents"] == 6
 
@@ -110,8 +123,16 @@ def test_beta_reaches_step():
 def test_onramp_record_reports_speed_and_crashes(algo):
     """On-ramp evaluations report an average speed in the vehicles' range and a crash rate in [0, 1]."""
     record = trial(
-        algo, "stmg/OnRampMerge-v0", {"difficulty": "easy"}, seed=0, steps=40, eval_points=1, eval_episodes=2,
-        normalize_rewards=True, order="merge_priority", hyperparams={"n_envs": 2, "n_steps": 20},
+        algo,
+        "stmg/OnRampMerge-v0",
+        {"difficulty": "easy"},
+        seed=0,
+        steps=40,
+        eval_points=1,
+        eval_episodes=2,
+        normalize_rewards=True,
+        order="merge_priority",
+        hyperparams={"n_envs": 2, "n_steps": 20},
     )
     for point in record["curve"]:
         assert 0.0 < point["mean_speed"] < 40.0
@@ -150,13 +171,19 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
     assert PRESETS == {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
     default = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step", "mappo")), "mujoco")[1]
     assert default["step"]["hyper_scale_by_width"] is True and "hyper_scale_by_width" not in default["mappo"]
-    mine = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"step": {"beta": 0.1}}), "mujoco")[1]
+    mine = study.resolve_algorithms(
+        study.ControlArgs(steps=1, algos=("step",), hyperparams={"step": {"beta": 0.1}}), "mujoco"
+    )[1]
     assert mine["step"]["hyper_scale_by_width"] is True and mine["step"]["beta"] == 0.1  # the lever stays
-    undone = study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"step": {"hyper_scale_by_width": False}}), "mujoco")[1]
+    undone = study.resolve_algorithms(
+        study.ControlArgs(steps=1, algos=("step",), hyperparams={"step": {"hyper_scale_by_width": False}}), "mujoco"
+    )[1]
     assert undone["step"]["hyper_scale_by_width"] is False
     with pytest.raises(ValueError, match=r"--hyperparams names \['stpe'\]"):
         study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"stpe": {}}), "mujoco")
-    built = STEPAlgorithm(lambda: stmg_v0(penalty()), seed=0, n_envs=1, n_steps=25, n_minibatches=5, hyper_scale_by_width=True)
+    built = STEPAlgorithm(
+        lambda: stmg_v0(penalty()), seed=0, n_envs=1, n_steps=25, n_minibatches=5, hyper_scale_by_width=True
+    )
     assert built.model.batch_size == 5 and built.model.policy.action_net.hypernet.scale_by_width
 
 
@@ -195,7 +222,7 @@ def test_greedy_evaluation_plays_whole_episodes_through_each_form():
     summaries = evaluate_greedy(mappo, lambda: penalty(k=0, episode_length=4), seeds=[3])
     assert summaries[0].length == 4 and set(summaries[0].agent_returns) == {"agent_0", "agent_1"}
     with pytest.raises(ValueError, match="seeds"):
-        evaluate_greedy(mappo, lambda: penalty(), seeds=[])
+        evaluate_greedy(mappo, penalty, seeds=[])
 
 
 def test_the_sequential_evaluation_gives_each_agent_its_superiors_greedy_actions():
@@ -230,7 +257,13 @@ def test_summaries_average_only_what_the_task_reports():
     a = EpisodeSummary(10.0, {"v": 10.0}, 5, 20.0, True)
     b = EpisodeSummary(0.0, {"v": 0.0}, 3, 30.0, False)
     out = summarize_episodes([a, b])
-    assert out == {"team_return": 5.0, "team_returns": [10.0, 0.0], "length": 4.0, "mean_speed": 25.0, "crash_rate": 0.5}
+    assert out == {
+        "team_return": 5.0,
+        "team_returns": [10.0, 0.0],
+        "length": 4.0,
+        "mean_speed": 25.0,
+        "crash_rate": 0.5,
+    }
     plain = summarize_episodes([EpisodeSummary(1.0, {}, 1, None, None)])
     assert plain["mean_speed"] is None and plain["crash_rate"] is None
 
@@ -242,7 +275,9 @@ def test_statistics_standardise_and_clip():
     data = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])
     stats.update("a", data)
     expected = (np.array([4.0, 10.0]) - data.mean(axis=0)) / data.std(axis=0)
-    np.testing.assert_allclose(stats.normalize("a", np.array([4.0, 10.0])), expected, rtol=1e-3)  # SB3 starts at count 1e-4
+    np.testing.assert_allclose(
+        stats.normalize("a", np.array([4.0, 10.0])), expected, rtol=1e-3
+    )  # SB3 starts at count 1e-4
     assert stats.normalize("a", np.array([1e6, 20.0]))[0] == pytest.approx(3.0)
     np.testing.assert_array_equal(stats.normalize("b", np.array([7.0])), [7.0])
     assert stats.count("a") == 3 and stats.count("b") == 0
@@ -299,7 +334,10 @@ def test_normalised_mujoco_observations_are_standardised():
         env.step({a: rng.uniform(-1, 1, 3).astype(np.float32) for a in env.agents})
     frozen = NormalizedObservations(half_cheetah("2x3", episode_length=1000), stats, update=False)
     frozen.reset(seed=1)
-    seen = [frozen.step({a: rng.uniform(-1, 1, 3).astype(np.float32) for a in frozen.agents})[0]["agent_0"] for _ in range(300)]
+    seen = [
+        frozen.step({a: rng.uniform(-1, 1, 3).astype(np.float32) for a in frozen.agents})[0]["agent_0"]
+        for _ in range(300)
+    ]
     seen = np.asarray(seen)
     used = seen.std(axis=0) > 0  # padded slots stay zero
     assert np.abs(seen[:, used].mean(axis=0)).max() < 1.0
@@ -360,6 +398,7 @@ def test_mujoco_study_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
     """Every sub-scenario is selectable; --steps gives every algorithm the same whole rollouts; the ablation adds
     the other betas and reuses the comparison's STEP runs for beta = 1; budgets come from no table."""
     from stmg_bench.suites import mujoco_study as script
+
     assert not hasattr(script, "THROUGHPUT")
     args = script.parse_args(["--scenarios", "all", "--seeds", "2", "--steps", "1500"])
     assert len(args.scenarios) == 9
@@ -369,7 +408,9 @@ def test_mujoco_study_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
     trials = script.make_trials(args, algorithms, settings, steps)
     assert len(trials) == 9 * 3 * 2 + 3 * 2  # the comparison, plus betas 0, 0.1, 10 on HalfCheetah-6x1
     assert {t.kwargs["hyperparameters"].get("beta") for t in trials if "beta" in t.key} == {0.0, 0.1, 10.0}
-    assert all(t.kwargs["hyperparameters"]["hyper_scale_by_width"] for t in trials if t.kwargs["algorithm"]["name"] == "step")
+    assert all(
+        t.kwargs["hyperparameters"]["hyper_scale_by_width"] for t in trials if t.kwargs["algorithm"]["name"] == "step"
+    )
     with pytest.raises(SystemExit):
         script.parse_args(["--scenarios", "Hopper-3x1", "--steps", "10"])
     with pytest.raises(SystemExit):
@@ -394,6 +435,7 @@ def test_budget_is_split_by_measured_throughput():
 def test_merge_study_gives_the_order_to_every_trial_and_only_sequential_algorithms_use_it():
     """The STMG's order is part of every trial; the simultaneous algorithms' records say they ignore it (form)."""
     from stmg_bench.suites import merge_study as script
+
     args = script.parse_args(["--steps", "400", "--tasks", "easy,medium,hard,two-car"])
     algorithms, settings = study.resolve_algorithms(args, "onramp")
     steps, _ = script.plan(args, algorithms, settings)
@@ -442,10 +484,33 @@ def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
     """`stmg-bench merge --tasks two-car` trains and evaluates the two-car merge and writes its report."""
     from stmg_bench.cli import main as cli_main
 
-    code = cli_main(["merge", "--tasks", "two-car", "--algos", "step,mappo", "--seeds", "2", "--steps", "40",
-                     "--eval-points", "0", "--eval-episodes", "1", "--hyperparams", 'step={"n_envs": 2, "n_steps": 20}',
-                     "--hyperparams", 'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}', "--workers", "1",
-                     "--out", str(tmp_path), "--name", "twocar"])
+    code = cli_main(
+        [
+            "merge",
+            "--tasks",
+            "two-car",
+            "--algos",
+            "step,mappo",
+            "--seeds",
+            "2",
+            "--steps",
+            "40",
+            "--eval-points",
+            "0",
+            "--eval-episodes",
+            "1",
+            "--hyperparams",
+            'step={"n_envs": 2, "n_steps": 20}',
+            "--hyperparams",
+            'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}',
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "twocar",
+        ]
+    )
     assert code == 0
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "| two-car | mappo | 2 |" in text

@@ -13,7 +13,7 @@ import pytest
 from stmg_bench.cli import main as cli_main
 from stmg_bench.registry import resolve
 from stmg_bench.suites import matrix, matrix_study
-from stmg_envs.games import classify_outcome, stackelberg_equilibrium
+from stmg_envs.equilibria import classify_outcome, stackelberg_equilibrium
 from stmg_envs.matrix import MIXING, penalty_payoff
 
 HERE = Path(__file__).resolve().parent
@@ -23,7 +23,9 @@ TINY = f"{HERE / 'tiny_algorithms.py'}"
 def trial(spec, **kw):
     kw.setdefault("task_id", "stmg/Penalty-v0")
     kw.setdefault("task_kwargs", {"k": -25.0})
-    return matrix.matrix_trial(resolve(spec).to_json(), steps=kw.pop("steps", 300), curve_points=kw.pop("curve_points", 3), **kw)
+    return matrix.matrix_trial(
+        resolve(spec).to_json(), steps=kw.pop("steps", 300), curve_points=kw.pop("curve_points", 3), **kw
+    )
 
 
 def test_sequential_evaluation_passes_the_leaders_greedy_action_to_the_follower():
@@ -41,7 +43,10 @@ def test_an_algorithm_without_probabilities_gets_its_greedy_outcome_labelled():
     """Without action_probabilities the label still comes from the exact solver; P(SE) and marginals are None."""
     record = trial(f"{TINY}:Fixed", hyperparameters={"action": 2})
     payoffs = np.stack([penalty_payoff(-25.0)] * 2)
-    assert (record["label"], record["tag"]) == (classify_outcome(payoffs, (2, 2)).label, classify_outcome(payoffs, (2, 2)).tag)
+    assert (record["label"], record["tag"]) == (
+        classify_outcome(payoffs, (2, 2)).label,
+        classify_outcome(payoffs, (2, 2)).tag,
+    )
     assert record["p_se"] is None and record["marginals"] is None and record["curve"] == []
 
 
@@ -52,8 +57,13 @@ def test_outcomes_are_labelled_by_the_se_of_the_order_used():
     se_forward = stackelberg_equilibrium(payoffs, order=(0, 1)).joint_action
     se_reversed = stackelberg_equilibrium(payoffs, order=(1, 0)).joint_action
     assert se_forward != se_reversed  # the premise of the test
-    record = trial(f"{TINY}:Fixed", task_id="stmg/Mixing-v0", task_kwargs={}, hyperparameters={"action": se_reversed[0]},
-                   label_orders=["possible_agents", "reversed"])
+    record = trial(
+        f"{TINY}:Fixed",
+        task_id="stmg/Mixing-v0",
+        task_kwargs={},
+        hyperparameters={"action": se_reversed[0]},
+        label_orders=["possible_agents", "reversed"],
+    )
     assert set(record["by_order"]) == {"possible_agents", "reversed"}
     assert record["by_order"]["reversed"]["se_joint_action"] == list(se_reversed)
     for order, idx in (("possible_agents", (0, 1)), ("reversed", (1, 0))):
@@ -69,15 +79,26 @@ def test_the_reversed_stmg_really_lets_agent_1_lead():
 
 def test_plan_trains_simultaneous_algorithms_once_and_sequential_ones_per_order():
     """Orders multiply the sequential algorithm's trials only; shared settings reach only algorithms that take them."""
-    args = matrix_study.Args(games=("mixing",), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed", "mappo"), seeds=2,
-                       orders=("possible_agents", "reversed"), n_envs=3, gamma=0.5)
+    args = matrix_study.Args(
+        games=("mixing",),
+        algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed", "mappo"),
+        seeds=2,
+        orders=("possible_agents", "reversed"),
+        n_envs=3,
+        gamma=0.5,
+    )
     algorithms, settings = matrix_study.resolve_algorithms(args)
     assert settings == {"copy-leader": {}, "fixed": {}, "mappo": {"n_envs": 3, "gamma": 0.5}}
     trials = matrix.plan_trials(args.games, algorithms, settings, 2, 100, 0, args.order_names())
     per_algo = {}
     for t in trials:
-        per_algo.setdefault(t.kwargs["algorithm"]["name"], []).append((t.kwargs["order"], tuple(t.kwargs["label_orders"])))
-    assert sorted(per_algo["copy-leader"]) == [("possible_agents", ("possible_agents",))] * 2 + [("reversed", ("reversed",))] * 2
+        per_algo.setdefault(t.kwargs["algorithm"]["name"], []).append(
+            (t.kwargs["order"], tuple(t.kwargs["label_orders"]))
+        )
+    assert (
+        sorted(per_algo["copy-leader"])
+        == [("possible_agents", ("possible_agents",))] * 2 + [("reversed", ("reversed",))] * 2
+    )
     assert per_algo["fixed"] == per_algo["mappo"] == [("possible_agents", ("possible_agents", "reversed"))] * 2
     assert len({t.key for t in trials}) == len(trials)
     assert all(t.fingerprint["hyperparameters"] == settings[t.kwargs["algorithm"]["name"]] for t in trials)
@@ -86,8 +107,14 @@ def test_plan_trains_simultaneous_algorithms_once_and_sequential_ones_per_order(
 def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
     """Trained on orders drawn each episode, a sequential policy is played in the STMG of each fixed order and
     labelled by that order's SE: CopyLeader's leader is whoever acts first, so the greedy action follows the order."""
-    record = trial(f"{TINY}:CopyLeader", task_id="stmg/Mixing-v0", task_kwargs={}, hyperparameters={"first": 1},
-                   order="random", curve_points=0)
+    record = trial(
+        f"{TINY}:CopyLeader",
+        task_id="stmg/Mixing-v0",
+        task_kwargs={},
+        hyperparameters={"first": 1},
+        order="random",
+        curve_points=0,
+    )
     assert set(record["by_order"]) == {"agent_0,agent_1", "agent_1,agent_0"}
     payoffs = np.asarray(MIXING)
     for order, idx in (("agent_0,agent_1", (0, 1)), ("agent_1,agent_0", (1, 0))):
@@ -95,15 +122,18 @@ def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
         assert entry["greedy_joint_action"] == [1, 1]
         assert entry["se_joint_action"] == list(stackelberg_equilibrium(payoffs, order=idx).joint_action)
         assert entry["label"] == classify_outcome(payoffs, (1, 1), order=idx).label
-    rows, stats = matrix_study.summarise([{"kwargs": {"task_id": "stmg/Mixing-v0", "task_kwargs": {}}, "result": record}])
+    rows, stats = matrix_study.summarise(
+        [{"kwargs": {"task_id": "stmg/Mixing-v0", "task_kwargs": {}}, "result": record}]
+    )
     assert {key[2] for key in stats} == {"agent_0,agent_1", "agent_1,agent_0"} and len(rows) == 2
 
 
 def test_plan_is_seed_major_and_random_expands_to_every_order_for_labels():
     """Trials come seed by seed (a sweep stopped early is balanced); under 'random' a simultaneous algorithm is
     labelled under every order and a sequential one trains on random orders."""
-    args = matrix_study.Args(games=("mixing", "penalty:0"), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed"), seeds=3,
-                             orders=("random",))
+    args = matrix_study.Args(
+        games=("mixing", "penalty:0"), algos=(f"{TINY}:CopyLeader", f"{TINY}:Fixed"), seeds=3, orders=("random",)
+    )
     algorithms, settings = matrix_study.resolve_algorithms(args)
     trials = matrix.plan_trials(args.games, algorithms, settings, 3, 100, 0, args.order_names())
     assert [t.kwargs["seed"] for t in trials] == [0] * 4 + [1] * 4 + [2] * 4
@@ -121,14 +151,32 @@ def test_unknown_order_is_a_clear_error():
 def test_cli_benchmarks_an_algorithm_from_a_local_file_on_the_process_pool(tmp_path):
     """`stmg-bench matrix` runs a user's class (a file outside the package) next to a built-in on two worker
     processes, with its own hyperparameters, and the results name it; a rerun reuses every trial."""
-    argv = ["matrix", "--algos", f"{TINY}:CopyLeader,mappo", "--games", "penalty:0,mixing", "--seeds", "2",
-            "--steps", "200", "--curve-points", "2", "--hyperparams", 'copy-leader={"first": 0}', "--workers", "2",
-            "--out", str(tmp_path), "--name", "mine"]
+    argv = [
+        "matrix",
+        "--algos",
+        f"{TINY}:CopyLeader,mappo",
+        "--games",
+        "penalty:0,mixing",
+        "--seeds",
+        "2",
+        "--steps",
+        "200",
+        "--curve-points",
+        "2",
+        "--hyperparams",
+        'copy-leader={"first": 0}',
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--name",
+        "mine",
+    ]
     done = subprocess.run([sys.executable, "-m", "stmg_bench.cli", *argv], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "mine.md").read_text()
     assert "| penalty:0 | copy-leader | possible_agents | 2 |" in text and "| mixing | mappo |" in text
-    assert '`copy-leader` (sequential form' in text and '{"first": 0}' in text
+    assert "`copy-leader` (sequential form" in text and '{"first": 0}' in text
     rows = (tmp_path / "mine.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2 * 2
     records = [json.loads(p.read_text()) for p in (tmp_path / "trials" / "mine").glob("*.json")]
@@ -153,14 +201,32 @@ def test_cli_refuses_bad_algorithms_and_hyperparameters_before_training(tmp_path
 def test_a_failing_trial_is_reported_and_the_rest_of_the_sweep_is_kept(tmp_path, capsys):
     """One trial raising (seed 1) does not lose the others: they are recorded and reported, the failure is named
     in the results, the exit status is 1, and a rerun retries only the failed trial."""
-    argv = ["matrix", "--algos", f"{TINY}:Fixed", "--hyperparams", 'fixed={"fail_seed": 1}', "--games", "mixing",
-            "--seeds", "3", "--workers", "1", "--out", str(tmp_path), "--name", "broken"]
+    argv = [
+        "matrix",
+        "--algos",
+        f"{TINY}:Fixed",
+        "--hyperparams",
+        'fixed={"fail_seed": 1}',
+        "--games",
+        "mixing",
+        "--seeds",
+        "3",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--name",
+        "broken",
+    ]
     assert cli_main(argv) == 1
     err = capsys.readouterr().err
     assert "1 trial(s) failed: ['fixed_mixing_s1']" in err and "planted failure for seed 1" in err
     text = (tmp_path / "broken.md").read_text()
     assert "## Failed trials (1" in text and "`fixed_mixing_s1`: RuntimeError: planted failure for seed 1" in text
-    assert sorted(p.name for p in (tmp_path / "trials" / "broken").glob("*.json")) == ["fixed_mixing_s0.json", "fixed_mixing_s2.json"]
+    assert sorted(p.name for p in (tmp_path / "trials" / "broken").glob("*.json")) == [
+        "fixed_mixing_s0.json",
+        "fixed_mixing_s2.json",
+    ]
 
 
 @pytest.mark.agents
@@ -184,13 +250,16 @@ def test_builtin_record_is_consistent(name):
     assert record["steps"] >= 200 and record["decisions_per_s"] > 0 and len(record["curve"]) >= 1
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--n-envs", "0"], "expected --n-envs >= 1 and 0 <= --gamma <= 1"),
-    (["--gamma", "1.5"], "expected --n-envs >= 1 and 0 <= --gamma <= 1"),
-    (["--games", "penalty:-7"], "unknown games ['penalty:-7']"),
-    (["--hyperparams", "step=0.5"], "expected a JSON object"),
-    (["--backend", "spark"], "invalid choice: 'spark'"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--n-envs", "0"], "expected --n-envs >= 1 and 0 <= --gamma <= 1"),
+        (["--gamma", "1.5"], "expected --n-envs >= 1 and 0 <= --gamma <= 1"),
+        (["--games", "penalty:-7"], "unknown game 'penalty:-7': expected one of ['penalty:0'"),
+        (["--hyperparams", "step=0.5"], "expected a JSON object"),
+        (["--backend", "spark"], "invalid choice: 'spark'"),
+    ],
+)
 def test_the_script_rejects_bad_settings_with_the_expected_values(flags, message, capsys):
     """benchmarks/matrix_games.py's command line (derived from Args) stops on bad values with what was expected."""
     from stmg_bench.args import parse_dataclass
@@ -211,3 +280,37 @@ def test_the_scripts_command_line_is_the_args_dataclass():
 
     flags = {a.dest for a in build_parser(matrix_study.Args)._actions}
     assert {f.name for f in dataclasses.fields(matrix_study.Args)} <= flags
+
+
+def test_the_nagent_suite_expands_to_generated_games_that_trials_label_under_every_order():
+    """`--games nagent` names 12 generated games; a trial on a 3-agent one is labelled by the exact solver under each
+    of the 6 orders (random order), with P(SE) from the exact joint distribution over 27 joint actions."""
+    from stmg_bench.registry import resolve
+    from stmg_bench.suites.matrix import expand_games, game_spec, matrix_trial
+    from stmg_envs.equilibria import stackelberg_equilibrium
+    from stmg_envs.matrix.generators import generate
+
+    games = expand_games(["nagent", "mixing", "team-trap:3:0"])
+    assert len(games) == 13 and games[-1] == "mixing" and games.count("team-trap:3:0") == 1
+    task_id, kwargs = game_spec("general-sum:3:0")
+    record = matrix_trial(
+        resolve("step").to_json(),
+        task_id,
+        kwargs,
+        seed=0,
+        steps=64,
+        curve_points=0,
+        hyperparameters={"n_envs": 2},
+        order="random",
+    )
+    assert len(record["by_order"]) == 6
+    payoffs = generate("general-sum:3:0").payoffs
+    for order, labelled in record["by_order"].items():
+        indices = [record["agents"].index(a) for a in order.split(",")]
+        assert labelled["se_joint_action"] == list(stackelberg_equilibrium(payoffs, indices).joint_action)
+        assert 0.0 <= labelled["p_se"] <= 1.0
+    assert abs(sum(map(sum, record["marginals"])) - 3.0) < 1e-6
+    stats = matrix_study.summarise([{"kwargs": {"task_id": task_id, "task_kwargs": kwargs}, "result": record}], games)[
+        1
+    ]
+    assert {key[0] for key in stats} == {"general-sum:3:0"}

@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from stmg_bench.sweep import RECORD_FIELDS, RUNNER_FIELDS
-from stmg_bench.sweep import execution
+from stmg_bench.sweep import RECORD_FIELDS, RUNNER_FIELDS, execution
 from stmg_bench.sweep.execution import execute_trial, single_threaded
 from tests.bench.sweep.helpers import FUNCTIONS
 

@@ -15,8 +15,7 @@ import sys
 
 import pytest
 
-from stmg_bench.sweep import Trial, TrialsFailedError, run_sweep
-from stmg_bench.sweep import runner
+from stmg_bench.sweep import Trial, TrialsFailedError, run_sweep, runner
 from tests.bench.sweep.helpers import FUNCTIONS, REPO_ROOT, log_counts, logged_trials, record_keys
 
 ray = pytest.importorskip("ray", reason="needs Ray: pip install 'stmg-envs[ray]'")
@@ -88,8 +87,11 @@ def test_ray_writes_each_record_as_its_trial_finishes(ray_instance, tmp_path):
     """Results are gathered incrementally: a running task sees the record of one that finished before it."""
     log, out = tmp_path / "log", tmp_path / "out"
     trials = [
-        Trial(key="late", fn=f"{FUNCTIONS}:wait_for_record",
-              kwargs={"log": str(log), "key": "late", "record": str(out / "early.json")}),
+        Trial(
+            key="late",
+            fn=f"{FUNCTIONS}:wait_for_record",
+            kwargs={"log": str(log), "key": "late", "record": str(out / "early.json")},
+        ),
         Trial(key="early", fn=f"{FUNCTIONS}:log_and_return", kwargs={"log": str(log), "key": "early", "value": 1}),
     ]
     records = run_sweep(trials, out, backend="ray", progress=False)
@@ -99,8 +101,10 @@ def test_ray_writes_each_record_as_its_trial_finishes(ray_instance, tmp_path):
 def test_ray_failing_trial_does_not_lose_the_others_and_is_retried_alone(ray_instance, tmp_path):
     """A trial raising in a Ray task: the others are recorded, and a rerun runs only the failed one."""
     log, out, flag = tmp_path / "log", tmp_path / "out", tmp_path / "fixed"
-    trials = [*logged_trials(log, 3), Trial(key="flaky", fn=f"{FUNCTIONS}:fail_unless",
-                                            kwargs={"log": str(log), "key": "flaky", "flag": str(flag)})]
+    trials = [
+        *logged_trials(log, 3),
+        Trial(key="flaky", fn=f"{FUNCTIONS}:fail_unless", kwargs={"log": str(log), "key": "flaky", "flag": str(flag)}),
+    ]
     with pytest.raises(TrialsFailedError) as info:
         run_sweep(trials, out, backend="ray", progress=False)
     assert list(info.value.failures) == ["flaky"] and "RuntimeError" in info.value.failures["flaky"]
@@ -153,7 +157,8 @@ def test_a_users_algorithm_module_reaches_the_ray_workers(ray_instance, tmp_path
 
     folder = tmp_path / "user_code"
     folder.mkdir()
-    (folder / "ray_user_algo.py").write_text(textwrap.dedent('''
+    (folder / "ray_user_algo.py").write_text(
+        textwrap.dedent("""
         class Constant:
             form = "simultaneous"
             name = "constant"
@@ -163,7 +168,8 @@ def test_a_users_algorithm_module_reaches_the_ray_workers(ray_instance, tmp_path
                 return self
             def act(self, agent, observation):
                 return self.action
-    '''))
+    """)
+    )
     algo = resolve("ray_user_algo:Constant", search_path=[str(folder)])
     trials = matrix.plan_trials(["penalty:0"], [algo], {"constant": {"action": 2}}, seeds=2, steps=10, curve_points=0)
     records = run_sweep(trials, tmp_path / "out", backend="ray", workers=2, progress=False)

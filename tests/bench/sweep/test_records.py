@@ -40,7 +40,7 @@ def test_record_is_renamed_into_place_complete(tmp_path, monkeypatch):
     real_replace = os.replace
 
     def spy(src, dst):
-        replaced.append((src, dst, json.loads(open(src).read())))
+        replaced.append((src, dst, json.loads(open(src).read())))  # noqa: SIM115
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", spy)

@@ -40,7 +40,11 @@ def driver_env() -> dict[str, str]:
 
 def run_driver(tmp_path: Path, *extra: str) -> str:
     done = subprocess.run(
-        driver_command(tmp_path, *extra), cwd=REPO_ROOT, env=driver_env(), capture_output=True, text=True,
+        driver_command(tmp_path, *extra),
+        cwd=REPO_ROOT,
+        env=driver_env(),
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -87,7 +91,7 @@ def killed_sweep(tmp_path):
         driver.wait()
         yield tmp_path
     finally:
-        try:
+        try:  # noqa: SIM105
             os.killpg(driver.pid, signal.SIGKILL)  # never leave a worker behind, whatever the test found
         except ProcessLookupError:
             pass
@@ -136,4 +140,4 @@ def test_fresh_flag_reruns_a_finished_sweep(tmp_path):
     run_driver(tmp_path)
     assert run_driver(tmp_path).split()[1:] == []  # resumed: nothing to run
     assert set(run_driver(tmp_path, "--fresh").split()[1:]) == ALL_KEYS
-    assert log_counts(tmp_path / "log") == {key: 2 for key in ALL_KEYS}
+    assert log_counts(tmp_path / "log") == dict.fromkeys(ALL_KEYS, 2)

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from stmg_bench.sweep import MissingRayError, RecordError, Trial, TrialsFailedError, run_sweep
-from stmg_bench.sweep import runner
+from stmg_bench.sweep import MissingRayError, RecordError, Trial, TrialsFailedError, run_sweep, runner
 from tests.bench.sweep.helpers import FUNCTIONS, log_counts, logged_trials, record_keys
 
 
@@ -65,8 +64,11 @@ def test_each_record_is_written_when_its_trial_finishes(tmp_path):
     """Records are written as trials finish, not at the end: a running trial sees an earlier one's record."""
     log, out = tmp_path / "log", tmp_path / "out"
     trials = [
-        Trial(key="late", fn=f"{FUNCTIONS}:wait_for_record",
-              kwargs={"log": str(log), "key": "late", "record": str(out / "early.json")}),
+        Trial(
+            key="late",
+            fn=f"{FUNCTIONS}:wait_for_record",
+            kwargs={"log": str(log), "key": "late", "record": str(out / "early.json")},
+        ),
         Trial(key="early", fn=f"{FUNCTIONS}:log_and_return", kwargs={"log": str(log), "key": "early", "value": 1}),
     ]
     records = run_sweep(trials, out, workers=2, progress=False)
@@ -77,8 +79,10 @@ def test_failing_trial_does_not_lose_the_others_and_is_retried_alone(tmp_path):
     """One trial raising: the others' records are written, the error lists it, a rerun runs only it."""
     log, out, flag = tmp_path / "log", tmp_path / "out", tmp_path / "fixed"
     trials = logged_trials(log, 4)
-    trials.insert(2, Trial(key="flaky", fn=f"{FUNCTIONS}:fail_unless",
-                           kwargs={"log": str(log), "key": "flaky", "flag": str(flag)}))
+    trials.insert(
+        2,
+        Trial(key="flaky", fn=f"{FUNCTIONS}:fail_unless", kwargs={"log": str(log), "key": "flaky", "flag": str(flag)}),
+    )
     with pytest.raises(TrialsFailedError) as info:
         run_sweep(trials, out, workers=2, progress=False)
     assert list(info.value.failures) == ["flaky"]
@@ -215,8 +219,7 @@ def test_ray_backend_without_ray_names_the_extra(tmp_path, monkeypatch):
     """backend='ray' without Ray installed says which extra to install."""
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` raise ImportError
     with pytest.raises(MissingRayError, match=r"pip install 'stmg-envs\[ray\]'"):
-        run_sweep([Trial(key="a", fn="statistics:mean", kwargs={"data": [1]})], tmp_path, backend="ray",
-                  progress=False)
+        run_sweep([Trial(key="a", fn="statistics:mean", kwargs={"data": [1]})], tmp_path, backend="ray", progress=False)
 
 
 def test_progress_prints_a_summary_line(tmp_path, capsys):

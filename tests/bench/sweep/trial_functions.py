@@ -55,7 +55,7 @@ def wait_for_record(log: str, key: str, record: str) -> dict[str, bool]:
 def thread_settings(import_torch: bool = False) -> dict[str, Any]:
     """The thread settings a trial runs under; imports torch first if asked (as a trial might, lazily)."""
     if import_torch:
-        import torch  # noqa: F401
+        import torch
     torch = sys.modules.get("torch")
     return {
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),

@@ -1,11 +1,11 @@
-"""Bad-input errors of stmg_envs.games: every public entry point says what it expected and what it got."""
+"""Bad-input errors of stmg_envs.equilibria: every public entry point says what it expected and what it got."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from stmg_envs.games import (
+from stmg_envs.equilibria import (
     as_joint_action,
     as_order,
     as_payoff_tensor,
@@ -129,8 +129,17 @@ def test_cooperation_level_needs_two_players():
 
 @pytest.mark.parametrize(
     ("num_actions", "cooperation"),
-    [((), 0.0), ((0, 3), 0.0), ((2.0, 3), 0.0), (5, 0.0), ((3, 3), 1.5), ((3, 3), -1.01), ((3, 3, 3), -0.6),
-     ((3, 3), float("nan")), ((3, 3), True)],
+    [
+        ((), 0.0),
+        ((0, 3), 0.0),
+        ((2.0, 3), 0.0),
+        (5, 0.0),
+        ((3, 3), 1.5),
+        ((3, 3), -1.01),
+        ((3, 3, 3), -0.6),
+        ((3, 3), float("nan")),
+        ((3, 3), True),
+    ],
 )
 def test_sample_correlated_game_rejects_bad_arguments(num_actions, cooperation):
     """Bad shapes and correlations outside [-1/(N-1), 1] raise ValueError."""

@@ -1,4 +1,4 @@
-"""The runnable examples in stmg_envs.games docstrings run and print what they claim."""
+"""The runnable examples in stmg_envs.equilibria docstrings run and print what they claim."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import importlib
 import pytest
 
 MODULES = [
-    "stmg_envs.games",
-    "stmg_envs.games.payoffs",
-    "stmg_envs.games.stackelberg",
-    "stmg_envs.games.nash",
-    "stmg_envs.games.cooperation",
-    "stmg_envs.games.outcome",
+    "stmg_envs.equilibria",
+    "stmg_envs.equilibria.payoffs",
+    "stmg_envs.equilibria.stackelberg",
+    "stmg_envs.equilibria.nash",
+    "stmg_envs.equilibria.cooperation",
+    "stmg_envs.equilibria.outcome",
 ]
 
 

@@ -5,7 +5,7 @@ float64 array ``payoffs`` of shape ``(N, A_1, ..., A_N)``: ``payoffs[i][a_1, ...
 player ``i``'s payoff for the joint action ``(a_1, ..., a_N)``. Players and actions are
 0-based indices; axis ``1 + i`` of ``payoffs`` holds player ``i``'s actions.
 
-Every solver in :mod:`stmg_envs.games` runs its inputs through these helpers, so all of
+Every solver in :mod:`stmg_envs.equilibria` runs its inputs through these helpers, so all of
 them accept array-likes (nested lists included) and fail the same way on bad input.
 """
 
@@ -26,8 +26,10 @@ def _as_real_array(value: npt.ArrayLike, name: str) -> np.ndarray:
     try:
         table = np.asarray(value)
     except ValueError as error:  # ragged nested lists
-        raise ValueError(f"expected `{name}` to be a rectangular numeric array, got {type(value).__name__} "
-                         f"that NumPy cannot turn into one ({error}).") from error
+        raise ValueError(
+            f"expected `{name}` to be a rectangular numeric array, got {type(value).__name__} "
+            f"that NumPy cannot turn into one ({error})."
+        ) from error
     if table.dtype == np.bool_ or not (
         np.issubdtype(table.dtype, np.integer) or np.issubdtype(table.dtype, np.floating)
     ):
@@ -55,8 +57,8 @@ def as_payoff_tensor(payoffs: npt.ArrayLike) -> np.ndarray:
         ValueError: if the first axis is not the number of action axes, some player has
             no action, or an entry is NaN or infinite.
 
-    Example:
-        >>> from stmg_envs.games import as_payoff_tensor
+    Examples:
+        >>> from stmg_envs.equilibria import as_payoff_tensor
         >>> as_payoff_tensor([[[1, 0], [0, 2]], [[1, 0], [0, 2]]]).shape
         (2, 2, 2)
     """
@@ -95,8 +97,8 @@ def common_payoff_tensor(common_payoff: npt.ArrayLike) -> np.ndarray:
         ValueError: if ``common_payoff`` is a scalar, some player has no action, or an
             entry is NaN or infinite.
 
-    Example:
-        >>> from stmg_envs.games import common_payoff_tensor
+    Examples:
+        >>> from stmg_envs.equilibria import common_payoff_tensor
         >>> common_payoff_tensor([[1, 0], [0, 2]]).shape
         (2, 2, 2)
     """
@@ -125,8 +127,8 @@ def as_order(order: Sequence[int] | None, num_players: int) -> tuple[int, ...]:
     Raises:
         ValueError: if ``order`` is not a permutation of ``0, ..., N-1``.
 
-    Example:
-        >>> from stmg_envs.games import as_order
+    Examples:
+        >>> from stmg_envs.equilibria import as_order
         >>> as_order(None, 3), as_order([2, 0, 1], 3)
         ((0, 1, 2), (2, 0, 1))
     """
@@ -161,8 +163,8 @@ def as_joint_action(joint_action: Sequence[int], num_actions: Sequence[int]) -> 
     Raises:
         ValueError: if the length is not ``N`` or an action is not an integer in range.
 
-    Example:
-        >>> from stmg_envs.games import as_joint_action
+    Examples:
+        >>> from stmg_envs.equilibria import as_joint_action
         >>> as_joint_action([0, 2], (3, 3))
         (0, 2)
     """
@@ -197,8 +199,8 @@ def as_tolerance(atol: float) -> float:
     Raises:
         ValueError: if ``atol`` is not a non-negative finite real number.
 
-    Example:
-        >>> from stmg_envs.games.payoffs import as_tolerance
+    Examples:
+        >>> from stmg_envs.equilibria.payoffs import as_tolerance
         >>> as_tolerance(0)
         0.0
     """

@@ -1,4 +1,4 @@
-"""Slow, independent reference solvers the tests compare :mod:`stmg_envs.games` against.
+"""Slow, independent reference solvers the tests compare :mod:`stmg_envs.equilibria` against.
 
 Written in plain Python from the definitions, sharing no code with the package:
 

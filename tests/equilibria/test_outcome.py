@@ -1,4 +1,4 @@
-"""Tests for stmg_envs.games.outcome.classify_outcome: labels for the papers' games and consistency."""
+"""Tests for stmg_envs.equilibria.outcome.classify_outcome: labels for the papers' games and consistency."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stmg_envs.games import (
+from stmg_envs.equilibria import (
     TIE_BREAKS,
     classify_outcome,
     common_payoff_tensor,

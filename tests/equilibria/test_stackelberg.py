@@ -1,4 +1,4 @@
-"""Tests for stmg_envs.games.stackelberg: the papers' games, tie rules, and brute force on random games."""
+"""Tests for stmg_envs.equilibria.stackelberg: the papers' games, tie rules, and brute force on random games."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from stmg_envs.games import TIE_BREAKS, StackelbergEquilibrium, common_payoff_tensor, stackelberg_equilibrium
+from stmg_envs.equilibria import TIE_BREAKS, StackelbergEquilibrium, common_payoff_tensor, stackelberg_equilibrium
 from stmg_envs.matrix import ESCAPE, MAINTAIN, MIXING, PENALTY_K_VALUES, penalty_payoff
 
 from .reference import extensive_form_stackelberg, recursive_stackelberg
 from .strategies import GAME_SETTINGS, SMALL_INTS, games_with_order, small_extensive_games
-
 
 # --- the papers' matrix games (FACTS table; agent_0 = row = leader) ---------------------------------
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from stmg_envs.games.nash import pure_nash_mask
-from stmg_envs.games.payoffs import as_joint_action, as_payoff_tensor, as_tolerance
-from stmg_envs.games.stackelberg import StackelbergEquilibrium, TieBreak, stackelberg_equilibrium
+from stmg_envs.equilibria.nash import pure_nash_mask
+from stmg_envs.equilibria.payoffs import as_joint_action, as_payoff_tensor, as_tolerance
+from stmg_envs.equilibria.stackelberg import StackelbergEquilibrium, TieBreak, stackelberg_equilibrium
 
 __all__ = ["OutcomeLabel", "OutcomeClassification", "classify_outcome"]
 
@@ -90,8 +90,8 @@ def classify_outcome(
         TypeError: if ``payoffs`` is not a real numeric array.
         ValueError: on a malformed ``payoffs``, ``joint_action``, ``order``, ``tie_break`` or ``atol``.
 
-    Example:
-        >>> from stmg_envs.games import classify_outcome, common_payoff_tensor
+    Examples:
+        >>> from stmg_envs.equilibria import classify_outcome, common_payoff_tensor
         >>> penalty = common_payoff_tensor([[-100, 0, 10], [0, 2, 0], [8, 0, -100]])
         >>> [classify_outcome(penalty, a).tag for a in [(0, 2), (1, 1), (2, 0), (0, 0)]]
         ['SE', 'NE[1]', 'NE[2]', 'none']
@@ -107,7 +107,8 @@ def classify_outcome(
     is_nash = bool(weak[action])
     is_strict_nash = is_nash and bool(pure_nash_mask(table, strict=True, atol=tolerance)[action])
     is_stackelberg = action == reference.joint_action
-    payoff_vector = tuple(float(v) for v in table[(slice(None), *action)])
+    index: tuple[Any, ...] = (slice(None), *action)
+    payoff_vector = tuple(float(v) for v in table[index])
     matches = bool(np.all(np.abs(np.subtract(payoff_vector, reference.payoffs)) <= tolerance))
     label: OutcomeLabel = "SE" if is_stackelberg else ("NE" if is_nash else "none")
     return OutcomeClassification(

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
-from stmg_envs.games.payoffs import as_order, as_payoff_tensor, as_tolerance
+from stmg_envs.equilibria.payoffs import as_order, as_payoff_tensor, as_tolerance
 
 __all__ = ["TieBreak", "TIE_BREAKS", "StackelbergEquilibrium", "stackelberg_equilibrium"]
 
@@ -59,7 +59,7 @@ class StackelbergEquilibrium:
             priority order), so ``payoffs[(slice(None), *joint_action)]`` is its payoff vector.
         payoffs: the payoff of every player at ``joint_action``, in player index order.
         order: the priority order used, ``order[0]`` acting first.
-        tie_break: the tie rule used (see :mod:`stmg_envs.games.stackelberg`).
+        tie_break: the tie rule used (see :mod:`stmg_envs.equilibria.stackelberg`).
     """
 
     joint_action: tuple[int, ...]
@@ -95,7 +95,7 @@ def stackelberg_equilibrium(
     Each player, given the actions of the players above it in ``order``, plays a best
     response that anticipates the (already solved) best responses of the players below
     it; ties follow ``tie_break`` and then the lowest action index (see
-    :mod:`stmg_envs.games.stackelberg` for the exact rule). The induction is vectorised
+    :mod:`stmg_envs.equilibria.stackelberg` for the exact rule). The induction is vectorised
     over all action prefixes, so its cost is ``O(N * prod(A_i))``.
 
     Args:
@@ -114,9 +114,9 @@ def stackelberg_equilibrium(
         TypeError: if ``payoffs`` is not a real numeric array.
         ValueError: on a malformed ``payoffs``, ``order``, ``tie_break`` or ``atol``.
 
-    Example:
+    Examples:
         >>> import numpy as np
-        >>> from stmg_envs.games import common_payoff_tensor, stackelberg_equilibrium
+        >>> from stmg_envs.equilibria import common_payoff_tensor, stackelberg_equilibrium
         >>> k = -100
         >>> penalty = common_payoff_tensor([[k, 0, 10], [0, 2, 0], [8, 0, k]])
         >>> se = stackelberg_equilibrium(penalty)
@@ -153,7 +153,8 @@ def stackelberg_equilibrium(
         action = int(choices[rank][prefix])
         joint_action[player] = action
         prefix += (action,)
-    payoff_vector = table[(slice(None), *joint_action)]
+    index: tuple[Any, ...] = (slice(None), *joint_action)
+    payoff_vector = table[index]
     return StackelbergEquilibrium(
         joint_action=tuple(joint_action),
         payoffs=tuple(float(v) for v in payoff_vector),

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stmg_envs.games.payoffs import as_payoff_tensor
+from stmg_envs.equilibria.payoffs import as_payoff_tensor
 
 __all__ = ["cooperation_level", "pairwise_cooperation_levels", "sample_correlated_game"]
 
@@ -35,7 +35,7 @@ def pairwise_cooperation_levels(payoffs: npt.ArrayLike) -> np.ndarray:
 
     Entry ``[i, j]`` is Bi-AC's Eq. (6) applied to players ``i`` and ``j``: the Pearson
     correlation of ``payoffs[i]`` and ``payoffs[j]`` over all joint actions (see
-    :mod:`stmg_envs.games.cooperation`). An entry involving a player whose payoff is
+    :mod:`stmg_envs.equilibria.cooperation`). An entry involving a player whose payoff is
     constant over all joint actions is undefined (0/0) and is NaN.
 
     Args:
@@ -44,8 +44,8 @@ def pairwise_cooperation_levels(payoffs: npt.ArrayLike) -> np.ndarray:
     Returns:
         A symmetric float64 array of shape ``(N, N)`` with values in ``[-1, 1]`` (or NaN).
 
-    Example:
-        >>> from stmg_envs.games import pairwise_cooperation_levels
+    Examples:
+        >>> from stmg_envs.equilibria import pairwise_cooperation_levels
         >>> pairwise_cooperation_levels([[[1, 0], [0, 2]], [[-1, 0], [0, -2]]]).round(6).tolist()
         [[1.0, -1.0], [-1.0, 1.0]]
     """
@@ -68,7 +68,7 @@ def cooperation_level(payoffs: npt.ArrayLike) -> float:
     """Bi-AC's cooperation level (Eq. 6 of Zhang et al., AAAI 2020) of a two-player game.
 
     The correlation between the two players' payoffs over all pure joint actions: 1 for a
-    team game, -1 for a zero-sum game (see :mod:`stmg_envs.games.cooperation` for how the
+    team game, -1 for a zero-sum game (see :mod:`stmg_envs.equilibria.cooperation` for how the
     paper's sum over joint policies maps to a normal-form game). It is undefined (NaN)
     when either player's payoff is constant, e.g. in a 1x1 game.
 
@@ -82,8 +82,8 @@ def cooperation_level(payoffs: npt.ArrayLike) -> float:
     Raises:
         ValueError: if the game does not have exactly two players.
 
-    Example:
-        >>> from stmg_envs.games import cooperation_level
+    Examples:
+        >>> from stmg_envs.equilibria import cooperation_level
         >>> row = [[20, 0, 0], [30, 10, 0], [0, 0, 5]]      # Bi-AC's Maintain game
         >>> column = [[15, 0, 0], [0, 5, 0], [0, 0, 10]]
         >>> round(cooperation_level([row, column]), 3)
@@ -125,8 +125,8 @@ def sample_correlated_game(
     Raises:
         ValueError: on a bad ``num_actions`` or ``cooperation`` out of range.
 
-    Example:
-        >>> from stmg_envs.games import cooperation_level, sample_correlated_game
+    Examples:
+        >>> from stmg_envs.equilibria import cooperation_level, sample_correlated_game
         >>> game = sample_correlated_game((100, 100), 0.8, seed=0)
         >>> game.shape, abs(cooperation_level(game) - 0.8) < 0.05
         ((2, 100, 100), True)
@@ -142,8 +142,10 @@ def sample_correlated_game(
     shape = tuple(int(a) for a in shape)
     num_players = len(shape)
     lowest = -1.0 / (num_players - 1) if num_players > 1 else -np.inf
-    if isinstance(cooperation, bool) or not isinstance(cooperation, (int, float, np.integer, np.floating)) or not (
-        lowest <= cooperation <= 1.0
+    if (
+        isinstance(cooperation, bool)
+        or not isinstance(cooperation, (int, float, np.integer, np.floating))
+        or not (lowest <= cooperation <= 1.0)
     ):
         raise ValueError(
             f"expected `cooperation` to be a correlation in [{lowest:g}, 1] for {num_players} players, "

@@ -1,4 +1,4 @@
-"""Tests for stmg_envs.games.cooperation: Bi-AC's cooperation level (Eq. 6) and Fig. 2's random games."""
+"""Tests for stmg_envs.equilibria.cooperation: Bi-AC's cooperation level (Eq. 6) and Fig. 2's random games."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from stmg_envs.games import (
+from stmg_envs.equilibria import (
     common_payoff_tensor,
     cooperation_level,
     pairwise_cooperation_levels,

@@ -1,4 +1,4 @@
-"""Tests for stmg_envs.games.nash: the papers' games and brute force on random games."""
+"""Tests for stmg_envs.equilibria.nash: the papers' games and brute force on random games."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from stmg_envs.games import common_payoff_tensor, is_pure_nash_equilibrium, pure_nash_equilibria, pure_nash_mask
+from stmg_envs.equilibria import common_payoff_tensor, is_pure_nash_equilibrium, pure_nash_equilibria, pure_nash_mask
 from stmg_envs.matrix import ESCAPE, MAINTAIN, MIXING, PENALTY_K_VALUES, penalty_payoff
 
 from .reference import brute_force_nash

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stmg_envs.games.payoffs import as_joint_action, as_payoff_tensor, as_tolerance
+from stmg_envs.equilibria.payoffs import as_joint_action, as_payoff_tensor, as_tolerance
 
 __all__ = ["pure_nash_mask", "pure_nash_equilibria", "is_pure_nash_equilibrium"]
 
@@ -29,8 +29,8 @@ def pure_nash_mask(payoffs: npt.ArrayLike, *, strict: bool = False, atol: float 
     Returns:
         ``mask[a]`` is True iff the joint action ``a`` is a (strict, if asked) pure NE.
 
-    Example:
-        >>> from stmg_envs.games import common_payoff_tensor, pure_nash_mask
+    Examples:
+        >>> from stmg_envs.equilibria import common_payoff_tensor, pure_nash_mask
         >>> pure_nash_mask(common_payoff_tensor([[1, 0], [0, 2]])).astype(int).tolist()
         [[1, 0], [0, 1]]
     """
@@ -50,14 +50,12 @@ def pure_nash_mask(payoffs: npt.ArrayLike, *, strict: bool = False, atol: float 
     return mask
 
 
-def pure_nash_equilibria(
-    payoffs: npt.ArrayLike, *, strict: bool = False, atol: float = 0.0
-) -> list[tuple[int, ...]]:
+def pure_nash_equilibria(payoffs: npt.ArrayLike, *, strict: bool = False, atol: float = 0.0) -> list[tuple[int, ...]]:
     """All pure Nash equilibria, as joint actions in lexicographic (row-major) order.
 
     Args:
         payoffs: array-like of shape ``(N, A_1, ..., A_N)``; ``payoffs[i]`` is player ``i``'s payoff.
-        strict: return only strict equilibria (see :mod:`stmg_envs.games.nash`).
+        strict: return only strict equilibria (see :mod:`stmg_envs.equilibria.nash`).
         atol: payoff differences up to ``atol`` count as ties (default 0: exact comparison).
 
     Returns:
@@ -67,8 +65,8 @@ def pure_nash_equilibria(
         TypeError: if ``payoffs`` is not a real numeric array.
         ValueError: on a malformed ``payoffs`` or ``atol``.
 
-    Example:
-        >>> from stmg_envs.games import common_payoff_tensor, pure_nash_equilibria
+    Examples:
+        >>> from stmg_envs.equilibria import common_payoff_tensor, pure_nash_equilibria
         >>> escape = common_payoff_tensor([[15, 10, 0], [10, 10, 0], [0, 0, 30]])
         >>> pure_nash_equilibria(escape)
         [(0, 0), (1, 1), (2, 2)]
@@ -90,8 +88,8 @@ def is_pure_nash_equilibrium(
         strict: require every unilateral deviation to lose more than ``atol``.
         atol: payoff differences up to ``atol`` count as ties.
 
-    Example:
-        >>> from stmg_envs.games import common_payoff_tensor, is_pure_nash_equilibrium
+    Examples:
+        >>> from stmg_envs.equilibria import common_payoff_tensor, is_pure_nash_equilibrium
         >>> is_pure_nash_equilibrium(common_payoff_tensor([[1, 0], [0, 2]]), (0, 0))
         True
     """

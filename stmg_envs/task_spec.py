@@ -1,0 +1,38 @@
+"""What a task family declares to register a task: :class:`TaskSpec` (no registry code, no imports of its own).
+
+Family modules (``stmg_envs/<family>/tasks.py``) import this module only, and
+:mod:`stmg_envs.registration` reads their ``TASKS``; keeping the spec here means
+no module imports the registration module back.
+
+Examples:
+    >>> from stmg_envs.task_spec import TaskSpec
+    >>> TaskSpec("stmg/Penalty-v0", "stmg_envs.matrix.classic:penalty").extra is None
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["TaskSpec"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task.
+
+    Attributes:
+        id: Registry ID, ``"stmg/<Name>-v<N>"``.
+        parallel_entry_point: ``"module:callable"`` that returns the task's
+            ``ParallelEnv`` from keyword arguments.
+        kwargs: Default keyword arguments for the factory.
+        extra: The ``pip install stmg-envs[<extra>]`` that the task needs, if any.
+        description: One line for listings.
+    """
+
+    id: str
+    parallel_entry_point: str
+    kwargs: tuple[tuple[str, Any], ...] = field(default=())
+    extra: str | None = None
+    description: str = ""

@@ -1,7 +1,8 @@
 """A command line derived from a frozen ``Args`` dataclass, as in CleanRL: one place for each default and help text.
 
 Each field becomes ``--field-name``; its ``metadata["help"]`` is the help text.
-``bool`` fields are switches, ``tuple[str, ...]`` fields take a comma-separated
+``bool`` fields are switches (``--name``; one that defaults to ``True`` is turned off with
+``--no-name``), ``tuple[str, ...]`` fields take a comma-separated
 list, ``dict`` fields named in ``mappings`` take ``NAME=JSON`` and may repeat.
 
 Examples:
@@ -75,8 +76,10 @@ def build_parser(cls: type, description: str | None = None, prog: str | None = N
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
         help_text = f.metadata.get("help", "")
         origin, args = typing.get_origin(kind), typing.get_args(kind)
-        if kind is bool:
+        if kind is bool and not default:
             parser.add_argument(flag, action="store_true", help=help_text)
+        elif kind is bool:  # on by default: --name / --no-name (a plain switch could only turn it on)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=True, help=help_text)
         elif origin is tuple:
             parser.add_argument(
                 flag,

@@ -1,7 +1,8 @@
 """Every runnable example in a docstring of stmg_envs, stmg_bench and stmg_agents runs and prints what it claims.
 
 One test per module that has examples, found by walking the packages, so a new module's examples are tested
-without being listed anywhere. (The per-package docstring tests elsewhere check that chosen modules have examples.)
+without being listed anywhere; this is where every example runs. The per-package docstring tests require their
+listed modules to have examples (a module that lost its examples would drop out of this walk unnoticed).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ def _modules() -> list[str]:
     return sorted(names)
 
 
-def _has_examples(name: str) -> bool:
+def has_examples(name: str) -> bool:
+    """Whether module ``name`` has at least one runnable example (the per-package tests require it of theirs)."""
     module = importlib.import_module(name)
     return any(test.examples for test in doctest.DocTestFinder(exclude_empty=True).find(module))
 
 
-MODULES = [name for name in _modules() if _has_examples(name)]
+MODULES = [name for name in _modules() if has_examples(name)]
 
 
 def test_the_walk_finds_the_packages_examples():

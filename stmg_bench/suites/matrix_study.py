@@ -15,6 +15,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -46,12 +47,18 @@ __all__ = [
 ]
 
 
+@functools.cache
+def _spec_key(game: str) -> str:
+    """``game_spec(game)`` as canonical JSON, built once per label (a generated game is solved when built)."""
+    return json.dumps(list(game_spec(game)), sort_keys=True)
+
+
 def game_of(record: Mapping[str, Any], games: Sequence[str] = tuple(GAMES)) -> str:
     """The game label of a trial record, one of ``games``."""
     kw = record["kwargs"]
+    key = json.dumps([kw["task_id"], kw["task_kwargs"]], sort_keys=True)
     for game in games:
-        task_id, kwargs = game_spec(game)
-        if task_id == kw["task_id"] and kwargs == kw["task_kwargs"]:
+        if _spec_key(game) == key:
             return game
     raise KeyError(f"no game of {list(games)} has task {kw['task_id']!r} with arguments {kw['task_kwargs']!r}")
 

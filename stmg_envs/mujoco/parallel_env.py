@@ -64,7 +64,8 @@ class ObservationGathers(NamedTuple):
             row ``i`` is agent ``i``'s observation, padded with the zero to
             ``width`` (the longest agent's length).
         low, high: ``(n_agents, width)`` clip bounds (the library clips contact
-            forces to ``[-1, 1]``; ``-inf``/``inf`` elsewhere).
+            forces to ``[-1, 1]``; ``-inf``/``inf`` elsewhere), or both ``None``
+            where nothing is clipped (HalfCheetah): no clip on the hot path then.
         sizes: Each agent's unpadded observation length.
         action: Positions in the robot's action vector of the agents' actions,
             concatenated in ``possible_agents`` order.
@@ -72,8 +73,8 @@ class ObservationGathers(NamedTuple):
 
     sources: tuple[str, ...]
     observation: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
+    low: np.ndarray | None
+    high: np.ndarray | None
     sizes: tuple[int, ...]
     action: np.ndarray
 
@@ -120,7 +121,8 @@ def _gathers_of(mamujoco: Any) -> ObservationGathers | None:
     rows, lows, highs = [], [], []
     for k_dict in mamujoco.k_dicts:
         arguments = (k_dict, mamujoco.local_categories, mamujoco.mujoco_globals, mamujoco.global_categories)
-        codes = build_obs(_Tracer(data, sources), *arguments, True)
+        tracer = _Tracer(data, sources)
+        codes = build_obs(tracer, *arguments, True)
         # The same trace shifted by 0.25: an element read straight from the simulator shifts with it.
         shifted = build_obs(_Tracer(data, sources, offset=0.25), *arguments, True)
         if codes.shape != shifted.shape or not np.array_equal(shifted - codes, np.full(codes.shape, 0.25)):
@@ -131,7 +133,7 @@ def _gathers_of(mamujoco: Any) -> ObservationGathers | None:
             return None
         index = starts[field.astype(np.intp)] + position.astype(np.intp)
         # Where the library applies a body function (its contact-force clip), the untraced build differs.
-        applied = build_obs(_Tracer(data, sources), *arguments, False)
+        applied = build_obs(tracer, *arguments, False)
         low, high = np.full(codes.shape, -np.inf), np.full(codes.shape, np.inf)
         changed = applied != codes
         if changed.any():
@@ -161,6 +163,8 @@ def _gathers_of(mamujoco: Any) -> ObservationGathers | None:
     )
     if sorted(action.tolist()) != list(range(mamujoco.single_agent_env.action_space.shape[0])):
         return None
+    if not np.isfinite(low).any() and not np.isfinite(high).any():
+        return ObservationGathers(sources, observation, None, None, sizes, action)
     return ObservationGathers(sources, observation, low, high, sizes, action)
 
 
@@ -306,10 +310,12 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         return gathers
 
     def _observations_from(self, gathers: ObservationGathers, pad: bool) -> dict[str, np.ndarray]:
-        """Every agent's observation, by one gather from the simulator's arrays and one clip."""
+        """Every agent's observation, by one gather from the simulator's arrays (and one clip where the library clips)."""
         data = self._robot.data
         table = np.concatenate([*(getattr(data, name).ravel() for name in gathers.sources), _ZERO])
-        table = np.clip(table[gathers.observation], gathers.low, gathers.high)
+        table = table[gathers.observation]
+        if gathers.low is not None:
+            table = np.clip(table, gathers.low, gathers.high)
         if pad:
             return dict(zip(self.possible_agents, table))
         return {agent: table[i, :size] for i, (agent, size) in enumerate(zip(self.possible_agents, gathers.sizes))}

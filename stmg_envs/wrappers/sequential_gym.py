@@ -93,13 +93,10 @@ class SequentialGymEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.env.reset(seed=seed, options=options)
-        self._skip_dead_steps()
+        skip_dead_steps(self.env)
         if not self.env.agents:
             raise RuntimeError(f"{self.env}: the parallel env started an episode with no agents.")
         return self.env.observe(self.env.agent_selection), self._info({})
-
-    def _skip_dead_steps(self) -> None:
-        skip_dead_steps(self.env)
 
     def step(self, action: Any):
         env = self.env
@@ -112,7 +109,7 @@ class SequentialGymEnv(gymnasium.Env):
             agent_rewards = {a: float(r) for a, r in env.rewards.items()}
             reward = float(np.mean(list(agent_rewards.values()))) if agent_rewards else 0.0
             final_terms = dict(env.terminations)
-            self._skip_dead_steps()
+            skip_dead_steps(self.env)
             if not env.agents:
                 terminated = all(final_terms.values())
                 obs = env.observe(acting)

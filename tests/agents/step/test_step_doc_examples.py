@@ -1,11 +1,10 @@
-"""The docstring examples of stmg_agents.step must run as written."""
+"""The docstring examples of stmg_agents.step exist (tests/test_docstrings.py runs every one)."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
+
+from tests.test_docstrings import has_examples
 
 pytestmark = pytest.mark.agents
 
@@ -28,8 +27,5 @@ MODULES = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
-    """Every >>> example in the module gives the output it shows (and there is at least one)."""
-    module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
-    assert result.attempted > 0, f"{name} has no runnable example"
+    """Every listed module has at least one example (tests/test_docstrings.py runs them all)."""
+    assert has_examples(name), f"{name} has no runnable example (its examples run in tests/test_docstrings.py)"

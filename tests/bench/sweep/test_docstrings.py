@@ -1,11 +1,10 @@
-"""The runnable examples in stmg_bench.sweep docstrings run and print what they claim."""
+"""The listed stmg_bench.sweep modules have docstring examples (tests/test_docstrings.py runs every one)."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
+
+from tests.test_docstrings import has_examples
 
 MODULES = [
     "stmg_bench.sweep",
@@ -20,7 +19,5 @@ MODULES = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    """Every module has at least one example and none of them fails."""
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
+    """Every listed module has at least one example (tests/test_docstrings.py runs them all)."""
+    assert has_examples(name), f"{name} has no runnable example (its examples run in tests/test_docstrings.py)"

@@ -48,6 +48,7 @@ __all__ = [
     "STEP_LEVERS",
     "EVAL_SEED_OFFSET",
     "make_parallel_factory",
+    "resident_memory_mb",
     "control_trial",
 ]
 
@@ -162,6 +163,27 @@ PRESETS: dict[str, ControlHyperparameters] = {"mujoco": MUJOCO_HYPERPARAMETERS, 
 STEP_LEVERS: dict[str, dict[str, Any]] = {"step": {"hyper_scale_by_width": True}}
 
 
+def resident_memory_mb() -> float | None:
+    """The resident memory of this process now, in MiB (Linux ``/proc``); ``None`` elsewhere.
+
+    ``resource.getrusage`` gives only the peak so far, which cannot show whether memory
+    stays flat over a trial (or which trial of a worker made the peak).
+
+    Examples:
+        >>> rss = resident_memory_mb()
+        >>> rss is None or rss > 0
+        True
+    """
+    import os
+
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
 def _order_callable(order: str) -> Any:
     if order == "possible_agents":
         return None
@@ -247,7 +269,8 @@ def control_trial(
     Returns:
         A JSON-serialisable dict: the arguments, ``algo`` (the algorithm's name), ``form``,
         ``n_agents``, ``curve`` (one dict per evaluation: ``step``, ``team_return``,
-        ``team_returns``, ``length``, ``mean_speed``, ``crash_rate``), ``final`` (the last
+        ``team_returns``, ``length``, ``mean_speed``, ``crash_rate`` and ``rss_mb``, the process's
+        resident memory then, ``None`` where the OS does not say), ``final`` (the last
         evaluation), ``steps`` (joint steps trained), ``train_s`` (training time without the
         evaluations), ``eval_s``, ``steps_per_s`` (training throughput) and ``peak_rss_mb``
         (the peak resident memory of the process that ran the trial, so far: a pool worker that
@@ -308,7 +331,7 @@ def control_trial(
             return
         start = time.perf_counter()
         summaries = evaluate_greedy(model, eval_factory, eval_seeds, order=order_fn)
-        curve.append({"step": int(step), **summarize_episodes(summaries)})
+        curve.append({"step": int(step), **summarize_episodes(summaries), "rss_mb": resident_memory_mb()})
         eval_time[0] += time.perf_counter() - start
 
     def on_update(num_timesteps: int) -> bool:

@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
 	$(PY) -m pip install $(PIP_QUIET) -c constraints.txt -e ".[all]"
+	tools/offscreen-gl $(PY)
 	touch $(STAMP)
 
 $(STAMP_INTEROP): pyproject.toml constraints.txt requirements/interop.txt
@@ -49,8 +50,9 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 # The documentation site (MkDocs Material, mkdocs.yml): warnings are errors, then every internal link and
-# image of the built site is checked. The MuJoCo task pages render a frame off-screen with EGL (libEGL, on
-# this project's machines; `apt-get install libegl1` elsewhere), falling back to OSMesa.
+# image of the built site is checked. The MuJoCo task pages render a frame off-screen with EGL, else OSMesa:
+# `make install` runs tools/offscreen-gl, which finds a backend that works and, on Debian/Ubuntu with root,
+# installs Mesa's EGL when none does; the build prints the backend it used.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	$(PY) docs/check_site.py site

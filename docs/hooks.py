@@ -87,7 +87,7 @@ def _payoff_picture(env: Any) -> list[str]:
     return lines
 
 
-def _frame(task_id: str, folder: Path) -> list[str]:
+def _frame(task_id: str, folder: Path, family: str) -> list[str]:
     import numpy as np
     import pettingzoo
 
@@ -102,13 +102,22 @@ def _frame(task_id: str, folder: Path) -> list[str]:
             env.step({a: env.action_space(a).sample() for a in env.agents})
         frame = env.render()
         env.close()
-    except Exception as exc:  # no off-screen OpenGL: say so on the page, keep building
+    except Exception as exc:  # no off-screen OpenGL: say so on the page and in the log, keep building
+        print(f"docs: no frame for {task_id}: {type(exc).__name__}: {exc} (tools/offscreen-gl says what to install)")
         return [f"(No frame: rendering failed on the machine that built these pages: `{type(exc).__name__}: {exc}`.)"]
     from matplotlib import image
 
     path = folder / f"{_slug(task_id)}.png"
     image.imsave(path, np.asarray(frame))
-    return [f"![A frame of {task_id}, rendered off-screen after 10 steps]({path.name})"]
+    backend = os.environ.get("MUJOCO_GL") if family == "mujoco" else None
+    how = f"MuJoCo with MUJOCO_GL={backend}" if backend else "pygame's off-screen surface"
+    if how not in _REPORTED:
+        print(f"docs: task frames rendered off-screen by {how}")
+        _REPORTED.add(how)
+    return [f"![A frame of {task_id}, rendered off-screen after 10 steps by {how}]({path.name})"]
+
+
+_REPORTED: set[str] = set()
 
 
 def _body(doc: str) -> str:
@@ -207,7 +216,7 @@ def write_task_pages(folder: Path) -> list[Any]:
         if hasattr(env, "payoffs"):
             lines += _payoff_picture(env)
         elif _family(spec) in RENDERED:
-            lines += _frame(task_id, folder)
+            lines += _frame(task_id, folder, _family(spec))
         lines += ["", "## Version history", "", *_version_history(doc + "\n" + class_doc, task_id), ""]
         env.close()
         (folder / f"{_slug(task_id)}.md").write_text("\n".join(lines) + "\n")

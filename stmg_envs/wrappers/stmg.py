@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import enum
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -39,6 +40,29 @@ class _FlatParts(NamedTuple):
     prior_actions: slice
     prior_mask: slice
     rank_at: int  # the one-hot rank starts here
+
+
+class _Phase(enum.Enum):
+    """Where the episode stands: the one state value behind every fast path of :class:`STMGEnv`.
+
+    The invariant, written once: the phase is ``RUNNING`` exactly when the env has been
+    reset, some agent is left, and no agent waits for its dead step (every agent in
+    ``agents`` is neither terminated nor truncated). While it holds, ``step()`` skips the
+    reset, end-of-episode and dead-step checks, ``last()`` returns the acting agent's
+    observation without the lookups that establish it, and a time step in which nobody
+    finishes takes the short path. Only :meth:`STMGEnv._settle` (after ``reset()``, a time
+    step's general path and a dead step) and a failing order callable change the phase;
+    every other method reads it.
+    """
+
+    NEEDS_RESET = "needs reset"  # never reset, or stopped (``_broken`` says why)
+    RUNNING = "running"  # the fast paths hold
+    DEAD_STEPS = "dead steps"  # some agent in ``agents`` is terminated or truncated and must step None
+    OVER = "over"  # no agent left: the episode ended
+
+
+_RUNNING = _Phase.RUNNING
+_NEEDS_RESET_PHASE = _Phase.NEEDS_RESET
 
 
 def skip_dead_steps(env: AECEnv) -> int:
@@ -275,10 +299,8 @@ class STMGEnv(AECEnv):
         if hasattr(env, "state_space"):
             self.state_space = env.state_space
 
-        # Episode state; set by reset().
-        self._has_reset = False
-        # True while the episode runs and no agent waits for its dead step: step() then takes the short path.
-        self._lean = False
+        # Episode state; set by reset(). The phase decides which checks step()/last() run (see _Phase).
+        self._phase = _Phase.NEEDS_RESET
         self._has_updated = False
         self._broken: str | None = None
         self._rng = np.random.default_rng()
@@ -349,7 +371,7 @@ class STMGEnv(AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        self._has_reset = self._lean = False  # until the new episode is fully set up
+        self._phase = _Phase.NEEDS_RESET  # until the new episode is fully set up
         self._broken = None
         observations, infos = self.parallel_env.reset(seed=seed, options=options)
         agents = list(self.parallel_env.agents)
@@ -367,8 +389,7 @@ class STMGEnv(AECEnv):
         self._skip_agent_selection = None
         self._rewards_stale = False
         self.num_time_steps = 0
-        self._has_reset = True
-        self._lean = bool(agents)
+        self._settle()
         self._has_updated = True
 
     def _start_time_step(self, order: tuple[Any, ...]) -> None:
@@ -406,14 +427,24 @@ class STMGEnv(AECEnv):
         return out
 
     # ------------------------------------------------------------------- step
+    def _settle(self) -> None:
+        """Set the phase from the episode's state (the one place that decides it; see :class:`_Phase`)."""
+        agents, terminations, truncations = self.agents, self.terminations, self.truncations
+        if not agents:
+            self._phase = _Phase.OVER
+        elif any(terminations[a] or truncations[a] for a in agents):
+            self._phase = _Phase.DEAD_STEPS
+        else:
+            self._phase = _Phase.RUNNING
+
     def _require_reset(self) -> None:
-        if not self._has_reset:
+        if self._phase is _NEEDS_RESET_PHASE:
             raise RuntimeError(f"{self}: {self._broken or 'the environment has not been reset'}; {_NEEDS_RESET}.")
 
     def step(self, action: Any) -> None:
-        # The hot path runs only the checks that can fail while ``_lean`` holds (see reset/_time_step/_dead_step);
+        # The hot path runs only the checks that can fail while the phase is RUNNING (see _Phase);
         # everything else (not reset, episode over, dead steps) goes through the checks below first.
-        if not self._lean:
+        if self._phase is not _RUNNING:
             self._require_reset()
             if not self.agents:
                 raise RuntimeError(f"{self}: step() called after the episode ended (no agents left); call reset().")
@@ -465,7 +496,12 @@ class STMGEnv(AECEnv):
         self.num_time_steps += 1
         self._observations.update(observations)
         agents = self.agents
-        if self._lean and env.agents == agents and not any(terminations.values()) and not any(truncations.values()):
+        if (
+            self._phase is _RUNNING
+            and env.agents == agents
+            and not any(terminations.values())
+            and not any(truncations.values())
+        ):
             # The common case: the same agents play on and none finished, so terminations and truncations
             # stay all False, every agent acted (its cumulative reward is 0) and a non-dynamic order stays.
             own_rewards, cumulative = self.rewards, self._cumulative_rewards
@@ -506,7 +542,7 @@ class STMGEnv(AECEnv):
         order = self._next_order(live) if live else ()
         self._start_time_step(order)
         self.infos = self._make_infos(infos, agents)
-        self._lean = bool(agents) and not any_done
+        self._settle()
         if any_done:
             self._deads_step_first()
 
@@ -514,7 +550,7 @@ class STMGEnv(AECEnv):
         try:
             return self._priority.for_step(self.parallel_env, live, self._rng)
         except InvalidOrderError as exc:
-            self._has_reset = self._lean = False
+            self._phase = _Phase.NEEDS_RESET
             self._broken = f"the episode was stopped because the order callable failed ({exc})"
             raise
 
@@ -533,18 +569,18 @@ class STMGEnv(AECEnv):
             self._skip_agent_selection = None
             if self._order and self.agent_selection not in self._ranks:
                 self.agent_selection = self._order[self._pos]
-            self._lean = bool(self.agents)
+            self._settle()
         for a in self.rewards:
             self.rewards[a] = 0.0
 
     # ---------------------------------------------------------------- observe
     def observe(self, agent: Any) -> Any:
         rank = self._ranks.get(agent)
-        if rank is not None and rank >= self._pos and self._has_reset and self._plain_obs[agent]:
+        if rank is not None and rank >= self._pos and self._phase is not _NEEDS_RESET_PHASE and self._plain_obs[agent]:
             own = self._observations.get(agent)
             if type(own) is np.ndarray:
                 return self._plain_observation(own, rank)
-        if not self._has_reset:
+        if self._phase is _NEEDS_RESET_PHASE:
             self._require_reset()
         try:
             own = self._observations[agent]
@@ -600,7 +636,7 @@ class STMGEnv(AECEnv):
         }
 
     def last(self, observe: bool = True):
-        if self._lean and observe:
+        if self._phase is _RUNNING and observe:
             # The acting agent of a running time step (rank == _pos, not finished): observe()'s usual case, without
             # the lookups that establish it.
             agent = self.agent_selection
@@ -608,7 +644,7 @@ class STMGEnv(AECEnv):
             if type(own) is np.ndarray and self._plain_obs[agent]:
                 observation = self._plain_observation(own, self._pos)
                 return observation, self._cumulative_rewards[agent], False, False, self.infos[agent]
-        if not self._has_reset:
+        if self._phase is _NEEDS_RESET_PHASE:
             self._require_reset()
         agent = self.agent_selection
         return (

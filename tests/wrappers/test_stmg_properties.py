@@ -15,6 +15,7 @@ from pettingzoo.test import api_test
 from stmg_envs import stmg_v0
 from stmg_envs.testing import assert_same
 from stmg_envs.wrappers import STMGEnv
+from stmg_envs.wrappers.stmg import _Phase
 from tests.wrappers.toy_env import AgentSpec, ToyParallelEnv, encoded, joint_reward
 
 plain_action_spaces = st.one_of(
@@ -135,9 +136,16 @@ def test_pettingzoo_api_test_passes_on_random_parallel_envs(setup):
 
 
 class _GeneralPathsOnly(STMGEnv):
-    """The STMG with its hot paths switched off: ``_lean`` always reads False."""
+    """The STMG with its hot paths switched off: its phase never reads ``RUNNING`` (the one state value the
+    fast paths test), so every call takes the general path; the other phases read as they are."""
 
-    _lean = property(lambda self: False, lambda self, value: None)
+    @property
+    def _phase(self):
+        return _Phase.DEAD_STEPS if self._stored_phase is _Phase.RUNNING else self._stored_phase
+
+    @_phase.setter
+    def _phase(self, value):
+        self._stored_phase = value
 
 
 def _snapshot(env: STMGEnv, observation) -> tuple:
@@ -170,6 +178,9 @@ def test_hot_paths_match_the_general_path(setup, seed):
             observation, *_ = fast.last()
             general_observation, *_ = general.last()
             assert_same(_snapshot(fast, observation), _snapshot(general, general_observation), agent, exact=True)
+            waiting = any(fast.terminations[a] or fast.truncations[a] for a in fast.agents)
+            assert (fast._phase is _Phase.RUNNING) is not waiting  # the invariant the fast paths rely on
+            assert general._phase is not _Phase.RUNNING
             if fast.terminations[agent] or fast.truncations[agent]:
                 action = None
             else:
@@ -181,5 +192,5 @@ def test_hot_paths_match_the_general_path(setup, seed):
                     action = int(action)  # the plain-int shortcut as well as NumPy integers
             fast.step(action)
             general.step(action)
-        assert general.agents == []
+        assert general.agents == [] and fast._phase is general._phase is _Phase.OVER
         assert_same(_snapshot(fast, None)[1:], _snapshot(general, None)[1:], "episode end", exact=True)

@@ -1,4 +1,4 @@
-"""The built-in algorithms on the contract: STEP, its named variants, MAPPO and IPPO, through one adapter.
+"""The built-in algorithms on the contract: STEP, its named variants, seq-ppo, MAPPO and IPPO, through one adapter.
 
 STEP, MAPPO and IPPO share Stable-Baselines3's surface: ``cls(env, seed=..., **hp)``,
 ``learn(total_timesteps, callback)``, ``predict``, ``action_probabilities``,
@@ -34,6 +34,7 @@ __all__ = [
     "STEPNoRegularizerAlgorithm",
     "MAPPOAlgorithm",
     "IPPOAlgorithm",
+    "SeqPPOAlgorithm",
 ]
 
 
@@ -245,6 +246,39 @@ class STEPNoRegularizerAlgorithm(STEPAlgorithm):
 
     name = "step-beta0"
     defaults = {"beta": 0.0}
+
+
+class SeqPPOAlgorithm(STEPAlgorithm):
+    """seq-ppo (:class:`stmg_agents.baselines.seq_ppo.SeqPPO`): PPO on the STMG with a plain MLP policy.
+
+    STEP's sequential structure (rank and superiors' actions in the input, per-agent
+    GAE) without the hypernetwork and the regulariser. The shared ``n_minibatches``
+    splits all decisions of a rollout (every rank together, as PPO does), and
+    ``hyper_scale_by_width`` (a hypernetwork lever) is refused.
+    """
+
+    target = "stmg_agents.baselines.seq_ppo:SeqPPO"
+    name = "seq-ppo"
+
+    @classmethod
+    def translate(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """SeqPPO's keyword arguments: ``hidden_sizes`` as for STEP; ``n_minibatches`` passed on as it is.
+
+        Examples:
+            >>> SeqPPOAlgorithm.translate({"n_envs": 2, "n_minibatches": 4, "hidden_sizes": [32]})
+            {'n_envs': 2, 'policy_kwargs': {'net_arch': {'pi': [32], 'vf': [32]}}, 'n_minibatches': 4}
+        """
+        hp = dict(hyperparameters)
+        if "hyper_scale_by_width" in hp:
+            raise ValueError(
+                "seq-ppo has no hypernetwork: expected no hyper_scale_by_width, got "
+                f"hyper_scale_by_width={hp['hyper_scale_by_width']!r}."
+            )
+        n_minibatches = hp.pop("n_minibatches", None)
+        hp = super().translate(hp)
+        if n_minibatches is not None:
+            hp["n_minibatches"] = n_minibatches
+        return hp
 
 
 class MAPPOAlgorithm(SB3SurfaceAlgorithm):

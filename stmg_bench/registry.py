@@ -9,13 +9,13 @@ algorithm in a local module reaches every worker of the local pool and of Ray.
 
 Examples:
     >>> sorted(registered())[:3]
-    ['ippo', 'mappo', 'step']
+    ['biac', 'ippo', 'mappo']
     >>> resolve("step").form
     'sequential'
     >>> resolve("no-such-algo")
     Traceback (most recent call last):
     ...
-    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (ippo, mappo, step, step-beta0, step-scaled) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
+    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, ippo, mappo, seq-ppo, step, step-beta0, step-scaled) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ _REGISTRY: dict[str, str] = {
     "step-beta0": "stmg_bench.builtins:STEPNoRegularizerAlgorithm",
     "mappo": "stmg_bench.builtins:MAPPOAlgorithm",
     "ippo": "stmg_bench.builtins:IPPOAlgorithm",
+    "seq-ppo": "stmg_bench.builtins:SeqPPOAlgorithm",
+    "biac": "stmg_agents.baselines.biac:BiLevelQLearning",
 }
 
 

@@ -1,4 +1,4 @@
-"""Reference agents for stmg-envs: STEP, and the IPPO/MAPPO baselines (:mod:`stmg_agents.baselines`).
+"""Reference agents for stmg-envs: STEP, and the baselines (:mod:`stmg_agents.baselines`: IPPO, MAPPO, seq-ppo, Bi-AC).
 
 Importing this package is cheap: ``STEP`` and friends (torch, Stable-Baselines3)
 load on first access.
@@ -24,7 +24,8 @@ _STEP = (
     "symmetric_action",
 )
 _BASELINES = ("IPPO", "MAPPO", "IPPOConfig", "MAPPOConfig", "ActionReadout")
-__all__ = [*_STEP, *_BASELINES]  # noqa: PLE0604
+_MODULES = {"SeqPPO": "stmg_agents.baselines.seq_ppo", "BiLevelQLearning": "stmg_agents.baselines.biac"}
+__all__ = [*_STEP, *_BASELINES, *_MODULES]  # noqa: PLE0604
 
 
 def __getattr__(name: str) -> Any:
@@ -32,6 +33,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("stmg_agents.step"), name)
     if name in _BASELINES:
         return getattr(importlib.import_module("stmg_agents.baselines"), name)
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name]), name)
     raise AttributeError(f"module 'stmg_agents' has no attribute {name!r}")
 
 

@@ -46,14 +46,18 @@ def test_callback_false_stops_training_early(name):
 
 @pytest.mark.parametrize("name", sorted(registered()))
 def test_same_seed_same_policy(name):
-    """Two runs with one seed end with the same joint policy; another seed ends elsewhere."""
+    """Two runs with one seed end with the same joint policy; another seed ends elsewhere.
+
+    The seeds are compared after 30 steps, before any learner settles (a tabular learner
+    finds Penalty's SE from every seed within 200 steps, so its greedy policies agree there).
+    """
     results = []
-    for seed in (3, 3, 4):
+    for seed, steps in ((3, 200), (3, 200), (3, 30), (4, 30)):
         _, make_env, model = build(name, seed=seed)
-        model.learn(200)
+        model.learn(steps)
         results.append(joint_policy(model, make_env, seed=0)[1])
     np.testing.assert_array_equal(results[0], results[1])
-    assert not np.array_equal(results[0], results[2])
+    assert not np.array_equal(results[2], results[3])
 
 
 @pytest.mark.parametrize("name", sorted(registered()))
@@ -67,14 +71,15 @@ def test_save_and_load_keep_the_policy(name, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "saver, loader", [("mappo", "step"), ("ippo", "step"), ("step", "mappo"), ("step", "ippo"), ("ippo", "mappo")]
+    "saver, loader",
+    [("mappo", "step"), ("ippo", "step"), ("step", "mappo"), ("step", "ippo"), ("ippo", "mappo"), ("step", "biac")],
 )
 def test_loading_another_algorithms_file_says_so(saver, loader, tmp_path):
     """Loading a save of another algorithm raises ValueError naming what the file is, not SB3's bare assertion."""
     _, _, model = build(saver)
     model.save(tmp_path / "model.zip")
     algo = resolve(loader)
-    with pytest.raises(ValueError, match="expected a (STEP|saved MAPPO|stmg_agents.baselines)"):
+    with pytest.raises(ValueError, match="expected a (STEP|saved MAPPO|stmg_agents.baselines|BiLevelQLearning)"):
         algo.load().load(tmp_path / "model.zip", make_env_factory(algo.form, TASK, KWARGS))
 
 

@@ -503,8 +503,10 @@ class STEP(PPO):
         if snapshot is not None:
             rng = self._np_rng
             return lambda obs: snapshot.act(obs, rng)
-        with th.no_grad():
-            head_params = self.policy.target_parameters(self.n_agents)
+        head_params = None
+        if self.policy.has_hypernetwork:
+            with th.no_grad():
+                head_params = self.policy.target_parameters(self.n_agents)
 
         def act(obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             ranks = obs["rank"]
@@ -564,6 +566,16 @@ class STEP(PPO):
                 chosen[e].append((k, env.encode_action(k, action)))
         return values
 
+    def _update_groups(self, buffer: STMGRolloutBuffer) -> Iterator[tuple[int | None, Any]]:
+        """The groups of decisions :meth:`train` updates on, one after another, as ``(rank, samples)``.
+
+        STEP: one group per priority rank, in rank order (Algorithm 1). A subclass may return
+        other groups; ``rank=None`` marks a group of mixed ranks (each row then uses its own
+        rank, and the hypernetwork regulariser, which needs one rank, is not applied).
+        """
+        for rank in buffer.ranks_present():
+            yield rank, buffer.rank_samples(rank)
+
     def train(self) -> None:
         """Update the shared policy and critic rank by rank (Algorithm 1, lines 15-18).
 
@@ -591,8 +603,8 @@ class STEP(PPO):
         parameters = list(self.policy.parameters())
         entropy_losses, pg_losses, value_losses, reg_losses, clip_fractions, approx_kls = [], [], [], [], [], []
         losses = []
-        for rank in buffer.ranks_present():
-            data = buffer.rank_samples(rank)
+        hyper = self.policy.has_hypernetwork
+        for rank, data in self._update_groups(buffer):
             n = len(data)
             batch_size = n if self.batch_size is None else min(int(self.batch_size), n)
             advantages = data.advantages
@@ -602,9 +614,11 @@ class STEP(PPO):
             old_values = normalizer.normalize(data.old_values)
             parts = self.policy.observation_parts(data.observations)
             action_mask = data.observations.get("action_mask")
-            with th.no_grad():
-                old_params = self.policy.target_parameters(rank)  # H(e^j; theta_h_old), j < rank
-            use_reg = rank > 0 and self.beta > 0
+            use_reg = hyper and rank is not None and rank > 0 and self.beta > 0
+            if use_reg:
+                assert rank is not None
+                with th.no_grad():
+                    old_params = self.policy.target_parameters(rank)  # H(e^j; theta_h_old), j < rank
             for epoch in range(self.n_epochs):
                 last_epoch = epoch == self.n_epochs - 1
                 stop_rank = False
@@ -624,7 +638,8 @@ class STEP(PPO):
                         mb_returns, mb_old_values = returns[index], old_values[index]
                         if self.normalize_advantage and len(mb_adv) > 1:
                             mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                    head_params = self.policy.target_parameters(rank + 1)  # ranks 0..rank, shared with L_h
+                    # ranks 0..rank, shared with L_h; None: each row's own rank
+                    head_params = self.policy.target_parameters(rank + 1) if hyper and rank is not None else None
                     ev = self.policy.evaluate_parts(
                         mb_parts, mb_actions, rank=rank, head_params=head_params, action_mask=mb_mask
                     )
@@ -633,6 +648,7 @@ class STEP(PPO):
                     entropy_loss = -ev.entropy.mean()
                     loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
                     if use_reg:
+                        assert head_params is not None and rank is not None
                         reg = hypernetwork_regularizer(head_params[:rank], old_params, self.beta)
                         loss = loss + reg
                         reg_losses.append(reg.item())

@@ -59,6 +59,8 @@ def snapshot_or_none(policy: NLevelPolicy) -> NumpyPolicySnapshot | None:
     """A :class:`NumpyPolicySnapshot` of ``policy``, or ``None`` if its configuration is not supported."""
     if policy.device.type != "cpu" or policy.activation_fn not in _NUMPY_ACTIVATIONS:
         return None
+    if not policy.has_hypernetwork:  # the snapshot copies the hypernetwork head
+        return None
     if not policy._plain_box_obs:
         return None
     return NumpyPolicySnapshot(policy)

@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch as th
@@ -147,6 +147,9 @@ class NLevelPolicy(ActorCriticPolicy):
         TypeError: the observation space is not an STMG subgame-state ``Dict``.
         ValueError: an unsupported action space, ``use_sde=True``, or a bad argument.
     """
+
+    #: Whether the actor's head is the hypernetwork (``target_parameters`` and STEP's regulariser apply).
+    has_hypernetwork: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -285,17 +288,7 @@ class NLevelPolicy(ActorCriticPolicy):
         the columns that are read are initialised, reserved ones are zero.
         """
         self._build_mlp_extractor()
-        self.action_net = HyperPolicyHead(
-            self.mlp_extractor.latent_dim_pi,
-            self._action_dim,
-            target_net_arch=self.target_net_arch,
-            hyper_net_arch=self.hyper_net_arch,
-            rank_encoding=self.rank_encoding,
-            rank_dim=self.rank_embedding_dim,
-            max_agents=self.max_agents,
-            activation_fn=self.activation_fn,
-            scale_by_width=self.hyper_scale_by_width,
-        )
+        self.action_net = self._make_action_net()
         if not self._discrete:
             self.log_std = nn.Parameter(th.ones(self._action_dim) * self.log_std_init, requires_grad=True)
         self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
@@ -306,6 +299,20 @@ class NLevelPolicy(ActorCriticPolicy):
         for embedding in (self.mlp_extractor.policy_embedding, self.mlp_extractor.value_embedding):
             embedding.reset_reserved_columns(gain=np.sqrt(2) if self.ortho_init else None)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+
+    def _make_action_net(self) -> nn.Module:
+        """The actor's head (a hook of ``_build``): here the hypernetwork head, initialised by its own rule."""
+        return HyperPolicyHead(
+            self.mlp_extractor.latent_dim_pi,
+            self._action_dim,
+            target_net_arch=self.target_net_arch,
+            hyper_net_arch=self.hyper_net_arch,
+            rank_encoding=self.rank_encoding,
+            rank_dim=self.rank_embedding_dim,
+            max_agents=self.max_agents,
+            activation_fn=self.activation_fn,
+            scale_by_width=self.hyper_scale_by_width,
+        )
 
     # ------------------------------------------------------------------ pieces
     def extract_features(  # type: ignore[override]
@@ -451,11 +458,7 @@ class NLevelPolicy(ActorCriticPolicy):
         action_mask: th.Tensor | None = None,
     ) -> tuple[th.Tensor, th.Tensor]:
         """Log-probabilities and entropies of ``actions`` (actor only), from :meth:`observation_parts`."""
-        own, prior, mask, ranks = parts
-        latent_pi = self.mlp_extractor.actor_parts(own, prior, mask)
-        head_out = self.action_net(latent_pi, ranks if rank is None else rank, head_params)
-        if action_mask is not None and self._discrete:
-            head_out = head_out.masked_fill(action_mask.reshape(head_out.shape) == 0, _MASKED_LOGIT)
+        head_out = self.policy_head_parts(parts, rank=rank, head_params=head_params, action_mask=action_mask)
         if self._discrete:
             log_p = F.log_softmax(head_out, dim=-1)
             log_prob = log_p.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
@@ -465,6 +468,29 @@ class NLevelPolicy(ActorCriticPolicy):
         log_prob = self._gaussian_log_prob(actions.reshape(head_out.shape), head_out, log_std)
         entropy = (0.5 + 0.5 * _LOG_2PI + log_std).sum(dim=-1)
         return log_prob, entropy
+
+    def policy_head_parts(
+        self,
+        parts: tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor],
+        *,
+        rank: int | None = None,
+        head_params: th.Tensor | None = None,
+        action_mask: th.Tensor | None = None,
+    ) -> th.Tensor:
+        """The actor's output (``Discrete``: logits, masked by ``action_mask``; ``Box``: the Gaussian means)."""
+        own, prior, mask, ranks = parts
+        latent_pi = self.mlp_extractor.actor_parts(own, prior, mask)
+        head_out = self.action_net(latent_pi, ranks if rank is None else rank, head_params)
+        if action_mask is not None and self._discrete:
+            head_out = head_out.masked_fill(action_mask.reshape(head_out.shape) == 0, _MASKED_LOGIT)
+        return head_out
+
+    def _obs_head(self, obs: PyTorchObs) -> th.Tensor:
+        """:meth:`policy_head_parts` of raw observation tensors (the SB3 methods' path)."""
+        action_mask = obs.get("action_mask") if isinstance(obs, dict) else None
+        return self.policy_head_parts(
+            self.observation_parts(obs), rank=self._uniform_rank(obs), action_mask=action_mask
+        )
 
     def normalized_values_parts(
         self, parts: tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor], *, rank: int | None = None
@@ -488,9 +514,7 @@ class NLevelPolicy(ActorCriticPolicy):
 
     def get_distribution(self, obs: PyTorchObs) -> Distribution:
         """SB3 distribution (Categorical or diagonal Gaussian) of each row's rank-conditioned policy."""
-        own, prior, mask, _ = self.observation_parts(obs)
-        latent_pi = self.mlp_extractor.actor_parts(own, prior, mask)
-        return self._dist_from_head(self._head(latent_pi, obs, self._uniform_rank(obs), None))
+        return self._dist_from_head(self._obs_head(obs))
 
     def predict_values(self, obs: PyTorchObs) -> th.Tensor:
         """``V^i(s, a^1..a^{i-1})`` in return units, shape ``(B, 1)``."""
@@ -501,6 +525,4 @@ class NLevelPolicy(ActorCriticPolicy):
         """Action probabilities ``(B, n)`` of a ``Discrete`` policy (for analysis, e.g. matrix games)."""
         if not self._discrete:
             raise ValueError(f"action_probabilities needs a Discrete action space, got {self.action_space}.")
-        own, prior, mask, _ = self.observation_parts(obs)
-        latent_pi = self.mlp_extractor.actor_parts(own, prior, mask)
-        return F.softmax(self._head(latent_pi, obs, self._uniform_rank(obs), None), dim=-1)
+        return F.softmax(self._obs_head(obs), dim=-1)

@@ -31,7 +31,7 @@ from stmg_bench import selection
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, plan_trials
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
 
 __all__ = [
     "Args",
@@ -383,6 +383,7 @@ def write_markdown(
         f"{len(records)} trials on {workers} workers; time inside trials {busy / 60:.1f} min.",
         f"- This invocation: {records.wall_s / 60:.1f} min for {len(records.executed)} new trials "
         f"({len(records.rerun)} of them replacing outdated records), backend {args.backend}; saved trials were reused.",
+        *provenance_lines(records),
         "",
     ]
     text = "\n".join(lines)

@@ -59,7 +59,7 @@ from stmg_bench.learning_curves import aggregate_curves
 from stmg_bench.suites import control_study as study
 from stmg_bench.suites.control import MUJOCO_HYPERPARAMETERS
 from stmg_bench.sweep import run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
 
 RESULTS = Path("benchmarks/results")
 
@@ -254,9 +254,19 @@ def summary_rows(groups: dict, budget_text: str) -> list[dict]:
                 "train_steps_per_s": round(sum(r["steps_per_s"] for r in results) / len(results)),
                 "train_min_per_trial": round(sum(r["train_s"] for r in results) / len(results) / 60, 2),
                 "peak_rss_mb": round(max(r.get("peak_rss_mb", float("nan")) for r in results)),
+                # memory over the trial: resident memory at the first and the last evaluation (largest over seeds)
+                "rss_first_mb": _rss_at(results, 0),
+                "rss_last_mb": _rss_at(results, -1),
             }
         )
     return rows
+
+
+def _rss_at(results: list[dict], index: int) -> float | str:
+    """The largest resident memory (MiB) over seeds at curve point ``index``; '' for records without it."""
+    values = [r["curve"][index].get("rss_mb") for r in results if r["curve"]]
+    values = [v for v in values if v is not None]
+    return round(max(values)) if values else ""
 
 
 def curve_rows(groups: dict) -> list[dict]:
@@ -323,15 +333,20 @@ def write_markdown(
         "",
         "## Comparison (Fig. 6 / B.1)",
         "",
-        "| sub-scenario | algo | seeds | steps per trial | final return (95% CI) | best return | train steps/s | peak RSS MB | budget |",
-        "|---|---|---:|---:|---|---:|---:|---:|---|",
+        "| sub-scenario | algo | seeds | steps per trial | final return (95% CI) | best return | train steps/s | train min per trial | RSS MB first -> last eval | budget |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|---|",
     ]
     for r in comparison:
         lines.append(
-            f"| {r['scenario']} | {r['algo']} | {r['seeds']} | {r['steps_per_trial']:,} | {r['final_return_mean']:.1f} "
-            f"({r['final_return_ci95_low']:.1f} .. {r['final_return_ci95_high']:.1f}) | {r['best_return_mean']:.1f} | "
-            f"{r['train_steps_per_s']:,} | {r['peak_rss_mb']} | {r['budget']} |"
+            f"| {r['scenario']} | {r['algo']} | {r['seeds']} | {r['steps_per_trial']:,} | {_final_text(r)} | "
+            f"{r['best_return_mean']:.1f} | {r['train_steps_per_s']:,} | {r['train_min_per_trial']:.1f} | "
+            f"{_rss_text(r)} | {r['budget']} |"
         )
+    lines += [
+        "",
+        "RSS = the trial process's resident memory at its first and its last evaluation (the largest over seeds; "
+        "'peak' where the records hold only the peak): memory that stays flat over a trial shows no leak.",
+    ]
     if tests:
         lines += [
             "",
@@ -358,10 +373,24 @@ def write_markdown(
         f"{sweep_span_s(list(records)) / 60:.1f} min; this invocation: {records.wall_s / 60:.1f} min for "
         f"{len(records.executed)} new trials (backend {args.backend}; trials already saved are not rerun).",
         "",
+        *provenance_lines(records),
+        "",
     ]
     text = "\n".join(lines)
     path.write_text(text)
     return text
+
+
+def _final_text(row: Mapping[str, Any]) -> str:
+    if row["seeds"] < 2:
+        return f"{row['final_return_mean']:.1f} (one seed: no interval)"
+    return f"{row['final_return_mean']:.1f} ({row['final_return_ci95_low']:.1f} .. {row['final_return_ci95_high']:.1f})"
+
+
+def _rss_text(row: Mapping[str, Any]) -> str:
+    if row["rss_first_mb"] == "":
+        return f"peak {row['peak_rss_mb']}"
+    return f"{row['rss_first_mb']} -> {row['rss_last_mb']}"
 
 
 def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> list[Path]:

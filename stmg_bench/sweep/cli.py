@@ -5,7 +5,7 @@ Examples:
     >>> parser = add_sweep_arguments(argparse.ArgumentParser())
     >>> args = parser.parse_args(["--backend", "ray", "--workers", "4"])
     >>> sweep_kwargs(args)
-    {'backend': 'ray', 'workers': 4, 'address': None, 'fresh': False}
+    {'backend': 'ray', 'workers': 4, 'address': None, 'fresh': False, 'saved_only': False}
 
     A script then calls ``run_sweep(trials, results_dir, **sweep_kwargs(args))``.
 """
@@ -58,12 +58,24 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
         action="store_true",
         help="delete the records of this sweep's trials and run them all again (default: resume)",
     )
+    group.add_argument(
+        "--saved-only",
+        action="store_true",
+        help="run nothing: write the report from the saved records alone, whatever code made them "
+        "(the report says which trials have no record and which records other code made)",
+    )
     return parser
 
 
 def sweep_kwargs(args: Any) -> dict[str, Any]:
     """The keyword arguments of :func:`stmg_bench.sweep.run_sweep` chosen by the flags in ``args``."""
-    return {"backend": args.backend, "workers": args.workers, "address": args.address, "fresh": args.fresh}
+    return {
+        "backend": args.backend,
+        "workers": args.workers,
+        "address": args.address,
+        "fresh": args.fresh,
+        "saved_only": getattr(args, "saved_only", False),
+    }
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ class SweepOptions:
         ... class Args(SweepOptions):
         ...     seeds: int = 3
         >>> sweep_kwargs(Args(workers=1))
-        {'backend': 'local', 'workers': 1, 'address': None, 'fresh': False}
+        {'backend': 'local', 'workers': 1, 'address': None, 'fresh': False, 'saved_only': False}
     """
 
     backend: str = field(
@@ -101,4 +113,11 @@ class SweepOptions:
     fresh: bool = field(
         default=False,
         metadata={"help": "delete the records of this sweep's trials and run them all again (default: resume)"},
+    )
+    saved_only: bool = field(
+        default=False,
+        metadata={
+            "help": "run nothing: write the report from the saved records alone, whatever code made them "
+            "(the report says which trials have no record and which records other code made)"
+        },
     )

@@ -15,8 +15,9 @@ import csv
 import datetime
 import os
 from pathlib import Path
+from typing import Any
 
-__all__ = ["sweep_span_s", "write_csv", "parse_csv_list", "default_workers"]
+__all__ = ["sweep_span_s", "write_csv", "parse_csv_list", "default_workers", "provenance_lines"]
 
 
 def sweep_span_s(records: list[dict]) -> float:
@@ -45,3 +46,37 @@ def default_workers(workers: int | None) -> int:
     if workers:
         return workers
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def provenance_lines(records: Any) -> list[str]:
+    """Markdown bullets saying which commits made the records, and, for a ``saved_only`` render, what is missing.
+
+    ``records``: what :func:`stmg_bench.sweep.run_sweep` returned (its ``outdated`` and ``missing``
+    are empty unless it ran with ``saved_only``).
+
+    Examples:
+        >>> from stmg_bench.sweep.runner import SweepResult
+        >>> result = SweepResult([{"commit": "abc"}], executed=(), reused=("a",), missing=("b",), wall_s=0.0)
+        >>> print("\\n".join(provenance_lines(result)))
+        - Trial records made at commit `abc` (1 records).
+        - Rendered from the saved records only (`--saved-only`): 1 planned trial(s) have no record and are not in these numbers, e.g. `b`.
+    """
+    commits: dict[str, int] = {}
+    for record in records:
+        commit = record.get("commit") or "unknown"
+        commits[commit] = commits.get(commit, 0) + 1
+    made = ", ".join(f"`{c}` ({n} records)" for c, n in commits.items())
+    lines = [f"- Trial records made at commit {made}."] if commits else []
+    outdated, missing = getattr(records, "outdated", ()), getattr(records, "missing", ())
+    if outdated:
+        lines.append(
+            f"- Rendered from the saved records only (`--saved-only`): {len(outdated)} of them were made by code or "
+            "settings other than this checkout's (their fingerprint differs); rerun from a checkout of the commit "
+            "above to extend the sweep with the same code."
+        )
+    if missing:
+        lines.append(
+            f"- Rendered from the saved records only (`--saved-only`): {len(missing)} planned trial(s) have no record "
+            f"and are not in these numbers, e.g. `{missing[0]}`."
+        )
+    return lines

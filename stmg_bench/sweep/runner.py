@@ -36,6 +36,9 @@ class SweepResult(list):  # type: ignore[type-arg]  # list[dict[str, Any]]
         reused: Keys of the trials whose records already existed.
         failed: Keys of the trials that raised (no record; only in :attr:`TrialsFailedError.records`).
         rerun: Keys of the trials whose saved record had another fingerprint and were run again.
+        outdated: With ``saved_only``: keys of the reused records that carry another fingerprint
+            (made by other code or settings; kept, not rerun).
+        missing: With ``saved_only``: keys of the trials that have no record (not run).
         wall_s: Wall time of this call, in seconds.
     """
 
@@ -47,10 +50,14 @@ class SweepResult(list):  # type: ignore[type-arg]  # list[dict[str, Any]]
         reused: tuple[str, ...],
         failed: tuple[str, ...] = (),
         rerun: tuple[str, ...] = (),
+        outdated: tuple[str, ...] = (),
+        missing: tuple[str, ...] = (),
         wall_s: float,
     ) -> None:
         super().__init__(records)
         self.rerun = rerun
+        self.outdated = outdated
+        self.missing = missing
         self.executed = executed
         self.reused = reused
         self.failed = failed
@@ -62,6 +69,10 @@ class SweepResult(list):  # type: ignore[type-arg]  # list[dict[str, Any]]
         failed = f", {len(self.failed)} failed" if self.failed else ""
         rerun = f" ({len(self.rerun)} of them outdated records)" if self.rerun else ""
         counts = f"{len(self) + len(self.failed)} trials: {len(self.executed)} run{rerun}, {len(self.reused)} reused"
+        if self.outdated:
+            counts += f" ({len(self.outdated)} of them made by other code or settings)"
+        if self.missing:
+            counts += f", {len(self.missing)} without a record (not run)"
         return f"{counts}{failed}, wall time {self.wall_s:.1f} s"
 
 
@@ -164,6 +175,7 @@ def run_sweep(
     workers: int | None = None,
     address: str | None = None,
     fresh: bool = False,
+    saved_only: bool = False,
     progress: bool = True,
     desc: str | None = None,
 ) -> SweepResult:
@@ -189,6 +201,10 @@ def run_sweep(
             ``"ray://host:10001"``); ``None`` starts a local Ray instance for the sweep.
         fresh: Delete the records of these trials first and run them all again. Without it, a trial
             whose record carries another ``fingerprint`` than the trial is run again too (and said so).
+        saved_only: Run nothing and delete nothing: return the saved records of the trials that have
+            one, whatever their fingerprint (to render a report again without retraining, e.g. from
+            records made at an earlier commit). :attr:`SweepResult.outdated` and
+            :attr:`SweepResult.missing` say which records came from other code and which trials have none.
         progress: Show a progress bar (tqdm, when installed) and print a summary line at the end.
         desc: Label of the progress bar and summary line.
 
@@ -219,6 +235,21 @@ def run_sweep(
     checked = _check_trials(trials)
     _check_options(backend, workers, address)
     folder = Path(results_dir)
+    if saved_only:
+        if fresh:
+            raise ValueError("saved_only runs nothing and fresh deletes the records: expected one of them, got both")
+        saved = _existing_records(checked, folder) if folder.is_dir() else {}
+        result = SweepResult(
+            (saved[trial.key] for trial in checked if trial.key in saved),
+            executed=(),
+            reused=tuple(trial.key for trial in checked if trial.key in saved),
+            outdated=tuple(trial.key for trial in _outdated(checked, folder)) if saved else (),
+            missing=tuple(trial.key for trial in checked if trial.key not in saved),
+            wall_s=time.perf_counter() - start,
+        )
+        if progress:
+            print(f"{desc or 'sweep'} (saved records only): {result.summary}", file=sys.stderr, flush=True)
+        return result
     folder.mkdir(parents=True, exist_ok=True)
     if fresh:
         remove_records(folder, [trial.key for trial in checked])

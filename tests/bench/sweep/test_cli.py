@@ -14,14 +14,21 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_defaults_run_locally_on_all_cores_and_resume():
-    """No flags: local backend, all cores, no cluster address, resume (not fresh)."""
-    assert sweep_kwargs(parse()) == {"backend": "local", "workers": None, "address": None, "fresh": False}
+    """No flags: local backend, all cores, no cluster address, resume (not fresh), run what is missing."""
+    assert sweep_kwargs(parse()) == {
+        "backend": "local",
+        "workers": None,
+        "address": None,
+        "fresh": False,
+        "saved_only": False,
+    }
 
 
 def test_flags_map_to_run_sweep_arguments():
     """Every flag lands in the matching run_sweep keyword argument."""
     args = parse("--backend", "ray", "--address", "auto", "--workers", "3", "--fresh")
-    assert sweep_kwargs(args) == {"backend": "ray", "workers": 3, "address": "auto", "fresh": True}
+    assert sweep_kwargs(args) == {"backend": "ray", "workers": 3, "address": "auto", "fresh": True, "saved_only": False}
+    assert sweep_kwargs(parse("--saved-only"))["saved_only"] is True
 
 
 def test_sweep_kwargs_are_accepted_by_run_sweep(tmp_path):

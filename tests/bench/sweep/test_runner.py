@@ -182,6 +182,25 @@ def test_record_with_another_fingerprint_is_rerun_and_said_so(tmp_path, capsys):
     assert all("commit" in r for r in records)
 
 
+def test_saved_only_renders_old_records_without_running_or_deleting_anything(tmp_path, capsys):
+    """saved_only returns the saved records whatever their fingerprint, runs no trial, deletes no record, and
+    says which records other code made and which trials have none; with fresh it is refused."""
+    import dataclasses
+
+    log, out = tmp_path / "log", tmp_path / "out"
+    trials = [dataclasses.replace(t, fingerprint={"code": "v1"}) for t in logged_trials(log, 3)]
+    run_sweep(trials[:2], out, workers=1, progress=False)
+    later = [dataclasses.replace(t, fingerprint={"code": "v2"}) if t.key == "t1" else t for t in trials]
+    records = run_sweep(later, out, workers=1, progress=True, saved_only=True)
+    assert [r["key"] for r in records] == ["t0", "t1"] and records[1]["fingerprint"] == {"code": "v1"}
+    assert records.outdated == ("t1",) and records.missing == ("t2",) and records.executed == ()
+    assert log_counts(log) == {"t0": 1, "t1": 1} and record_keys(out) == {"t0", "t1"}
+    assert "(1 of them made by other code or settings), 1 without a record (not run)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="expected one of them, got both"):
+        run_sweep(later, out, workers=1, progress=False, saved_only=True, fresh=True)
+    assert run_sweep(later, tmp_path / "nothing", progress=False, saved_only=True).missing == ("t0", "t1", "t2")
+
+
 def test_unimportable_function_fails_before_any_trial_runs(tmp_path):
     """A typo in fn raises at once in the caller, before any trial runs or any record is written."""
     log = tmp_path / "log"

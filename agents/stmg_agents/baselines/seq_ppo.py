@@ -48,7 +48,7 @@ from stmg_agents.step.algorithm import STEP
 from stmg_agents.step.buffer import STMGRolloutBuffer
 from stmg_agents.step.hypernetwork import IndexEncoding
 from stmg_agents.step.networks import NLevelExtractor, SubgameStateEmbedding
-from stmg_agents.step.policy import _MASKED_LOGIT, NLevelPolicy
+from stmg_agents.step.policy import NLevelPolicy
 
 __all__ = ["SeqPPO", "SequentialMLPPolicy", "RankedActorExtractor"]
 
@@ -140,19 +140,7 @@ class SequentialMLPPolicy(NLevelPolicy):
     """
 
     has_hypernetwork: ClassVar[bool] = False
-
-    def _build_mlp_extractor(self) -> None:
-        self.mlp_extractor = RankedActorExtractor(
-            self.layout,
-            self._pi_arch,
-            self._vf_arch,
-            self.activation_fn,
-            prior_encoding=self.prior_encoding,
-            prior_embedding_dim=self.prior_embedding_dim,
-            rank_encoding=self.rank_encoding,
-            rank_embedding_dim=self.rank_embedding_dim,
-            max_agents=self.max_agents,
-        ).to(self.device)
+    extractor_class: ClassVar[type[NLevelExtractor]] = RankedActorExtractor
 
     def _make_action_net(self) -> nn.Module:
         """SB3's linear ``action_net`` with its initialisation (orthogonal, gain 0.01, zero bias)."""
@@ -161,11 +149,7 @@ class SequentialMLPPolicy(NLevelPolicy):
         return head
 
     def _head(self, latent_pi: th.Tensor, obs: PyTorchObs, rank: int | None, params: th.Tensor | None) -> th.Tensor:
-        out = self.action_net(latent_pi)
-        mask = obs.get("action_mask") if isinstance(obs, dict) else None
-        if mask is not None and self._discrete:
-            out = out.masked_fill(mask.reshape(out.shape) == 0, _MASKED_LOGIT)
-        return out
+        return self._masked(self.action_net(latent_pi), obs.get("action_mask") if isinstance(obs, dict) else None)
 
     def policy_head_parts(
         self,
@@ -177,10 +161,7 @@ class SequentialMLPPolicy(NLevelPolicy):
     ) -> th.Tensor:
         own, prior, mask, ranks = parts
         latent_pi = self.mlp_extractor.actor_parts(own, prior, mask, ranks if rank is None else rank)
-        head_out = self.action_net(latent_pi)
-        if action_mask is not None and self._discrete:
-            head_out = head_out.masked_fill(action_mask.reshape(head_out.shape) == 0, _MASKED_LOGIT)
-        return head_out
+        return self._masked(self.action_net(latent_pi), action_mask)
 
     def target_parameters(self, ranks: th.Tensor | int) -> th.Tensor:
         raise TypeError(

@@ -150,6 +150,8 @@ class NLevelPolicy(ActorCriticPolicy):
 
     #: Whether the actor's head is the hypernetwork (``target_parameters`` and STEP's regulariser apply).
     has_hypernetwork: ClassVar[bool] = True
+    #: The ``mlp_extractor``'s class (built with the arguments of :class:`NLevelExtractor`).
+    extractor_class: ClassVar[type[NLevelExtractor]] = NLevelExtractor
 
     def __init__(
         self,
@@ -264,7 +266,7 @@ class NLevelPolicy(ActorCriticPolicy):
 
     def _build_mlp_extractor(self) -> None:
         """Build the actor's state embedding ``E`` and the rank-conditioned critic trunk."""
-        self.mlp_extractor = NLevelExtractor(
+        self.mlp_extractor = self.extractor_class(
             self.layout,
             self._pi_arch,
             self._vf_arch,
@@ -349,10 +351,13 @@ class NLevelPolicy(ActorCriticPolicy):
     def _head(self, latent_pi: th.Tensor, obs: PyTorchObs, rank: int | None, params: th.Tensor | None) -> th.Tensor:
         ranks: th.Tensor | int = rank if rank is not None else obs["rank"]  # type: ignore[index]
         out = self.action_net(latent_pi, ranks, params)
-        mask = obs.get("action_mask") if isinstance(obs, dict) else None
-        if mask is not None and self._discrete:
-            out = out.masked_fill(mask.reshape(out.shape) == 0, _MASKED_LOGIT)
-        return out
+        return self._masked(out, obs.get("action_mask") if isinstance(obs, dict) else None)
+
+    def _masked(self, head_out: th.Tensor, action_mask: th.Tensor | None) -> th.Tensor:
+        """``Discrete`` logits with the actions that ``action_mask`` forbids pushed to -1e9 (else unchanged)."""
+        if action_mask is not None and self._discrete:
+            return head_out.masked_fill(action_mask.reshape(head_out.shape) == 0, _MASKED_LOGIT)
+        return head_out
 
     def target_parameters(self, ranks: th.Tensor | int) -> th.Tensor:
         """``H(e^i; theta_h)``, the generated target-policy parameters: for each rank of a tensor
@@ -481,9 +486,7 @@ class NLevelPolicy(ActorCriticPolicy):
         own, prior, mask, ranks = parts
         latent_pi = self.mlp_extractor.actor_parts(own, prior, mask)
         head_out = self.action_net(latent_pi, ranks if rank is None else rank, head_params)
-        if action_mask is not None and self._discrete:
-            head_out = head_out.masked_fill(action_mask.reshape(head_out.shape) == 0, _MASKED_LOGIT)
-        return head_out
+        return self._masked(head_out, action_mask)
 
     def _obs_head(self, obs: PyTorchObs) -> th.Tensor:
         """:meth:`policy_head_parts` of raw observation tensors (the SB3 methods' path)."""

@@ -173,7 +173,7 @@ TRAINERS: dict[str, Callable] = {"mappo": train_mappo, "ippo": train_ippo}
 
 
 def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[float, float]]:
-    from stmg_agents.observation_normalization import ObservationStatistics
+    from stmg_bench.normalization import ObservationStatistics
     from stmg_bench.suites.control import PRESETS, make_parallel_factory
 
     task_id, task_kwargs, normalize_observations, preset = TASKS[task]

@@ -15,7 +15,7 @@ preset of :data:`PRESETS`, by name) where its constructor takes them (:mod:`stmg
 hyperparameters. Observation normalisation (``normalize_observations=True``) and
 reward scaling (``normalize_rewards=True``; both what the MuJoCo benchmark uses) wrap
 the simultaneous game in
-:class:`~stmg_agents.observation_normalization.NormalizedObservations` with
+:class:`~stmg_bench.normalization.NormalizedObservations` with
 statistics shared by the training copies and frozen for evaluation, so every
 algorithm sees the same inputs and rewards; evaluations report the task's own
 rewards. Rewards are the task's: shared in MuJoCo, per agent on the on-ramp (the
@@ -207,7 +207,7 @@ def make_parallel_factory(
     Args:
         task_id: A registered task, e.g. ``"stmg/HalfCheetah-v0"``.
         task_kwargs: Its arguments, e.g. ``{"agent_conf": "6x1"}``.
-        statistics: An :class:`~stmg_agents.observation_normalization.ObservationStatistics` shared by the copies,
+        statistics: An :class:`~stmg_bench.normalization.ObservationStatistics` shared by the copies,
             or ``None`` for the raw task.
         update: Whether the copies update the statistics (training) or only read them (evaluation).
         normalize_observations: Standardise observations and state (with ``statistics``).
@@ -220,7 +220,7 @@ def make_parallel_factory(
     kwargs = dict(task_kwargs)
     if statistics is None:
         return lambda: pettingzoo.make("parallel", task_id, **kwargs)
-    from stmg_agents.observation_normalization import NormalizedObservations
+    from stmg_bench.normalization import NormalizedObservations
 
     return lambda: NormalizedObservations(
         pettingzoo.make("parallel", task_id, **kwargs),
@@ -302,7 +302,7 @@ def control_trial(
 
     statistics = None
     if normalize_observations or normalize_rewards:
-        from stmg_agents.observation_normalization import ObservationStatistics
+        from stmg_bench.normalization import ObservationStatistics
 
         statistics = ObservationStatistics()
     train_factory = make_parallel_factory(

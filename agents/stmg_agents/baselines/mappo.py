@@ -35,8 +35,9 @@ from stable_baselines3.common.distributions import Distribution
 
 from stmg_agents.baselines.base import SharedPolicyAgent
 from stmg_agents.baselines.config import MAPPOConfig
-from stmg_agents.baselines.mappo_networks import CentralCritic, SharedActor, ValueNorm, huber
+from stmg_agents.baselines.mappo_networks import CentralCritic, SharedActor, ValueNorm
 from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
+from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss, huber
 
 __all__ = ["MAPPO"]
 
@@ -212,20 +213,15 @@ class MAPPO(SharedPolicyAgent):
     ) -> dict[str, float]:
         c = self.config
         log_probs, entropies = self.actor.evaluate(obs, actions)
+        policy_loss, ratio = clipped_surrogate_loss(log_probs, old_log_probs, advantages, c.clip_range)
         log_ratio = log_probs - old_log_probs
-        ratio = torch.exp(log_ratio)
-        surrogate = torch.min(ratio * advantages, ratio.clamp(1.0 - c.clip_range, 1.0 + c.clip_range) * advantages)
-        policy_loss = -surrogate.mean()
         entropy = entropies.mean()
         actor_loss = policy_loss - c.ent_coef * entropy
 
         values = self.critic(critic_in)
         loss_fn = (lambda e: 0.5 * e**2) if c.huber_delta is None else (lambda e: huber(e, c.huber_delta))
-        value_loss = loss_fn(targets - values)
-        if c.clip_value_loss:
-            clipped = old_values + (values - old_values).clamp(-c.clip_range, c.clip_range)
-            value_loss = torch.max(value_loss, loss_fn(targets - clipped))
-        value_loss = c.vf_coef * value_loss.mean()
+        value_clip = c.clip_range if c.clip_value_loss else None
+        value_loss = c.vf_coef * clipped_value_loss(values, old_values, targets, value_clip, error=loss_fn)
 
         # Actor and critic share no parameters: one backward pass serves both; each is clipped on its own.
         self.optimizer.zero_grad(set_to_none=True)

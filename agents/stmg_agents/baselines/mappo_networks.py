@@ -31,7 +31,7 @@ from torch import nn
 from torch.distributions import Categorical
 from torch.nn import functional as F
 
-__all__ = ["SharedActor", "CentralCritic", "ValueNorm", "UncheckedCategoricalDistribution", "MLPBody", "huber"]
+__all__ = ["SharedActor", "CentralCritic", "ValueNorm", "UncheckedCategoricalDistribution", "MLPBody"]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -240,9 +240,3 @@ class ValueNorm(nn.Module):
     def denormalize(self, values: torch.Tensor) -> torch.Tensor:
         mean, var = self._mean_var()
         return (values.double() * torch.sqrt(var) + mean).to(values.dtype)
-
-
-def huber(error: torch.Tensor, delta: float) -> torch.Tensor:
-    """Element-wise Huber loss as MAPPO writes it (``error**2 / 2`` inside ``delta``)."""
-    abs_error = error.abs()
-    return torch.where(abs_error <= delta, 0.5 * error**2, delta * (abs_error - 0.5 * delta))

@@ -41,10 +41,11 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import explained_variance, safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 
+from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss
 from stmg_agents.step._checks import check_int
 from stmg_agents.step.buffer import STMGRolloutBuffer
 from stmg_agents.step.inference import snapshot_or_none
-from stmg_agents.step.losses import clipped_surrogate_loss, clipped_value_loss, hypernetwork_regularizer
+from stmg_agents.step.losses import hypernetwork_regularizer
 from stmg_agents.step.policy import NLevelPolicy
 from stmg_agents.step.vec_env import EnvSource, STMGVecEnv, make_stmg_vec_env
 

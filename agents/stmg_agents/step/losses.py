@@ -1,4 +1,4 @@
-"""The loss terms of STEP's update (paper Eq. 11-12), as plain tensor functions.
+"""STEP's own loss term, the hypernetwork regulariser of Eq. 11 (PPO's terms: :mod:`stmg_agents.losses`).
 
 Examples:
     >>> import torch as th
@@ -10,28 +10,7 @@ from __future__ import annotations
 
 import torch as th
 
-__all__ = ["clipped_surrogate_loss", "clipped_value_loss", "hypernetwork_regularizer"]
-
-
-def clipped_surrogate_loss(
-    log_prob: th.Tensor, old_log_prob: th.Tensor, advantages: th.Tensor, clip_range: float
-) -> tuple[th.Tensor, th.Tensor]:
-    """PPO's clipped objective, negated: ``-mean(min(r A, clip(r, 1 +- eps) A))``, and the ratio ``r``."""
-    ratio = th.exp(log_prob - old_log_prob)
-    unclipped = advantages * ratio
-    clipped = advantages * th.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    return -th.min(unclipped, clipped).mean(), ratio
-
-
-def clipped_value_loss(
-    values: th.Tensor, old_values: th.Tensor, returns: th.Tensor, clip_range: float | None
-) -> th.Tensor:
-    """Eq. 12: ``mean(max((V - R)^2, (clip(V, V_old +- eps) - R)^2))``; plain squared error when ``clip_range`` is None."""
-    loss = (values - returns).square()
-    if clip_range is None:
-        return loss.mean()
-    clipped = old_values + th.clamp(values - old_values, -clip_range, clip_range)
-    return th.max(loss, (clipped - returns).square()).mean()
+__all__ = ["hypernetwork_regularizer"]
 
 
 def hypernetwork_regularizer(params: th.Tensor, old_params: th.Tensor, beta: float) -> th.Tensor:

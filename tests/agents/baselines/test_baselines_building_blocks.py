@@ -9,10 +9,11 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from stmg_agents.baselines.mappo_networks import ValueNorm, huber
+from stmg_agents.baselines.mappo_networks import ValueNorm
 from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, compute_gae
 from stmg_agents.baselines.observation_encoding import SharedObservationEncoder
 from stmg_agents.baselines.rng import GlobalRngScope
+from stmg_agents.losses import huber
 
 pytestmark = pytest.mark.agents
 

@@ -7,7 +7,8 @@ import pytest
 import torch as th
 from gymnasium import spaces
 
-from stmg_agents.step.losses import clipped_surrogate_loss, clipped_value_loss, hypernetwork_regularizer
+from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss
+from stmg_agents.step.losses import hypernetwork_regularizer
 from stmg_agents.step.policy import NLevelPolicy
 
 pytestmark = pytest.mark.agents

@@ -1,7 +1,7 @@
 """The control suite's building blocks: trial records, evaluation, observation normalisation, curve statistics.
 
 Covers :mod:`stmg_bench.suites.control`, :mod:`stmg_bench.suites.control_study`,
-:mod:`stmg_bench.deterministic_evaluation`, :mod:`stmg_agents.observation_normalization`,
+:mod:`stmg_bench.deterministic_evaluation`, :mod:`stmg_bench.normalization`,
 :mod:`stmg_bench.learning_curves` and the planning of ``benchmarks/mamujoco.py`` and ``benchmarks/onramp.py``.
 """
 
@@ -17,7 +17,6 @@ import pytest
 pytest.importorskip("torch", reason="needs the [agents] extra")
 pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 
-from stmg_agents.observation_normalization import STATE_KEY, NormalizedObservations, ObservationStatistics
 from stmg_bench.builtins import MAPPOAlgorithm, STEPAlgorithm
 from stmg_bench.deterministic_evaluation import (
     EpisodeRecorder,
@@ -26,6 +25,7 @@ from stmg_bench.deterministic_evaluation import (
     summarize_episodes,
 )
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
+from stmg_bench.normalization import STATE_KEY, NormalizedObservations, ObservationStatistics
 from stmg_bench.registry import resolve
 from stmg_bench.selection import settings_for
 from stmg_bench.suites import control_study as study
@@ -469,7 +469,7 @@ def test_welch_difference_is_significant_only_when_the_interval_excludes_zero():
     [
         "stmg_bench.deterministic_evaluation",
         "stmg_bench.learning_curves",
-        "stmg_agents.observation_normalization",
+        "stmg_bench.normalization",
         "stmg_bench.suites.control_study",
         pytest.param("stmg_bench.suites.control", marks=[pytest.mark.mujoco, needs_mujoco]),
     ],

@@ -1,5 +1,9 @@
 """Running observation normalisation for a ``ParallelEnv``, shared by every copy that trains one policy.
 
+A setting of the benchmark (every algorithm of a control study gets the same inputs
+and rewards), so it lives in the harness; it imports Stable-Baselines3 (its
+``RunningMeanStd``), which only the trial processes load.
+
 Multi-Agent MuJoCo observations are unbounded (joint velocities reach tens of
 units) while policies with ``tanh`` layers work best on inputs of order one.
 :class:`NormalizedObservations` wraps a simultaneous game and standardises

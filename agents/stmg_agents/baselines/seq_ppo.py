@@ -210,6 +210,12 @@ class SeqPPO(STEP):
                 f"SeqPPO has no hypernetwork and so no regulariser: expected no beta, got beta={kwargs['beta']!r}; "
                 "use STEP (or the built-in 'step-beta0') for the hypernetwork without the regulariser."
             )
+        for lever in ("rank_lr_ratio", "rank_ent_ratio"):
+            if lever in kwargs and kwargs.get("_init_setup_model", True):
+                raise TypeError(
+                    f"SeqPPO updates every rank together, so it has no per-rank {lever}: expected none, "
+                    f"got {lever}={kwargs[lever]!r}."
+                )
         if isinstance(policy, type) and not issubclass(policy, SequentialMLPPolicy):
             raise ValueError(f"expected SeqPPO's policy to be SequentialMLPPolicy or a subclass, got {policy!r}.")
         if batch_size is not None and n_minibatches is not None:

@@ -90,6 +90,15 @@ def _check_beta(beta: Any) -> float:
     return beta
 
 
+def _check_ratio(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"expected {name} to be a number > 0, got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"expected {name} to be a finite number > 0 (1: the same for every rank), got {value!r}.")
+    return value
+
+
 def _describe_zip(path: Any) -> str:
     """What a zip without SB3 data holds: a baselines save, a damaged file, or something else."""
     import zipfile
@@ -177,6 +186,11 @@ class STEP(PPO):
         vf_coef: Weight of the critic loss.
         max_grad_norm: Gradient-norm clip.
         beta: Coefficient of the hypernetwork regulariser ``L_h`` (Eq. 11), ``>= 0``.
+        rank_lr_ratio: Two timescales: rank ``i``'s update runs at ``learning_rate * rank_lr_ratio**i``
+            (``> 1``: followers adapt faster than their leaders, the classic condition for learning
+            dynamics to reach a Stackelberg equilibrium); 1 (default): one step size for all.
+        rank_ent_ratio: Rank ``i``'s entropy bonus is ``ent_coef * rank_ent_ratio**i`` (``< 1``: leaders
+            keep exploring longer than their followers); 1 (default): one bonus for all.
         target_kl: Stop a rank's epochs early when the approximate KL exceeds ``1.5 * target_kl``.
         stats_window_size: Episodes averaged in the rollout logs.
         tensorboard_log: TensorBoard log folder.
@@ -202,6 +216,9 @@ class STEP(PPO):
         "MultiInputPolicy": NLevelPolicy,
     }
     policy: NLevelPolicy
+    # class defaults, so that saves made before these arguments existed load with STEP's plain update
+    rank_lr_ratio: float = 1.0
+    rank_ent_ratio: float = 1.0
     rollout_buffer: STMGRolloutBuffer
 
     def __init__(
@@ -222,6 +239,8 @@ class STEP(PPO):
         vf_coef: float = 1.0,
         max_grad_norm: float = 10.0,
         beta: float = DEFAULT_BETA,
+        rank_lr_ratio: float = 1.0,
+        rank_ent_ratio: float = 1.0,
         target_kl: float | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -246,6 +265,8 @@ class STEP(PPO):
         elif not (isinstance(policy, type) and issubclass(policy, NLevelPolicy)):
             raise ValueError(f"expected policy to be 'NLevelPolicy' or a subclass of NLevelPolicy, got {policy!r}.")
         self.beta = _check_beta(beta)
+        self.rank_lr_ratio = _check_ratio(rank_lr_ratio, "rank_lr_ratio")
+        self.rank_ent_ratio = _check_ratio(rank_ent_ratio, "rank_ent_ratio")
         n_steps = check_int(n_steps, "n_steps", 1)
         n_epochs = check_int(n_epochs, "n_epochs", 1)
         if batch_size is not None:
@@ -567,6 +588,14 @@ class STEP(PPO):
                 chosen[e].append((k, env.encode_action(k, action)))
         return values
 
+    def _rank_coefficients(self, rank: int | None) -> tuple[float, float]:
+        """``(learning-rate multiplier, entropy bonus)`` of ``rank``'s update: ``rank_lr_ratio**rank`` and
+        ``ent_coef * rank_ent_ratio**rank`` (two timescales, per-rank exploration); at ratio 1, or for a group
+        of mixed ranks (``None``), the plain ``(1.0, ent_coef)``."""
+        if rank is None:
+            return 1.0, float(self.ent_coef)
+        return self.rank_lr_ratio**rank, float(self.ent_coef) * self.rank_ent_ratio**rank
+
     def _update_groups(self, buffer: STMGRolloutBuffer) -> Iterator[tuple[int | None, Any]]:
         """The groups of decisions :meth:`train` updates on, one after another, as ``(rank, samples)``.
 
@@ -593,6 +622,8 @@ class STEP(PPO):
         """
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
+        param_groups = self.policy.optimizer.param_groups
+        base_lrs = [group["lr"] for group in param_groups]
         clip_range = float(self.clip_range(self._current_progress_remaining))  # type: ignore[operator]
         clip_range_vf = None
         if self.clip_range_vf is not None:
@@ -606,6 +637,9 @@ class STEP(PPO):
         losses = []
         hyper = self.policy.has_hypernetwork
         for rank, data in self._update_groups(buffer):
+            lr_scale, ent_coef = self._rank_coefficients(rank)
+            for group, lr in zip(param_groups, base_lrs):
+                group["lr"] = lr * lr_scale
             n = len(data)
             batch_size = n if self.batch_size is None else min(int(self.batch_size), n)
             advantages = data.advantages
@@ -647,7 +681,7 @@ class STEP(PPO):
                     policy_loss, ratio = clipped_surrogate_loss(ev.log_probs, mb_old_log_prob, mb_adv, clip_range)
                     value_loss = clipped_value_loss(ev.normalized_values, mb_old_values, mb_returns, clip_range_vf)
                     entropy_loss = -ev.entropy.mean()
-                    loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+                    loss = policy_loss + ent_coef * entropy_loss + self.vf_coef * value_loss
                     if use_reg:
                         assert head_params is not None and rank is not None
                         reg = hypernetwork_regularizer(head_params[:rank], old_params, self.beta)

@@ -225,3 +225,24 @@ def test_policy_alias_and_class():
 
     assert isinstance(STEP("stmg/Penalty-v0", policy="MultiInputPolicy").policy, NLevelPolicy)
     assert isinstance(STEP("stmg/Penalty-v0", policy=MyPolicy).policy, MyPolicy)
+
+
+def test_two_timescales_give_each_rank_its_step_size_and_entropy_bonus(monkeypatch):
+    """rank_lr_ratio r: rank i's gradient steps run at lr * r**i; rank_ent_ratio q: its bonus is ent_coef * q**i;
+    at 1 (the default) every rank gets the plain values, so STEP's update is unchanged."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, rank_lr_ratio=4.0, rank_ent_ratio=0.5)
+    seen = []
+    original = model._gradient_step
+
+    def record(loss, parameters):
+        seen.append(model.policy.optimizer.param_groups[0]["lr"])
+        original(loss, parameters)
+
+    monkeypatch.setattr(model, "_gradient_step", record)
+    model.learn(20)
+    assert seen == [pytest.approx(5e-4), pytest.approx(2e-3)]  # one step per rank: the leader's, the follower's
+    assert model._rank_coefficients(0) == (1.0, 0.05) and model._rank_coefficients(1) == (4.0, 0.025)
+    plain = STEP("stmg/Penalty-v0", seed=0)
+    assert plain._rank_coefficients(2) == (1.0, 0.05) and plain._rank_coefficients(None) == (1.0, 0.05)
+    with pytest.raises(ValueError, match="expected rank_lr_ratio to be a finite number > 0"):
+        STEP("stmg/Penalty-v0", seed=0, rank_lr_ratio=0.0)

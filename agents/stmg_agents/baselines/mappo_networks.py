@@ -31,6 +31,8 @@ from torch import nn
 from torch.distributions import Categorical
 from torch.nn import functional as F
 
+from stmg_agents.distributions import categorical_evaluate, categorical_sample
+
 __all__ = ["SharedActor", "CentralCritic", "ValueNorm", "UncheckedCategoricalDistribution", "MLPBody"]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
@@ -159,9 +161,7 @@ class SharedActor(nn.Module):
         building distribution objects.
         """
         if self.is_categorical:
-            log_p = torch.log_softmax(self._params(x), dim=-1)
-            actions = torch.multinomial(log_p.exp(), 1)
-            return actions.squeeze(-1), log_p.gather(-1, actions).squeeze(-1)
+            return categorical_sample(self._params(x))
         distribution = self(x)
         actions = distribution.sample()
         return actions, distribution.log_prob(actions)
@@ -169,9 +169,7 @@ class SharedActor(nn.Module):
     def evaluate(self, x: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities of ``actions`` and entropies, both ``(batch,)``."""
         if self.is_categorical:
-            log_p = torch.log_softmax(self._params(x), dim=-1)
-            entropy = -(log_p.exp() * log_p).sum(-1)
-            return log_p.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1), entropy
+            return categorical_evaluate(self._params(x), actions)
         distribution = self(x)
         return distribution.log_prob(actions), distribution.entropy()
 

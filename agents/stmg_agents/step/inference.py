@@ -28,7 +28,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -36,12 +35,13 @@ import numpy as np
 import torch as th
 from torch import nn
 
+from stmg_agents.distributions import LOG_2PI
+
 if TYPE_CHECKING:
     from stmg_agents.step.policy import NLevelPolicy
 
 __all__ = ["NumpyPolicySnapshot", "snapshot_or_none"]
 
-_LOG_2PI = math.log(2.0 * math.pi)
 _MASKED_LOGIT = np.float32(-1e9)
 
 _NUMPY_ACTIVATIONS: dict[type[nn.Module], Callable[[np.ndarray], np.ndarray]] = {
@@ -170,5 +170,5 @@ class NumpyPolicySnapshot:
         else:
             actions = out + rng.standard_normal(out.shape, dtype=np.float32) * self.std
         z = (actions - out) / self.std
-        log_probs = (-0.5 * z * z - self.log_std - 0.5 * _LOG_2PI).sum(axis=1)
+        log_probs = (-0.5 * z * z - self.log_std - 0.5 * LOG_2PI).sum(axis=1)
         return actions.astype(np.float32), values.astype(np.float32), log_probs.astype(np.float32)

@@ -46,7 +46,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import partial
 from typing import Any, ClassVar, NamedTuple
@@ -62,6 +61,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 from torch.nn import functional as F
 
+from stmg_agents.distributions import categorical_evaluate, categorical_sample, gaussian_evaluate, gaussian_sample
 from stmg_agents.step.hypernetwork import INDEX_ENCODING_KINDS, HyperPolicyHead, IndexEncodingKind
 from stmg_agents.step.networks import (
     PRIOR_ENCODING_KINDS,
@@ -74,7 +74,6 @@ from stmg_agents.step.networks import (
 
 __all__ = ["NLevelPolicy", "ActOutput", "EvaluateOutput"]
 
-_LOG_2PI = math.log(2.0 * math.pi)
 _MASKED_LOGIT = -1e9
 
 
@@ -402,26 +401,12 @@ class NLevelPolicy(ActorCriticPolicy):
             F.linear(latent_vf, self.value_net.weight, self.value_net.bias).squeeze(-1)
         )
         if self._discrete:
-            log_p = F.log_softmax(head_out, dim=-1)
-            if deterministic:
-                actions = log_p.argmax(dim=-1)
-            else:
-                actions = th.multinomial(log_p.exp(), 1, generator=generator).squeeze(-1)
-            log_prob = log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-            return ActOutput(actions, values, log_prob)
-        log_std = self.log_std.expand_as(head_out)
-        if deterministic:
-            actions = head_out
+            actions, log_prob = categorical_sample(head_out, deterministic=deterministic, generator=generator)
         else:
-            noise = th.randn(head_out.shape, generator=generator, dtype=head_out.dtype, device=head_out.device)
-            actions = head_out + noise * log_std.exp()
-        log_prob = self._gaussian_log_prob(actions, head_out, log_std)
+            actions, log_prob = gaussian_sample(
+                head_out, self.log_std, deterministic=deterministic, generator=generator
+            )
         return ActOutput(actions, values, log_prob)
-
-    @staticmethod
-    def _gaussian_log_prob(actions: th.Tensor, mean: th.Tensor, log_std: th.Tensor) -> th.Tensor:
-        z = (actions - mean) * th.exp(-log_std)
-        return (-0.5 * z.square() - log_std - 0.5 * _LOG_2PI).sum(dim=-1)
 
     def evaluate(
         self, obs: PyTorchObs, actions: th.Tensor, *, rank: int | None = None, head_params: th.Tensor | None = None
@@ -465,14 +450,8 @@ class NLevelPolicy(ActorCriticPolicy):
         """Log-probabilities and entropies of ``actions`` (actor only), from :meth:`observation_parts`."""
         head_out = self.policy_head_parts(parts, rank=rank, head_params=head_params, action_mask=action_mask)
         if self._discrete:
-            log_p = F.log_softmax(head_out, dim=-1)
-            log_prob = log_p.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
-            entropy = -(log_p.exp() * log_p).sum(dim=-1)
-            return log_prob, entropy
-        log_std = self.log_std.expand_as(head_out)
-        log_prob = self._gaussian_log_prob(actions.reshape(head_out.shape), head_out, log_std)
-        entropy = (0.5 + 0.5 * _LOG_2PI + log_std).sum(dim=-1)
-        return log_prob, entropy
+            return categorical_evaluate(head_out, actions)
+        return gaussian_evaluate(head_out, self.log_std, actions)
 
     def policy_head_parts(
         self,

@@ -1,0 +1,86 @@
+"""The action distributions' sampling, log-probabilities and entropies, written once for the package's policies.
+
+STEP's and seq-ppo's :class:`~stmg_agents.step.policy.NLevelPolicy` and MAPPO's
+:class:`~stmg_agents.baselines.mappo_networks.SharedActor` call these on their hot
+paths instead of building Stable-Baselines3 distribution objects per batch; the
+quantities are SB3's (``CategoricalDistribution``, ``DiagGaussianDistribution``, tested
+equal in ``tests/agents/test_distributions.py``), and the SB3 methods of the policies
+(``get_distribution``, ``evaluate_actions``) still return SB3's objects. The NumPy
+snapshot of STEP's policy (:mod:`stmg_agents.step.inference`) computes the same
+formulas in NumPy and is tested equal to the torch policy.
+
+Examples:
+    >>> import torch as th
+    >>> logits = th.log(th.tensor([[0.25, 0.75]]))
+    >>> actions, log_probs = categorical_sample(logits, deterministic=True)
+    >>> actions.tolist(), round(float(log_probs), 4)
+    ([1], -0.2877)
+    >>> log_prob, entropy = gaussian_evaluate(th.zeros(1, 2), th.zeros(1, 2), th.zeros(1, 2))
+    >>> round(float(log_prob), 4), round(float(entropy), 4)
+    (-1.8379, 2.8379)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch as th
+from torch.nn import functional as F
+
+__all__ = [
+    "categorical_sample",
+    "categorical_evaluate",
+    "gaussian_sample",
+    "gaussian_log_prob",
+    "gaussian_evaluate",
+    "LOG_2PI",
+]
+
+#: ``log(2 pi)``, of the Gaussian density (also used by STEP's NumPy snapshot).
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def categorical_sample(
+    logits: th.Tensor, *, deterministic: bool = False, generator: th.Generator | None = None
+) -> tuple[th.Tensor, th.Tensor]:
+    """Actions ``(B,)`` (greedy, or drawn as ``Categorical.sample`` draws: ``multinomial`` of the
+    probabilities) and their log-probabilities ``(B,)``, from logits ``(B, n)``."""
+    log_p = F.log_softmax(logits, dim=-1)
+    if deterministic:
+        actions = log_p.argmax(dim=-1)
+    else:
+        actions = th.multinomial(log_p.exp(), 1, generator=generator).squeeze(-1)
+    return actions, log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+
+
+def categorical_evaluate(logits: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    """Log-probabilities of ``actions`` (any shape with ``B`` elements) and entropies, both ``(B,)``."""
+    log_p = F.log_softmax(logits, dim=-1)
+    log_prob = log_p.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
+    return log_prob, -(log_p.exp() * log_p).sum(dim=-1)
+
+
+def gaussian_log_prob(actions: th.Tensor, mean: th.Tensor, log_std: th.Tensor) -> th.Tensor:
+    """Log-density ``(B,)`` of ``actions`` ``(B, d)`` under a diagonal Gaussian (``log_std`` broadcast to ``mean``)."""
+    z = (actions - mean) * th.exp(-log_std)
+    return (-0.5 * z.square() - log_std - 0.5 * LOG_2PI).sum(dim=-1)
+
+
+def gaussian_sample(
+    mean: th.Tensor, log_std: th.Tensor, *, deterministic: bool = False, generator: th.Generator | None = None
+) -> tuple[th.Tensor, th.Tensor]:
+    """Actions ``(B, d)`` (the mean, or ``mean + noise * std``) and their log-densities ``(B,)``."""
+    log_std = log_std.expand_as(mean)
+    if deterministic:
+        actions = mean
+    else:
+        noise = th.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        actions = mean + noise * log_std.exp()
+    return actions, gaussian_log_prob(actions, mean, log_std)
+
+
+def gaussian_evaluate(mean: th.Tensor, log_std: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    """Log-densities of ``actions`` (reshaped to ``mean``'s shape) and entropies, both ``(B,)``."""
+    log_std = log_std.expand_as(mean)
+    log_prob = gaussian_log_prob(actions.reshape(mean.shape), mean, log_std)
+    return log_prob, (0.5 + 0.5 * LOG_2PI + log_std).sum(dim=-1)

@@ -31,6 +31,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim, preprocess_obs
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
@@ -424,20 +425,20 @@ class ValueNormalizer(nn.Module):
 
     @th.no_grad()
     def update(self, values: th.Tensor) -> None:
-        """Merge the statistics of ``values`` (parallel-variance formula)."""
+        """Merge the statistics of ``values`` (SB3's ``RunningMeanStd`` merge, the parallel-variance formula).
+
+        The buffers hold the statistics (so they are saved with the policy); the merge itself is
+        Stable-Baselines3's, the one the observation normaliser (:mod:`stmg_bench.normalization`) uses.
+        """
         if not self.enabled or values.numel() == 0:
             return
         x = values.detach().reshape(-1).to(th.float64)
-        batch_mean = x.mean()
-        batch_var = x.var(unbiased=False)
-        n = float(x.numel())
-        total = self.count + n
-        delta = batch_mean - self.mean
-        new_mean = self.mean + delta * n / total
-        m2 = self.var * self.count + batch_var * n + delta.square() * self.count * n / total
-        self.mean.copy_(new_mean)
-        self.var.copy_(m2 / total)
-        self.count.copy_(total)
+        stats = RunningMeanStd(epsilon=float(self.count), shape=())
+        stats.mean, stats.var = np.float64(self.mean), np.float64(self.var)
+        stats.update_from_moments(np.float64(x.mean()), np.float64(x.var(unbiased=False)), float(x.numel()))
+        self.mean.fill_(float(stats.mean))
+        self.var.fill_(float(stats.var))
+        self.count.fill_(float(stats.count))
         self._cache = None
 
     def stats(self) -> tuple[float, float]:

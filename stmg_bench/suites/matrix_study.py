@@ -63,10 +63,31 @@ def game_of(record: Mapping[str, Any], games: Sequence[str] = tuple(GAMES)) -> s
     raise KeyError(f"no game of {list(games)} has task {kw['task_id']!r} with arguments {kw['task_kwargs']!r}")
 
 
+def order_label(result: Mapping[str, Any], label_order: str, orders: Sequence[str] = ()) -> str:
+    """The order a row of the report is listed under: ``label_order`` itself, or ``"random:<order>"`` for a
+    policy trained on random orders and labelled under ``<order>`` (kept apart from a policy trained on that
+    fixed order). A simultaneous-form policy, labelled under each order of a ``random`` run that the run does
+    not also name, is listed under ``"random:<order>"`` too.
+
+    Examples:
+        >>> order_label({"order": "random", "form": "sequential"}, "agent_1,agent_0")
+        'random:agent_1,agent_0'
+        >>> order_label({"order": "possible_agents", "form": "sequential"}, "possible_agents")
+        'possible_agents'
+    """
+    if result.get("order") == "random" or (
+        result.get("form") == "simultaneous" and "," in label_order and label_order not in orders
+    ):
+        return f"random:{label_order}"
+    return label_order
+
+
 def summarise(
-    records: Sequence[Mapping[str, Any]], games: Sequence[str] = tuple(GAMES)
+    records: Sequence[Mapping[str, Any]], games: Sequence[str] = tuple(GAMES), orders: Sequence[str] = ()
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]:
-    """Per-trial rows and aggregates per (game, algorithm name, order).
+    """Per-trial rows and aggregates per (game, algorithm name, order; see :func:`order_label`).
+
+    ``orders``: the run's orders (as :meth:`Args.order_names` gives them).
 
     Aggregates: ``n``, shares ``se``/``ne``/``none``, ``tags``, the 95% Wilson interval of the SE share
     (``se_low``, ``se_high``), mean ``marginals``/``rewards`` (``None`` without probabilities), the
@@ -77,12 +98,13 @@ def summarise(
     for record in records:
         game = game_of(record, games)
         for label_order, labelled in record["result"]["by_order"].items():
-            res = {**record["result"], **labelled, "order": label_order}
-            groups[(game, res["algo"], label_order)].append(res)
+            listed = order_label(record["result"], label_order, orders)
+            res = {**record["result"], **labelled, "order": listed}
+            groups[(game, res["algo"], listed)].append(res)
             row = {
                 "game": game,
                 "algo": res["algo"],
-                "order": label_order,
+                "order": listed,
                 "seed": res["seed"],
                 "steps": res["steps"],
                 "label": res["label"],
@@ -337,7 +359,13 @@ def write_markdown(
     ]
     for game in args.games:
         for name in names:
-            for order in args.order_names():
+            listed = [
+                key[2]
+                for order in args.order_names()
+                for key in sorted(stats)
+                if key[:2] == (game, name) and (key[2] == order or (order == "random" and key[2].startswith("random:")))
+            ]
+            for order in dict.fromkeys(listed):
                 s = stats.get((game, name, order))
                 if s is None:
                     continue
@@ -486,7 +514,7 @@ def run(args: Args, *, progress: bool = True) -> str:
         failure = None
     except TrialsFailedError as exc:  # report what finished, name what failed, then raise
         records, failure = exc.result, exc  # type: ignore[assignment]
-    rows, stats = summarise(records, args.games)
+    rows, stats = summarise(records, args.games, args.order_names())
     if rows:
         write_csv(args.out / f"{args.name}.csv", rows)
     text = write_markdown(

@@ -125,7 +125,22 @@ def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
     rows, stats = matrix_study.summarise(
         [{"kwargs": {"task_id": "stmg/Mixing-v0", "task_kwargs": {}}, "result": record}]
     )
-    assert {key[2] for key in stats} == {"agent_0,agent_1", "agent_1,agent_0"} and len(rows) == 2
+    # listed apart from policies trained on a fixed order (which would share the order's name)
+    assert {key[2] for key in stats} == {"random:agent_0,agent_1", "random:agent_1,agent_0"} and len(rows) == 2
+    assert {row["order"] for row in rows} == {"random:agent_0,agent_1", "random:agent_1,agent_0"}
+
+
+def test_fixed_order_and_random_order_policies_are_reported_apart():
+    """A run with orders 'agent_0+agent_1' and 'random' lists the fixed-order policy and the random-order one
+    labelled under the same order as two rows; a simultaneous policy labelled for 'random' is listed as random too."""
+    fixed = {"order": "agent_0,agent_1", "form": "sequential"}
+    random_trained = {"order": "random", "form": "sequential"}
+    simultaneous = {"order": "possible_agents", "form": "simultaneous"}
+    orders = ("agent_0,agent_1", "random")
+    assert matrix_study.order_label(fixed, "agent_0,agent_1", orders) == "agent_0,agent_1"
+    assert matrix_study.order_label(random_trained, "agent_0,agent_1", orders) == "random:agent_0,agent_1"
+    assert matrix_study.order_label(simultaneous, "agent_0,agent_1", orders) == "agent_0,agent_1"
+    assert matrix_study.order_label(simultaneous, "agent_1,agent_0", orders) == "random:agent_1,agent_0"
 
 
 def test_plan_is_seed_major_and_random_expands_to_every_order_for_labels():

@@ -49,11 +49,18 @@ __all__ = [
     "EVAL_SEED_OFFSET",
     "make_parallel_factory",
     "resident_memory_mb",
+    "evaluation_orders",
     "control_trial",
 ]
 
-#: Priority orders of the STMG that sequential-form algorithms train on, by name (JSON-able trial arguments).
-ORDERS = ("possible_agents", "merge_priority")
+#: Priority orders of the STMG that sequential-form algorithms train on, by name (JSON-able trial arguments):
+#: ``"random"`` draws one each episode, and the policy is evaluated under :func:`evaluation_orders`.
+ORDERS = ("possible_agents", "merge_priority", "random")
+
+#: Under ``order="random"`` the greedy policy is evaluated in the STMG of this many fixed orders...
+EVAL_ORDER_SAMPLE = 3
+#: ...drawn once, for every algorithm, seed and read-out, from this seed (see :func:`evaluation_orders`).
+EVAL_ORDER_SEED = 0
 
 #: Evaluation episode ``i`` is reset with seed ``EVAL_SEED_OFFSET + i`` (training copies use the trial's seed).
 EVAL_SEED_OFFSET = 1_000_000
@@ -184,9 +191,37 @@ def resident_memory_mb() -> float | None:
     return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
+def evaluation_orders(possible_agents: list[Any]) -> list[list[Any]]:
+    """The fixed sample of priority orders a ``"random"``-order policy is evaluated under.
+
+    ``possible_agents`` order first, then distinct permutations drawn with :data:`EVAL_ORDER_SEED`
+    until there are :data:`EVAL_ORDER_SAMPLE` (or every permutation, if there are fewer): the same
+    sample for every algorithm, seed and read-out of a task.
+
+    Examples:
+        >>> evaluation_orders(["a", "b", "c"])
+        [['a', 'b', 'c'], ['c', 'a', 'b'], ['c', 'b', 'a']]
+        >>> evaluation_orders(["a", "b"])
+        [['a', 'b'], ['b', 'a']]
+    """
+    import numpy as np
+
+    agents = list(possible_agents)
+    total = math.factorial(len(agents))
+    orders = [agents]
+    rng = np.random.default_rng(EVAL_ORDER_SEED)
+    while len(orders) < min(EVAL_ORDER_SAMPLE, total):
+        candidate = [agents[i] for i in rng.permutation(len(agents))]
+        if candidate not in orders:
+            orders.append(candidate)
+    return orders
+
+
 def _order_callable(order: str) -> Any:
     if order == "possible_agents":
         return None
+    if order == "random":
+        return "random"
     if order == "merge_priority":
         from stmg_envs.highway import merge_priority_order
 
@@ -261,8 +296,10 @@ def control_trial(
             shared by the training copies, frozen during evaluation.
         normalize_rewards: Train on rewards scaled by the running standard deviation of the
             ``reward_gamma``-discounted return, as SB3's ``VecNormalize``; evaluations report the task's rewards.
-        order: The STMG's priority order for a sequential-form algorithm: ``"possible_agents"`` or
-            ``"merge_priority"`` (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step).
+        order: The STMG's priority order for a sequential-form algorithm: ``"possible_agents"``,
+            ``"merge_priority"`` (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step)
+            or ``"random"`` (drawn each episode in training; every evaluation plays each order of
+            :func:`evaluation_orders` and reports their mean, ``order_returns`` each one's).
         hyperparameters: What the algorithm is built with (see :func:`stmg_bench.selection.resolve_algorithms`).
         reward_gamma: Discount of the reward scaling (the preset's ``gamma``).
 
@@ -270,7 +307,8 @@ def control_trial(
         A JSON-serialisable dict: the arguments, ``algo`` (the algorithm's name), ``form``,
         ``n_agents``, ``curve`` (one dict per evaluation: ``step``, ``team_return``,
         ``team_returns``, ``length``, ``mean_speed``, ``crash_rate`` and ``rss_mb``, the process's
-        resident memory then, ``None`` where the OS does not say), ``final`` (the last
+        resident memory then, ``None`` where the OS does not say; under ``order="random"`` also
+        ``order_returns``, the mean team return under each of ``eval_orders``), ``final`` (the last
         evaluation), ``steps`` (joint steps trained), ``train_s`` (training time without the
         evaluations), ``eval_s``, ``steps_per_s`` (training throughput) and ``peak_rss_mb``
         (the peak resident memory of the process that ran the trial, so far: a pool worker that
@@ -326,12 +364,21 @@ def control_trial(
     curve: list[dict[str, Any]] = []
     eval_time = [0.0]
 
+    agents = list(train_factory().possible_agents)
+    eval_orders = evaluation_orders(agents) if order == "random" and resolved.form == "sequential" else None
+
     def evaluate(step: int) -> None:
         if curve and curve[-1]["step"] == step:
             return
         start = time.perf_counter()
-        summaries = evaluate_greedy(model, eval_factory, eval_seeds, order=order_fn)
-        curve.append({"step": int(step), **summarize_episodes(summaries), "rss_mb": resident_memory_mb()})
+        extra: dict[str, Any] = {}
+        if eval_orders is None:
+            summaries = evaluate_greedy(model, eval_factory, eval_seeds, order=order_fn)
+        else:
+            per_order = [evaluate_greedy(model, eval_factory, eval_seeds, order=o) for o in eval_orders]
+            summaries = [s for group in per_order for s in group]
+            extra["order_returns"] = [summarize_episodes(group)["team_return"] for group in per_order]
+        curve.append({"step": int(step), **summarize_episodes(summaries), **extra, "rss_mb": resident_memory_mb()})
         eval_time[0] += time.perf_counter() - start
 
     def on_update(num_timesteps: int) -> bool:
@@ -342,7 +389,7 @@ def control_trial(
     start = time.perf_counter()
     model = resolved.load()(make_env, seed=seed, **dict(hyperparameters or {}))
     check_instance(model)
-    n_agents = len(train_factory().possible_agents)
+    n_agents = len(agents)
     evaluate(0)
     model.learn(steps, callback=on_update)
     done = int(getattr(model, "num_timesteps", steps))
@@ -355,6 +402,7 @@ def control_trial(
         "task_kwargs": task_kwargs,
         "seed": seed,
         "order": order,
+        "eval_orders": eval_orders,
         "normalize_observations": bool(normalize_observations),
         "normalize_rewards": bool(normalize_rewards),
         "hyperparameters": dict(hyperparameters or {}),

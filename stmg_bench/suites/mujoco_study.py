@@ -57,7 +57,7 @@ from typing import Any, ClassVar
 from stmg_bench.args import parse_dataclass
 from stmg_bench.learning_curves import aggregate_curves
 from stmg_bench.suites import control_study as study
-from stmg_bench.suites.control import MUJOCO_HYPERPARAMETERS
+from stmg_bench.suites.control import EVAL_ORDER_SAMPLE, MUJOCO_HYPERPARAMETERS
 from stmg_bench.sweep import run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
 
@@ -104,6 +104,14 @@ class Args(study.ControlArgs):
         metadata={"help": "beta values of the ablation (the comparison's STEP runs use STEP's default, 1)"},
     )
     episode_length: int = field(default=1000, metadata={"help": "steps per episode (the paper: 1000)"})
+    order: str = field(
+        default="possible_agents",
+        metadata={
+            "help": "priority order of the STMG for sequential-form algorithms: possible_agents, or random (drawn "
+            "each episode; evaluated under a fixed sample of orders, stmg_bench.suites.control.evaluation_orders)",
+            "choices": ("possible_agents", "random"),
+        },
+    )
     name: str = field(default="mujoco", metadata={"help": "base name of the results files"})
     out: Path = field(default=RESULTS, metadata={"help": "results folder"})
 
@@ -144,7 +152,15 @@ def ablation(args: Args) -> str | None:
 
 def task(args: Args, scenario: str) -> study.TaskSpec:
     task_id, conf = SCENARIOS[scenario]
-    return study.TaskSpec(task_id, {"agent_conf": conf, "episode_length": args.episode_length}, "mujoco", True, True)
+    return study.TaskSpec(
+        task_id, {"agent_conf": conf, "episode_length": args.episode_length}, "mujoco", True, True, args.order
+    )
+
+
+def _key(algo: str, scenario: str, args: Args, beta: float | None = None) -> str:
+    """A trial's record name: ``step_Ant-2x4_s0``, with ``_beta0.1`` for an ablation and ``_orandom`` for random orders."""
+    order = "" if args.order == "possible_agents" else f"_o{args.order}"
+    return f"{algo}_{scenario}{'' if beta is None else f'_beta{beta:g}'}{order}"
 
 
 #: STEP's default beta: the comparison's STEP trials double as the ablation's beta = 1 trials.
@@ -188,7 +204,7 @@ def plan(args: Args, algorithms: list, settings: dict) -> tuple[dict[str, int], 
 def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, int]) -> list:
     trials = [
         study.make_trial(
-            f"{algo.name}_{scenario}_s{seed}",
+            f"{_key(algo.name, scenario, args)}_s{seed}",
             algo,
             settings[algo.name],
             task(args, scenario),
@@ -206,11 +222,7 @@ def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, i
         keys = {t.key for t in trials}
         for beta in betas(args):
             for seed in range(args.seeds):
-                key = (
-                    f"{step.name}_{target}_s{seed}"
-                    if beta == DEFAULT_BETA
-                    else f"{step.name}_{target}_beta{beta:g}_s{seed}"
-                )
+                key = f"{_key(step.name, target, args, None if beta == DEFAULT_BETA else beta)}_s{seed}"
                 if key not in keys:
                     hp = base if beta == DEFAULT_BETA else {**base, "beta": beta}
                     trials.append(study.make_trial(key, step, hp, task(args, target), seed, steps[target], args))
@@ -318,7 +330,15 @@ def write_markdown(
         f"{default_workers(args.workers)} workers ({platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}). Steps per trial from {steps_source}: "
         + ", ".join(f"{s} {n:,}" for s, n in steps.items())
-        + " joint steps. Trajectories are reproducible on one "
+        + " joint steps."
+        + (
+            " Priority order: random (drawn each episode for sequential-form algorithms; every evaluation plays "
+            f"the fixed sample of {EVAL_ORDER_SAMPLE} orders of `stmg_bench.suites.control.evaluation_orders` and "
+            "reports their mean)."
+            if args.order == "random"
+            else ""
+        )
+        + " Trajectories are reproducible on one "
         "machine; training may differ across CPUs through floating-point rounding.",
         "",
         "Return = the team's episode return of the greedy policy (shared reward), played through each algorithm's "

@@ -107,6 +107,40 @@ def test_same_seed_same_curve():
 
 @pytest.mark.mujoco
 @needs_mujoco
+def test_random_order_trains_on_drawn_orders_and_evaluates_under_the_fixed_sample():
+    """order='random': a sequential policy is evaluated under each order of evaluation_orders (its mean is the
+    curve's return, order_returns each order's); a simultaneous policy, which cannot see the order, once."""
+    from stmg_bench.suites.control import evaluation_orders
+
+    kwargs = dict(seed=0, steps=24, eval_points=0, eval_episodes=1, hyperparams=TINY, order="random")
+    record = trial("step", "stmg/HalfCheetah-v0", {"agent_conf": "3x2", "episode_length": 12}, **kwargs)
+    assert (
+        record["eval_orders"] == evaluation_orders(["agent_0", "agent_1", "agent_2"])
+        and len(record["eval_orders"]) == 3
+    )
+    for point in record["curve"]:
+        assert len(point["order_returns"]) == 3 and len(point["team_returns"]) == 3
+        assert point["team_return"] == pytest.approx(np.mean(point["order_returns"]))
+    simultaneous = trial("mappo", "stmg/HalfCheetah-v0", CHEETAH, **kwargs)
+    assert simultaneous["eval_orders"] is None and "order_returns" not in simultaneous["final"]
+    with pytest.raises(ValueError, match="expected order in"):
+        trial("step", "stmg/HalfCheetah-v0", CHEETAH, **{**kwargs, "order": "sideways"})
+
+
+def test_mujoco_study_random_order_keeps_its_trials_apart():
+    """--order random reaches every trial and gives the records their own names (no clash with fixed-order ones)."""
+    from stmg_bench.suites import mujoco_study as script
+
+    args = script.parse_args(["--scenarios", "Ant-2x4", "--seeds", "1", "--steps", "1000", "--order", "random"])
+    algorithms, settings = study.resolve_algorithms(args, "mujoco")
+    steps, _ = script.plan(args, algorithms, settings)
+    trials = script.make_trials(args, algorithms, settings, steps)
+    assert {t.kwargs["order"] for t in trials} == {"random"}
+    assert all(t.key.endswith("_orandom_s0") for t in trials)
+
+
+@pytest.mark.mujoco
+@needs_mujoco
 def test_beta_reaches_step():
     """The ablation's beta is the one STEP trains with (and is recorded)."""
     record = trial(

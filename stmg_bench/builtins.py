@@ -32,6 +32,7 @@ __all__ = [
     "STEPAlgorithm",
     "STEPScaledAlgorithm",
     "STEPNoRegularizerAlgorithm",
+    "STEPTwoTimescalesAlgorithm",
     "MAPPOAlgorithm",
     "IPPOAlgorithm",
     "SeqPPOAlgorithm",
@@ -246,6 +247,13 @@ class STEPNoRegularizerAlgorithm(STEPAlgorithm):
 
     name = "step-beta0"
     defaults = {"beta": 0.0}
+
+
+class STEPTwoTimescalesAlgorithm(STEPAlgorithm):
+    """STEP with two timescales: rank ``i`` learns at ``lr * 2**i`` (``rank_lr_ratio=2.0``; followers faster)."""
+
+    name = "step-timescales"
+    defaults = {"rank_lr_ratio": 2.0}
 
 
 class SeqPPOAlgorithm(STEPAlgorithm):

@@ -102,3 +102,5 @@ def test_named_variants_change_only_their_own_setting():
     assert beta0.model.beta == 0.0 and not beta0.model.policy.action_net.hypernet.scale_by_width
     _, _, mine = build("step-beta0", beta=0.5)
     assert mine.model.beta == 0.5
+    _, _, timescales = build("step-timescales")
+    assert timescales.model.rank_lr_ratio == 2.0 and timescales.model.beta == 1.0

@@ -184,7 +184,7 @@ def test_bad_trial_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="unknown algorithm 'ppo'"):
         trial("ppo", "stmg/Penalty-v0")
     with pytest.raises(ValueError, match="expected order"):
-        trial("step", "stmg/Penalty-v0", order="random")
+        trial("step", "stmg/Penalty-v0", order="sideways")
     with pytest.raises(ValueError, match="expected eval_episodes"):
         trial("step", "stmg/Penalty-v0", eval_episodes=0)
 

@@ -37,7 +37,7 @@ Examples:
     (0, 2)
 
 Version history:
-    * 0.2.0: added.
+    * 0.1.0: added.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ Examples:
     (40, 'SequentialMLPPolicy', 0.0)
 
 Version history:
-    * 0.2.0: added.
+    * 0.1.0: added.
 """
 
 from __future__ import annotations

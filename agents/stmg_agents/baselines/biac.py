@@ -51,6 +51,8 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from stmg_envs.wrappers import skip_dead_steps
+
 __all__ = ["BiLevelQLearning"]
 
 
@@ -249,8 +251,7 @@ class BiLevelQLearning:
         observation, _, term, trunc, _ = env.last()
         if term or trunc:  # a dead step cannot be left pending: play them out, then start the next episode
             updated = self._finish(copy, observation, bool(term))
-            while env.agents:
-                env.step(None)
+            skip_dead_steps(env)
             return updated
         updated = self._finish(copy, observation, False)  # the previous time step's next state is this one
         key = (self._state(observation), leader)
@@ -270,8 +271,7 @@ class BiLevelQLearning:
         if env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
             final, _, term, _, _ = env.last()
             updated = self._finish(copy, final, bool(term)) or updated
-            while env.agents:
-                env.step(None)
+            skip_dead_steps(env)
         return updated
 
     def _finish(self, copy: int, next_observation: Any, terminated: bool) -> bool:

@@ -33,6 +33,7 @@ __all__ = [
     "STEPScaledAlgorithm",
     "STEPNoRegularizerAlgorithm",
     "STEPTwoTimescalesAlgorithm",
+    "STEPBackwardAlgorithm",
     "MAPPOAlgorithm",
     "IPPOAlgorithm",
     "SeqPPOAlgorithm",
@@ -254,6 +255,17 @@ class STEPTwoTimescalesAlgorithm(STEPAlgorithm):
 
     name = "step-timescales"
     defaults = {"rank_lr_ratio": 2.0}
+
+
+class STEPBackwardAlgorithm(STEPAlgorithm):
+    """STEP with a backward-induction curriculum: the leader starts learning halfway (``leader_start=0.5``).
+
+    Of ``N`` ranks, rank ``i`` starts at ``0.5 * (N - 1 - i) / (N - 1)`` of training: the last
+    follower from the start, so each rank learns its replies to every context of the ranks above it.
+    """
+
+    name = "step-backward"
+    defaults = {"leader_start": 0.5}
 
 
 class SeqPPOAlgorithm(STEPAlgorithm):

@@ -104,3 +104,5 @@ def test_named_variants_change_only_their_own_setting():
     assert mine.model.beta == 0.5
     _, _, timescales = build("step-timescales")
     assert timescales.model.rank_lr_ratio == 2.0 and timescales.model.beta == 1.0
+    _, _, backward = build("step-backward")
+    assert backward.model.leader_start == 0.5 and backward.model.rank_lr_ratio == 1.0

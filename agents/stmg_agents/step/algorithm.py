@@ -99,6 +99,17 @@ def _check_ratio(value: Any, name: str) -> float:
     return value
 
 
+def _check_fraction(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"expected {name} to be a number in [0, 1), got {value!r}.")
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"expected {name} to be a fraction of training in [0, 1) (0: every rank from the start), got {value!r}."
+        )
+    return value
+
+
 def _describe_zip(path: Any) -> str:
     """What a zip without SB3 data holds: a baselines save, a damaged file, or something else."""
     import zipfile
@@ -191,6 +202,13 @@ class STEP(PPO):
             dynamics to reach a Stackelberg equilibrium); 1 (default): one step size for all.
         rank_ent_ratio: Rank ``i``'s entropy bonus is ``ent_coef * rank_ent_ratio**i`` (``< 1``: leaders
             keep exploring longer than their followers); 1 (default): one bonus for all.
+        leader_start: A backward-induction curriculum, in ``[0, 1)``: of ``N`` ranks, rank ``i`` is
+            first updated once a fraction ``leader_start * (N - 1 - i) / (N - 1)`` of ``learn``'s
+            ``total_timesteps`` has passed. The last follower learns from the first update and the
+            leader from ``leader_start`` on, so each rank learns its replies while the ranks above it
+            still play their near-uniform initial policies and so visit every one of its contexts
+            (a rank not yet started is not updated, but shares ``E`` and ``H`` with those that are).
+            0 (default): every rank from the start.
         target_kl: Stop a rank's epochs early when the approximate KL exceeds ``1.5 * target_kl``.
         stats_window_size: Episodes averaged in the rollout logs.
         tensorboard_log: TensorBoard log folder.
@@ -219,6 +237,7 @@ class STEP(PPO):
     # class defaults, so that saves made before these arguments existed load with STEP's plain update
     rank_lr_ratio: float = 1.0
     rank_ent_ratio: float = 1.0
+    leader_start: float = 0.0
     rollout_buffer: STMGRolloutBuffer
 
     def __init__(
@@ -241,6 +260,7 @@ class STEP(PPO):
         beta: float = DEFAULT_BETA,
         rank_lr_ratio: float = 1.0,
         rank_ent_ratio: float = 1.0,
+        leader_start: float = 0.0,
         target_kl: float | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -267,6 +287,7 @@ class STEP(PPO):
         self.beta = _check_beta(beta)
         self.rank_lr_ratio = _check_ratio(rank_lr_ratio, "rank_lr_ratio")
         self.rank_ent_ratio = _check_ratio(rank_ent_ratio, "rank_ent_ratio")
+        self.leader_start = _check_fraction(leader_start, "leader_start")
         n_steps = check_int(n_steps, "n_steps", 1)
         n_epochs = check_int(n_epochs, "n_epochs", 1)
         if batch_size is not None:
@@ -596,6 +617,16 @@ class STEP(PPO):
             return 1.0, float(self.ent_coef)
         return self.rank_lr_ratio**rank, float(self.ent_coef) * self.rank_ent_ratio**rank
 
+    def _rank_started(self, rank: int | None) -> bool:
+        """Whether ``rank`` is updated now under ``leader_start`` (always at 0, and for a mixed group ``None``).
+
+        Rank ``i`` of ``N`` starts once ``1 - progress_remaining >= leader_start * (N - 1 - i) / (N - 1)``.
+        """
+        if rank is None or self.leader_start == 0.0 or self.n_agents < 2:
+            return True
+        threshold = self.leader_start * (self.n_agents - 1 - rank) / (self.n_agents - 1)
+        return 1.0 - float(self._current_progress_remaining) >= threshold
+
     def _update_groups(self, buffer: STMGRolloutBuffer) -> Iterator[tuple[int | None, Any]]:
         """The groups of decisions :meth:`train` updates on, one after another, as ``(rank, samples)``.
 
@@ -618,7 +649,8 @@ class STEP(PPO):
         squared change of ``H(e^j)``, ``j < i``, since the start of rank ``i``'s
         update, so that training rank ``i`` does not overwrite the target
         policies of the ranks above it. Value targets are normalised by the
-        policy's running return statistics (updated once per call).
+        policy's running return statistics (updated once per call). Under
+        ``leader_start`` a rank that has not started yet is skipped.
         """
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
@@ -637,6 +669,8 @@ class STEP(PPO):
         losses = []
         hyper = self.policy.has_hypernetwork
         for rank, data in self._update_groups(buffer):
+            if not self._rank_started(rank):
+                continue
             lr_scale, ent_coef = self._rank_coefficients(rank)
             for group, lr in zip(param_groups, base_lrs):
                 group["lr"] = lr * lr_scale

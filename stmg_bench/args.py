@@ -3,7 +3,7 @@
 Each field becomes ``--field-name``; its ``metadata["help"]`` is the help text.
 ``bool`` fields are switches (``--name``; one that defaults to ``True`` is turned off with
 ``--no-name``), ``tuple[str, ...]`` fields take a comma-separated
-list, ``dict`` fields named in ``mappings`` take ``NAME=JSON`` and may repeat.
+list (``tuple[int, ...]``, ``tuple[float, ...]``: of numbers), ``dict`` fields named in ``mappings`` take ``NAME=JSON`` and may repeat.
 
 Examples:
     >>> from dataclasses import dataclass, field
@@ -64,6 +64,22 @@ def _scalar(kind: Any) -> Any:
     raise TypeError(f"unsupported Args field type {kind!r}")
 
 
+def _csv_of(kind: Any) -> Any:
+    """A parser of comma-separated items of ``kind`` (``str``, ``int`` or ``float``), naming a bad item."""
+    if kind is str:
+        return parse_csv_list
+    convert = _scalar(kind)
+
+    def parse(text: str) -> tuple[Any, ...]:
+        items = parse_csv_list(text)
+        try:
+            return tuple(convert(item) for item in items)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+
+    return parse
+
+
 def build_parser(cls: type, description: str | None = None, prog: str | None = None) -> argparse.ArgumentParser:
     """An ``argparse`` parser with one option per field of the dataclass ``cls``."""
     parser = argparse.ArgumentParser(
@@ -83,7 +99,7 @@ def build_parser(cls: type, description: str | None = None, prog: str | None = N
         elif origin is tuple:
             parser.add_argument(
                 flag,
-                type=parse_csv_list,
+                type=_csv_of(args[0] if args else str),
                 default=default,
                 help=f"{help_text} (comma-separated; default: {','.join(map(str, default))})",
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from stmg_bench.args import parse_dataclass
 
 
@@ -23,3 +25,20 @@ def test_switches_turn_on_and_off():
     """--fresh turns a False default on; --no-profile turns a True default off; --profile keeps it on."""
     assert parse_dataclass(Args, ["--fresh", "--no-profile"]) == Args(fresh=True, profile=False)
     assert parse_dataclass(Args, ["--profile", "--seeds", "5"]) == Args(profile=True, seeds=5)
+
+
+@dataclass(frozen=True)
+class Lists:
+    games: tuple[str, ...] = field(default=("a",), metadata={"help": "games"})
+    etas: tuple[float, ...] = field(default=(0.0,), metadata={"help": "bonuses"})
+    sizes: tuple[int, ...] = field(default=(1,), metadata={"help": "sizes"})
+
+
+def test_tuple_fields_convert_their_items_and_name_a_bad_one(capsys):
+    """tuple[float, ...] / tuple[int, ...] fields give numbers (not strings); a bad item is a usage error."""
+    parsed = parse_dataclass(Lists, ["--games", "x,y", "--etas", "0,0.5", "--sizes", "2,3"])
+    assert parsed == Lists(games=("x", "y"), etas=(0.0, 0.5), sizes=(2, 3))
+    assert isinstance(parsed.etas[1], float) and isinstance(parsed.sizes[0], int)
+    with pytest.raises(SystemExit):
+        parse_dataclass(Lists, ["--sizes", "2,three"])
+    assert "expected comma-separated int values, got '2,three'" in capsys.readouterr().err

@@ -329,3 +329,22 @@ def test_the_nagent_suite_expands_to_generated_games_that_trials_label_under_eve
         1
     ]
     assert {key[0] for key in stats} == {"general-sum:3:0"}
+
+
+def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_to_none():
+    """The targets are the reference agent's: STEP and its registered variants get them (their levers are part of
+    STEP), a baseline gets none; a target is met exactly when the SE share reaches it."""
+    stats = {
+        ("team-trap:4:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
+        ("general-sum:3:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
+        ("team-trap:4:0", "mappo", "possible_agents"): {"se": 0.0, "se_low": 0.0, "se_high": 0.16},
+    }
+    found = matrix_study.targets(stats, ["team-trap:4:0", "general-sum:3:0"])
+    assert [(text.split(" on ")[1], met) for text, met, _ in found] == [
+        ("team-trap:4:0", True),
+        ("general-sum:3:0", False),
+    ]
+    assert all(text.startswith("step-backward reaches the SE in >= ") for text, _, _ in found)
+    for name in ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward"):
+        assert matrix_study.TARGETS[name] == matrix_study.STEP_TARGETS
+    assert "mappo" not in matrix_study.TARGETS and "seq-ppo" not in matrix_study.TARGETS

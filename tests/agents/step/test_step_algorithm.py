@@ -227,10 +227,8 @@ def test_policy_alias_and_class():
     assert isinstance(STEP("stmg/Penalty-v0", policy=MyPolicy).policy, MyPolicy)
 
 
-def test_leader_start_updates_the_last_follower_first_and_the_leader_from_its_start(monkeypatch):
-    """leader_start=0.5 with 2 ranks: the follower is updated from the first update, the leader only once half
-    of total_timesteps has passed (told apart by rank_lr_ratio's step sizes); bad fractions are refused."""
-    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, rank_lr_ratio=4.0, leader_start=0.5)
+def _record_step_sizes(model, monkeypatch):
+    """The learning rate of every gradient step ``model`` takes from now on (a list that fills as it learns)."""
     seen = []
     original = model._gradient_step
 
@@ -239,6 +237,14 @@ def test_leader_start_updates_the_last_follower_first_and_the_leader_from_its_st
         original(loss, parameters)
 
     monkeypatch.setattr(model, "_gradient_step", record)
+    return seen
+
+
+def test_leader_start_updates_the_last_follower_first_and_the_leader_from_its_start(monkeypatch):
+    """leader_start=0.5 with 2 ranks: the follower is updated from the first update, the leader only once half
+    of total_timesteps has passed (told apart by rank_lr_ratio's step sizes); bad fractions are refused."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, rank_lr_ratio=4.0, leader_start=0.5)
+    seen = _record_step_sizes(model, monkeypatch)
     model.learn(60)  # three updates, after 1/3, 2/3 and all of training
     follower, leader = pytest.approx(2e-3), pytest.approx(5e-4)
     assert seen == [follower, leader, follower, leader, follower]
@@ -252,14 +258,7 @@ def test_two_timescales_give_each_rank_its_step_size_and_entropy_bonus(monkeypat
     """rank_lr_ratio r: rank i's gradient steps run at lr * r**i; rank_ent_ratio q: its bonus is ent_coef * q**i;
     at 1 (the default) every rank gets the plain values, so STEP's update is unchanged."""
     model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, rank_lr_ratio=4.0, rank_ent_ratio=0.5)
-    seen = []
-    original = model._gradient_step
-
-    def record(loss, parameters):
-        seen.append(model.policy.optimizer.param_groups[0]["lr"])
-        original(loss, parameters)
-
-    monkeypatch.setattr(model, "_gradient_step", record)
+    seen = _record_step_sizes(model, monkeypatch)
     model.learn(20)
     assert seen == [pytest.approx(5e-4), pytest.approx(2e-3)]  # one step per rank: the leader's, the follower's
     assert model._rank_coefficients(0) == (1.0, 0.05) and model._rank_coefficients(1) == (4.0, 0.025)

@@ -1,0 +1,168 @@
+"""Every rank's replies in a matrix game, against backward induction: why a learner misses the SE.
+
+The matrix suite labels the greedy joint action: SE or not. When it is not, the
+question is *which* agent answers wrongly, and where. In the STMG of an ``N``-player
+matrix game the agent of rank ``k`` decides in one context per joint action of the
+``k`` agents above it (``A**k`` contexts); the Stackelberg equilibrium is the outcome
+of backward induction, which fixes one reply for every context. This module reads an
+algorithm's greedy reply (and, where offered, its probability of the backward-induction
+reply) in every context, through the sequential form, and counts the contexts where
+they differ, rank by rank.
+
+A wrong reply in a context the learners seldom visit still matters: the agents above
+compare their actions against the replies below them, so one wrong reply of the last
+follower can turn a leader's best action into a bad one.
+
+* :func:`backward_induction_replies`: the reply of every rank in every context, from
+  :func:`stmg_envs.equilibria.stackelberg_equilibrium` (the same solver and tie rule
+  that label the matrix suite's outcomes);
+* :func:`reply_errors`: an algorithm's replies against them, one
+  :class:`RankReplies` per rank.
+
+Examples:
+    >>> from stmg_envs.equilibria import common_payoff_tensor
+    >>> penalty = common_payoff_tensor([[-100, 0, 10], [0, 2, 0], [8, 0, -100]])
+    >>> replies = backward_induction_replies(penalty)
+    >>> replies[()], replies[(0,)], replies[(1,)], replies[(2,)]
+    (0, 2, 1, 0)
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from stmg_bench.contract import has_probabilities
+
+__all__ = ["RankReplies", "backward_induction_replies", "contexts", "reply_errors"]
+
+
+def backward_induction_replies(
+    payoffs: npt.ArrayLike, order: Sequence[int] | None = None
+) -> dict[tuple[int, ...], int]:
+    """The backward-induction reply of the mover in every context, ``{context: action}``.
+
+    A context is the tuple of actions of the agents above the mover, in priority order
+    (``()`` for the leader), so the mover is ``order[len(context)]``. Each reply is
+    the SE of the game in which the agents above the mover have only their context
+    actions left, solved by :func:`stmg_envs.equilibria.stackelberg_equilibrium` with
+    its default tie rule: the replies the matrix suite's labels assume.
+
+    Args:
+        payoffs: ``(N, A_1, ..., A_N)`` payoff tensor.
+        order: Priority order of player indices (default ``0..N-1``).
+
+    Returns:
+        ``{context: reply}`` for every context of every rank (``sum_k prod A`` entries).
+    """
+    from stmg_envs.equilibria import stackelberg_equilibrium
+    from stmg_envs.equilibria.payoffs import as_order, as_payoff_tensor
+
+    table = as_payoff_tensor(payoffs)
+    priority = as_order(order, table.shape[0])
+    replies: dict[tuple[int, ...], int] = {}
+    for context in contexts(table.shape[1:], priority):
+        index: list[slice] = [slice(None)] * table.ndim  # axis 0: the players; the movers above keep one action
+        for player, action in zip(priority, context):
+            index[1 + player] = slice(action, action + 1)
+        subgame = table[tuple(index)]
+        replies[context] = int(stackelberg_equilibrium(subgame, order=priority).joint_action[priority[len(context)]])
+    return replies
+
+
+def contexts(n_actions: Sequence[int], order: Sequence[int]) -> Iterator[tuple[int, ...]]:
+    """Every context of every rank, rank by rank: ``()``, then each action of ``order[0]``, and so on."""
+    for rank in range(len(order)):
+        yield from itertools.product(*(range(n_actions[player]) for player in order[:rank]))
+
+
+class RankReplies(NamedTuple):
+    """One rank's replies against backward induction (see :func:`reply_errors`)."""
+
+    rank: int
+    agent: str
+    contexts: int
+    #: Contexts whose greedy reply is not the backward-induction reply.
+    wrong: int
+    #: The wrong contexts, in priority order of the actions above.
+    wrong_contexts: tuple[tuple[int, ...], ...]
+    #: The context on the SE path (the SE actions of the ranks above).
+    se_context: tuple[int, ...]
+    #: Probability of the backward-induction reply in the SE-path context (None without ``action_probabilities``).
+    p_reply_se_path: float | None
+    #: Mean over all contexts of the probability of the backward-induction reply (None likewise).
+    p_reply_mean: float | None
+
+
+def reply_errors(
+    algorithm: Any, make_env: Callable[[], Any], payoffs: npt.ArrayLike, seed: int = 0
+) -> list[RankReplies]:
+    """An algorithm's reply in every context of its STMG against backward induction, rank by rank.
+
+    Each context is reached by stepping a copy of the STMG (after ``reset(seed=seed)``)
+    with the context's actions, so the algorithm sees exactly what the sequential form
+    shows it: its observation holds the actions of the agents above it.
+
+    Args:
+        algorithm: A sequential-form algorithm of :mod:`stmg_bench.contract` (``act``; ``action_probabilities``
+            is used when offered).
+        make_env: Its ``make_env``: the STMG of a matrix game, in the order to check.
+        payoffs: The game's ``(N, A_1, ..., A_N)`` payoff tensor.
+        seed: Seed of the reset.
+
+    Returns:
+        One :class:`RankReplies` per rank, leader first.
+
+    Raises:
+        ValueError: ``algorithm`` is not of the sequential form (a simultaneous policy has no contexts).
+    """
+    if getattr(algorithm, "form", None) != "sequential":
+        raise ValueError(
+            f"expected a sequential-form algorithm (its replies depend on the actions above it), got form "
+            f"{getattr(algorithm, 'form', None)!r}"
+        )
+    env = make_env()
+    env.reset(seed=seed)
+    agents = list(env.possible_agents)
+    order = [agents.index(a) for a in env.order]
+    table = np.asarray(payoffs)
+    replies = backward_induction_replies(table, order)
+    probabilities = has_probabilities(algorithm)
+    nodes: dict[tuple[int, ...], Any] = {(): env}
+    greedy: dict[tuple[int, ...], int] = {}
+    p_reply: dict[tuple[int, ...], float] = {}
+    for context in contexts(table.shape[1:], order):
+        if context not in nodes:
+            parent = copy.deepcopy(nodes[context[:-1]])
+            parent.step(context[-1])
+            nodes[context] = parent
+        node = nodes[context]
+        agent = node.agent_selection
+        observation = node.observe(agent)
+        greedy[context] = int(algorithm.act(agent, observation))
+        if probabilities:
+            p_reply[context] = float(algorithm.action_probabilities(agent, observation)[replies[context]])
+    result = []
+    se_context: tuple[int, ...] = ()
+    for rank, player in enumerate(order):
+        ranked = [c for c in contexts(table.shape[1:], order) if len(c) == rank]
+        wrong = tuple(c for c in ranked if greedy[c] != replies[c])
+        result.append(
+            RankReplies(
+                rank=rank,
+                agent=agents[player],
+                contexts=len(ranked),
+                wrong=len(wrong),
+                wrong_contexts=wrong,
+                se_context=se_context,
+                p_reply_se_path=p_reply[se_context] if probabilities else None,
+                p_reply_mean=float(np.mean([p_reply[c] for c in ranked])) if probabilities else None,
+            )
+        )
+        se_context = (*se_context, replies[se_context])
+    return result

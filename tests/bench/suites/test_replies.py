@@ -1,0 +1,122 @@
+"""stmg_bench.suites.replies: backward-induction replies in every context, and an algorithm's replies against them."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from stmg_bench.suites.matrix import game_spec, make_env_factory
+from stmg_bench.suites.replies import backward_induction_replies, contexts, reply_errors
+from stmg_envs.equilibria import stackelberg_equilibrium
+from stmg_envs.matrix.generators import generate
+
+
+def reference_replies(payoffs: np.ndarray, order: tuple[int, ...]) -> dict[tuple[int, ...], int]:
+    """Backward induction written out by recursion (strict games only: no tie rule needed)."""
+    n = payoffs.shape[0]
+    replies: dict[tuple[int, ...], int] = {}
+
+    def outcome(prefix: tuple[int, ...]) -> np.ndarray:
+        if len(prefix) == n:
+            joint = [0] * n
+            for player, action in zip(order, prefix):
+                joint[player] = action
+            return payoffs[(slice(None), *joint)]
+        mover = order[len(prefix)]
+        values = [outcome((*prefix, a)) for a in range(payoffs.shape[1 + mover])]
+        best = int(np.argmax([v[mover] for v in values]))
+        replies[prefix] = best
+        return values[best]
+
+    outcome(())
+    return replies
+
+
+@pytest.mark.parametrize("game", ["general-sum:3:1", "general-sum:4:0"])
+@pytest.mark.parametrize("order", ["forward", "reversed", "mixed"])
+def test_replies_are_backward_induction_in_every_context_and_chain_to_the_se(game, order):
+    """Every context of every rank gets the reply of a recursive backward induction, and following the replies
+    from the leader gives the solver's SE of that order."""
+    payoffs = generate(game).payoffs
+    n = payoffs.shape[0]
+    priority = {"forward": tuple(range(n)), "reversed": tuple(reversed(range(n))), "mixed": (1, 0, *range(2, n))}[order]
+    replies = backward_induction_replies(payoffs, priority)
+    assert replies == reference_replies(payoffs, priority)
+    assert len(replies) == sum(3**k for k in range(n))
+    path: tuple[int, ...] = ()
+    for _ in range(n):
+        path = (*path, replies[path])
+    joint = [0] * n
+    for player, action in zip(priority, path):
+        joint[player] = action
+    assert tuple(joint) == stackelberg_equilibrium(payoffs, order=priority).joint_action
+
+
+def test_ties_follow_the_solvers_rule():
+    """In a team game with tied replies (Penalty k=0 has two optima), the replies chain to the solver's SE."""
+    from stmg_envs.equilibria import common_payoff_tensor
+
+    payoffs = common_payoff_tensor([[0, 0, 10], [0, 2, 0], [10, 0, 0]])
+    replies = backward_induction_replies(payoffs)
+    assert (replies[()], replies[(replies[()],)]) == stackelberg_equilibrium(payoffs).joint_action
+
+
+def test_contexts_come_rank_by_rank_in_row_major_order():
+    """The leader's empty context first, then each rank's contexts in row-major order of the actions above."""
+    assert list(contexts((2, 3, 2), (1, 0, 2))) == [(), (0,), (1,), (2,), *itertools.product(range(3), range(2))]
+
+
+class PlaysTable:
+    """A sequential-form algorithm that plays a given reply table, read from the STMG's observation."""
+
+    form = "sequential"
+
+    def __init__(self, make_env, table, order, n_actions=3):
+        self.table, self.order, self.n_actions = table, order, n_actions
+
+    def act(self, agent, observation):
+        rank = int(observation["rank"])
+        slots = np.asarray(observation["prior_actions"]).reshape(-1, self.n_actions)
+        context = tuple(int(np.argmax(slots[player])) for player in self.order[:rank])
+        return self.table[context]
+
+    def action_probabilities(self, agent, observation):
+        return np.eye(self.n_actions)[self.act(agent, observation)] * 0.7 + 0.1
+
+
+@pytest.mark.parametrize("order", ["possible_agents", "reversed"])
+def test_an_algorithm_playing_the_replies_has_none_wrong_and_each_planted_error_is_found(order):
+    """Each context's observation reaches the algorithm: playing backward induction gives no wrong reply and
+    P(reply) 0.8 everywhere; replacing three replies (one on the SE path) is counted at exactly those contexts."""
+    task_id, kwargs = game_spec("general-sum:3:1")
+    make_env = make_env_factory("sequential", task_id, kwargs, order)
+    payoffs = generate("general-sum:3:1").payoffs
+    env = make_env()
+    env.reset(seed=0)
+    priority = [env.possible_agents.index(a) for a in env.order]
+    table = backward_induction_replies(payoffs, priority)
+    ranks = reply_errors(PlaysTable(make_env, table, priority), make_env, payoffs)
+    assert [(r.rank, r.contexts, r.wrong) for r in ranks] == [(0, 1, 0), (1, 3, 0), (2, 9, 0)]
+    assert [r.agent for r in ranks] == list(env.order)
+    assert all(r.p_reply_se_path == pytest.approx(0.8) and r.p_reply_mean == pytest.approx(0.8) for r in ranks)
+
+    se_path_context = ranks[2].se_context
+    planted = {se_path_context, (0, 0), (2, 1)} if se_path_context not in ((0, 0), (2, 1)) else {(0, 0), (2, 1)}
+    wrong_table = {c: (a + 1) % 3 if c in planted else a for c, a in table.items()}
+    ranks = reply_errors(PlaysTable(make_env, wrong_table, priority), make_env, payoffs)
+    assert set(ranks[2].wrong_contexts) == planted and ranks[2].wrong == len(planted)
+    assert ranks[0].wrong == ranks[1].wrong == 0
+    assert ranks[2].p_reply_se_path == pytest.approx(0.1)
+
+
+def test_a_simultaneous_algorithm_is_refused_with_the_reason():
+    """A simultaneous policy has no contexts: a clear error, not a wrong count."""
+
+    class Simultaneous:
+        form = "simultaneous"
+
+    task_id, kwargs = game_spec("penalty:0")
+    with pytest.raises(ValueError, match="expected a sequential-form algorithm"):
+        reply_errors(Simultaneous(), make_env_factory("sequential", task_id, kwargs), np.zeros((2, 3, 3)))

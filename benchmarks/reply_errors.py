@@ -35,6 +35,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 import time
@@ -185,7 +186,9 @@ def report(rows: list[dict[str, Any]], args: Args, minutes: float) -> str:
         "",
         f"Written by `benchmarks/reply_errors.py` with --games {','.join(args.games)} --runs {','.join(args.runs)} "
         f"--entropy {args.entropy:g} --seeds {args.seeds} --steps {args.steps} --checkpoints {args.checkpoints} "
-        f"--n-envs {args.n_envs} --gamma {args.gamma:g}; {platform.machine()}, Python {sys.version.split()[0]}, "
+        f"--n-envs {args.n_envs} --gamma {args.gamma:g}"
+        + "".join(f" --hyperparams {run}='{json.dumps(hp)}'" for run, hp in args.hyperparams.items())
+        + f"; {platform.machine()}, Python {sys.version.split()[0]}, "
         f"{minutes:.1f} min. Trajectories are reproducible on one machine; training may differ across CPUs "
         "through floating-point rounding.",
         "",

@@ -36,9 +36,11 @@ def test_the_last_follower_control_updates_only_the_last_rank():
 
 
 def test_a_short_run_writes_a_row_per_rank_and_read_out_and_a_table_row_per_rank(tmp_path):
-    """Two runs, one seed, two read-outs: 3 ranks x 2 read-outs rows per run, a table row per run and rank."""
+    """Two runs, one seed, two read-outs: 3 ranks x 2 read-outs rows per run, a table row per run and rank; a run's
+    own settings are shown in its rows and in the command line of the header."""
     script = load_script("reply_errors")
     argv = ["--games", "general-sum:3:1", "--runs", "step-backward,last-follower", "--seeds", "1"]
+    argv += ["--hyperparams", 'step-backward={"n_epochs": 1}']
     script.main([*argv, "--steps", "800", "--checkpoints", "2", "--n-envs", "2", "--out", str(tmp_path)])
     table = (tmp_path / "reply_errors.md").read_text()
     for run in ("step-backward", "last-follower"):
@@ -49,6 +51,7 @@ def test_a_short_run_writes_a_row_per_rank_and_read_out_and_a_table_row_per_rank
                 for line in table.splitlines()
             )
     assert "ent_coef=0.6" in table  # the control's entropy bonus is shown with its row
+    assert "| step-backward | n_epochs=1 |" in table and """--hyperparams step-backward='{"n_epochs": 1}'""" in table
     assert len((tmp_path / "reply_errors.csv").read_text().splitlines()) == 1 + 2 * 3 * 2
 
 

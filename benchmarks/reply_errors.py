@@ -140,6 +140,10 @@ def trial(game: str, run: str, seed: int, args: Args) -> list[dict[str, Any]]:
     payoffs = pettingzoo.make("parallel", task_id, **task_kwargs).payoffs
     make_env = make_env_factory("sequential", task_id, task_kwargs)
     factory, settings = run_factory(run, args)
+    if getattr(factory, "form", None) != "sequential":  # before training, not after
+        raise ValueError(
+            f"run {run!r}: expected a sequential-form algorithm, got form {getattr(factory, 'form', None)!r}"
+        )
     algorithm = factory(make_env, seed=seed, **settings)
     every = max(1, args.steps // args.checkpoints)
     rows: list[dict[str, Any]] = []

@@ -68,3 +68,11 @@ def test_bad_arguments_stop_the_script_with_the_reason(flags, message, capsys):
     with pytest.raises(SystemExit):
         load_script("reply_errors").parse_args(flags)
     assert message in capsys.readouterr().err
+
+
+def test_a_simultaneous_algorithm_is_refused_before_it_trains():
+    """MAPPO has no contexts to read: the run stops with the reason before any training."""
+    script = load_script("reply_errors")
+    args = script.parse_args(["--runs", "mappo"])
+    with pytest.raises(ValueError, match="expected a sequential-form algorithm, got form 'simultaneous'"):
+        script.trial("penalty:0", "mappo", 0, args)

@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from stmg_bench.contract import has_probabilities
 
-__all__ = ["RankReplies", "backward_induction_replies", "contexts", "reply_errors"]
+__all__ = ["RankReplies", "backward_induction_replies", "contexts", "rank_contexts", "reply_errors"]
 
 
 def backward_induction_replies(
@@ -78,7 +78,12 @@ def backward_induction_replies(
 def contexts(n_actions: Sequence[int], order: Sequence[int]) -> Iterator[tuple[int, ...]]:
     """Every context of every rank, rank by rank: ``()``, then each action of ``order[0]``, and so on."""
     for rank in range(len(order)):
-        yield from itertools.product(*(range(n_actions[player]) for player in order[:rank]))
+        yield from rank_contexts(n_actions, order, rank)
+
+
+def rank_contexts(n_actions: Sequence[int], order: Sequence[int], rank: int) -> Iterator[tuple[int, ...]]:
+    """The contexts of rank ``rank``: every joint action of ``order[:rank]``, in row-major order."""
+    return itertools.product(*(range(n_actions[player]) for player in order[:rank]))
 
 
 class RankReplies(NamedTuple):
@@ -150,7 +155,7 @@ def reply_errors(
     result = []
     se_context: tuple[int, ...] = ()
     for rank, player in enumerate(order):
-        ranked = [c for c in contexts(table.shape[1:], order) if len(c) == rank]
+        ranked = list(rank_contexts(table.shape[1:], order, rank))
         wrong = tuple(c for c in ranked if greedy[c] != replies[c])
         result.append(
             RankReplies(

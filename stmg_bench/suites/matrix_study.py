@@ -39,10 +39,13 @@ __all__ = [
     "resolve_algorithms",
     "game_of",
     "summarise",
+    "RANDOM_POOLED",
     "wilson_interval",
     "targets",
     "write_markdown",
+    "listed_orders",
     "plot",
+    "plot_orders",
     "compare_lines",
 ]
 
@@ -91,7 +94,9 @@ def summarise(
 
     Aggregates: ``n``, shares ``se``/``ne``/``none``, ``tags``, the 95% Wilson interval of the SE share
     (``se_low``, ``se_high``), mean ``marginals``/``rewards`` (``None`` without probabilities), the
-    distribution of P(SE) over seeds (``p_se``: sorted list), ``dps`` and ``train_s``.
+    distribution of P(SE) over seeds (``p_se``: sorted list), ``dps`` and ``train_s``. A policy trained on
+    ``random`` orders is also pooled over the orders it is labelled under, as ``(game, algo, RANDOM_POOLED)``
+    (``n`` = trials x orders; ``failing_seeds``: the seeds not at the SE under some order), with ``per_order_se``.
     """
     rows = []
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
@@ -123,6 +128,12 @@ def summarise(
                 row.update({f"reward_{agent}": round(r, 4) for agent, r in zip(res["agents"], res["expected_payoffs"])})
             row.update({"train_s": round(res["train_s"], 3), "decisions_per_s": round(res["decisions_per_s"])})
             rows.append(row)
+    per_order: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for game, algo, listed in list(groups):
+        if listed.startswith("random:"):
+            per_order[(game, algo)].append(listed)
+    for (game, algo), labelled_orders in per_order.items():
+        groups[(game, algo, RANDOM_POOLED)] = [r for listed in labelled_orders for r in groups[(game, algo, listed)]]
     stats = {}
     for key, results in groups.items():
         labels = Counter(r["label"] for r in results)
@@ -141,11 +152,23 @@ def summarise(
             "marginals": np.mean([r["marginals"] for r in with_p], axis=0) if len(with_p) == n else None,
             "rewards": np.mean([r["expected_payoffs"] for r in with_p], axis=0) if len(with_p) == n else None,
             "p_se": sorted(r["p_se"] for r in with_p) if len(with_p) == n else None,
-            "failing_seeds": sorted(r["seed"] for r in results if r["label"] != "SE"),
+            "failing_seeds": sorted({r["seed"] for r in results if r["label"] != "SE"}),
             "dps": float(np.mean([r["decisions_per_s"] for r in results])),
             "train_s": float(np.sum([r["train_s"] for r in results])),
         }
+    for (game, algo), labelled_orders in per_order.items():  # each order's SE share, next to the pooled one
+        stats[(game, algo, RANDOM_POOLED)]["per_order_se"] = {
+            listed.removeprefix("random:"): stats[(game, algo, listed)]["se"] for listed in sorted(labelled_orders)
+        }
     return rows, stats
+
+
+#: The key under which :func:`summarise` pools a random-order policy's outcomes over every order it is labelled
+#: under (one trial counts once per order); its stats add ``per_order_se``, the SE share under each order.
+RANDOM_POOLED = "random:every order"
+#: Up to this many orders a random-order policy's report lists one row per order; beyond it (3 or more agents:
+#: 6, 24, 120 orders), one pooled row and a per-order summary (every order is in the CSV).
+LISTED_RANDOM_ORDERS = 2
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -320,6 +343,37 @@ def targets(
     return out
 
 
+def listed_orders(
+    stats: Mapping[tuple[str, str, str], Mapping[str, Any]], game: str, name: str, orders: Sequence[str]
+) -> list[str]:
+    """The orders the report lists for ``(game, name)``, in the run's order (``orders``: :meth:`Args.order_names`).
+
+    A fixed order is listed as itself. ``random`` is listed order by order for up to :data:`LISTED_RANDOM_ORDERS`
+    orders (two agents), else as the pooled row :data:`RANDOM_POOLED` alone.
+
+    Examples:
+        >>> stats = dict.fromkeys([("g", "a", "reversed"), ("g", "a", "random:x"), ("g", "a", "random:y"),
+        ...                        ("g", "a", RANDOM_POOLED)], {})
+        >>> listed_orders(stats, "g", "a", ("reversed", "random"))
+        ['reversed', 'random:x', 'random:y']
+    """
+    listed: list[str] = []
+    for order in orders:
+        if order != "random":
+            listed += [order] if (game, name, order) in stats else []
+            continue
+        each = sorted(
+            key[2]
+            for key in stats
+            if key[:2] == (game, name) and key[2].startswith("random:") and key[2] != RANDOM_POOLED
+        )
+        if len(each) > LISTED_RANDOM_ORDERS:
+            listed.append(RANDOM_POOLED)
+        else:
+            listed += each
+    return list(dict.fromkeys(listed))
+
+
 def _fmt_probs(m: Any) -> str:
     return " / ".join(f"{p:.2f}" for p in m)
 
@@ -359,18 +413,12 @@ def write_markdown(
         "| game | algo | order | trials | SE [95% CI] | NE (which) | none | P(SE) min / med / max | P(a1,a2,a3) agent_0 | P(a1,a2,a3) agent_1 | avg reward | decisions/s |",
         "|---|---|---|---:|---|---|---:|---|---|---|---:|---:|",
     ]
+    shown: list[tuple[str, str, str]] = []
     for game in args.games:
         for name in names:
-            listed = [
-                key[2]
-                for order in args.order_names()
-                for key in sorted(stats)
-                if key[:2] == (game, name) and (key[2] == order or (order == "random" and key[2].startswith("random:")))
-            ]
-            for order in dict.fromkeys(listed):
-                s = stats.get((game, name, order))
-                if s is None:
-                    continue
+            for order in listed_orders(stats, game, name, args.order_names()):
+                s = stats[(game, name, order)]
+                shown.append((game, name, order))
                 ne = (
                     ", ".join(f"{t} {c / s['n']:.0%}" for t, c in sorted(s["tags"].items()) if t.startswith("NE"))
                     or "-"
@@ -384,7 +432,7 @@ def write_markdown(
                     f"{_fmt_probs(m[1]) if m is not None and len(m) > 1 else '-'} | "
                     f"{float(np.mean(s['rewards'])) if s['rewards'] is not None else float('nan'):.2f} | {s['dps']:,.0f} |"
                 )
-    failing = [(k, s["failing_seeds"]) for k, s in sorted(stats.items()) if s["failing_seeds"] and k[1] in TARGETS]
+    failing = [(k, stats[k]["failing_seeds"]) for k in sorted(shown) if stats[k]["failing_seeds"] and k[1] in TARGETS]
     if failing:
         lines += [
             "",
@@ -394,6 +442,28 @@ def write_markdown(
                 for (g, a, o), seeds in failing
             ),
         ]
+    pooled = [k for k in shown if k[2] == RANDOM_POOLED]
+    if pooled:
+        lines += [
+            "",
+            "## Random orders, order by order",
+            "",
+            "A policy trained on orders drawn each episode is labelled under every order of its agents (each by that "
+            f"order's SE); above, its row `{RANDOM_POOLED}` pools them (trials x orders); here, the SE share under "
+            "each order (every order's row is in the CSV).",
+            "",
+            "| game | algo | orders | SE share per order: min / median / max | orders with SE share >= 90% | lowest | highest |",
+            "|---|---|---:|---|---:|---|---|",
+        ]
+        for key in pooled:
+            shares = stats[key]["per_order_se"]
+            values = np.array(list(shares.values()))
+            low, high = min(shares, key=shares.__getitem__), max(shares, key=shares.__getitem__)
+            lines.append(
+                f"| {key[0]} | {key[1]} | {len(shares)} | {values.min():.0%} / {float(np.median(values)):.0%} / "
+                f"{values.max():.0%} | {int((values >= 0.9).sum())} | {low} ({shares[low]:.0%}) | "
+                f"{high} ({shares[high]:.0%}) |"
+            )
     if failures:
         lines += ["", f"## Failed trials ({len(failures)}; no record, so a rerun retries them)", ""]
         lines += [f"- `{key}`: {(tb.strip().splitlines() or ['?'])[-1]}" for key, tb in sorted(failures.items())]
@@ -456,6 +526,8 @@ def plot(
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
+    if args.orders != ("possible_agents",):
+        paths.append(plot_orders(stats, args, names))
     for game in [g for g in ("mixing", "penalty:-100") if g in args.games]:
         fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 5), sharex=True, sharey=True, squeeze=False)
         for col, name in enumerate(names):
@@ -491,6 +563,60 @@ def plot(
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def plot_orders(stats: Mapping[tuple[str, str, str], Mapping[str, Any]], args: Args, names: Sequence[str]) -> Path:
+    """The SE rate per order: one panel per algorithm, one group of bars per game, one bar per order of the run.
+
+    Bars carry the 95% Wilson interval. Under ``random`` the bar pools every order the policy is labelled under
+    and the dots are the SE share under each order (two agents: who leads; more agents: every permutation).
+    Written to ``<out>/<name>_orders.png``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    orders = args.order_names()
+    games = list(args.games)
+    width = 0.8 / len(orders)
+    fig, axes = plt.subplots(
+        len(names), 1, figsize=(max(6.0, 0.9 * len(games) + 2), 2.4 * len(names)), sharex=True, squeeze=False
+    )
+    for ax, name in zip(axes[:, 0], names):
+        for j, order in enumerate(orders):
+            key_order = RANDOM_POOLED if order == "random" else order
+            xs: list[float] = []
+            shares: list[float] = []
+            errors: list[list[float]] = [[], []]
+            for i, game in enumerate(games):
+                s = stats.get((game, name, key_order))
+                if s is None:
+                    continue
+                x = i + (j - (len(orders) - 1) / 2) * width
+                xs.append(x)
+                shares.append(s["se"])
+                errors[0].append(max(0.0, s["se"] - s["se_low"]))
+                errors[1].append(max(0.0, s["se_high"] - s["se"]))
+                if order == "random":
+                    each = list(s["per_order_se"].values())
+                    ax.scatter([x] * len(each), each, s=8, color="black", zorder=3)
+            if xs:
+                ax.bar(xs, shares, width, yerr=errors, capsize=2, label=order, color=f"C{j}")
+        ax.set_title(name, fontsize=9)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("SE share")
+    axes[-1][0].set_xticks(range(len(games)), games, rotation=30, ha="right", fontsize=8)
+    axes[0][0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(
+        f"SE rate per order ({args.seeds} seeds; bars: 95% Wilson; dots: each order of a random-order policy)",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    path = args.out / f"{args.name}_orders.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def run(args: Args, *, progress: bool = True) -> str:

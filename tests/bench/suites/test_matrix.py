@@ -125,8 +125,13 @@ def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
     rows, stats = matrix_study.summarise(
         [{"kwargs": {"task_id": "stmg/Mixing-v0", "task_kwargs": {}}, "result": record}]
     )
-    # listed apart from policies trained on a fixed order (which would share the order's name)
-    assert {key[2] for key in stats} == {"random:agent_0,agent_1", "random:agent_1,agent_0"} and len(rows) == 2
+    # listed apart from policies trained on a fixed order (which would share the order's name), and pooled
+    orders = {"random:agent_0,agent_1", "random:agent_1,agent_0"}
+    assert {key[2] for key in stats} == orders | {matrix_study.RANDOM_POOLED} and len(rows) == 2
+    pooled = stats[("mixing", "copy-leader", matrix_study.RANDOM_POOLED)]
+    assert pooled["n"] == 2 and set(pooled["per_order_se"]) == {o.removeprefix("random:") for o in orders}
+    # with two agents the report lists the two orders, not the pooled row
+    assert matrix_study.listed_orders(stats, "mixing", "copy-leader", ("random",)) == sorted(orders)
     assert {row["order"] for row in rows} == {"random:agent_0,agent_1", "random:agent_1,agent_0"}
 
 
@@ -242,6 +247,38 @@ def test_a_failing_trial_is_reported_and_the_rest_of_the_sweep_is_kept(tmp_path,
         "fixed_mixing_s0.json",
         "fixed_mixing_s2.json",
     ]
+
+
+def test_a_three_agent_random_order_run_is_pooled_over_its_six_orders_and_plotted_per_order(tmp_path):
+    """With three agents a random-order policy is labelled under 6 orders: the report lists one pooled row (trials x
+    orders) instead of six, the section "order by order" gives each order's SE share (as the solver labels
+    CopyLeader's joint action under that order), the CSV keeps every order, and the order plot is written."""
+    import itertools
+
+    from stmg_envs.matrix.generators import generate
+
+    game = "general-sum:3:0"
+    argv = ["matrix", "--algos", f"{TINY}:CopyLeader", "--hyperparams", 'copy-leader={"first": 1}', "--games", game]
+    argv += ["--orders", "possible_agents,random", "--seeds", "1", "--steps", "100", "--curve-points", "0"]
+    assert cli_main([*argv, "--workers", "1", "--out", str(tmp_path), "--name", "rand3"]) == 0
+    payoffs = generate(game).payoffs
+    agents = ["agent_0", "agent_1", "agent_2"]
+    expected = {
+        ",".join(agents[i] for i in perm): classify_outcome(payoffs, (1, 1, 1), order=perm).label == "SE"
+        for perm in itertools.permutations(range(3))
+    }
+    text = (tmp_path / "rand3.md").read_text()
+    pooled = f"| {game} | copy-leader | {matrix_study.RANDOM_POOLED} | 6 | {sum(expected.values()) / 6:.0%} ["
+    assert pooled in text and f"| {game} | copy-leader | possible_agents | 1 |" in text
+    assert "| copy-leader | random:agent_" not in text  # no per-order rows in the table
+    section = text.split("## Random orders, order by order")[1].split("##")[0]
+    row = next(line for line in section.splitlines() if line.startswith(f"| {game} | copy-leader | 6 |"))
+    shares = sorted(expected.values())
+    assert f"{shares[0]:.0%} / {float(np.median(shares)):.0%} / {shares[-1]:.0%}" in row
+    assert f"| {sum(expected.values())} |" in row  # orders at >= 90%
+    rows = (tmp_path / "rand3.csv").read_text().splitlines()
+    assert len(rows) == 1 + 1 + 6  # header, the fixed-order policy, the random-order one under each order
+    assert (tmp_path / "rand3_orders.png").stat().st_size > 0
 
 
 @pytest.mark.agents

@@ -29,11 +29,10 @@ Examples:
 
 from __future__ import annotations
 
-import copy
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,6 +49,8 @@ __all__ = [
     "make_env_factory",
     "order_indices",
     "joint_policy",
+    "Context",
+    "walk_contexts",
     "plan_trials",
 ]
 
@@ -153,10 +154,60 @@ def make_env_factory(
     return lambda: pettingzoo.make("aec", task_id, **kwargs)
 
 
+class Context(NamedTuple):
+    """One context of the first time step of an STMG: who moves, after which actions, and what it sees."""
+
+    #: The actions of the agents ranked above the mover this step, in priority order (``()`` for the leader).
+    history: tuple[int, ...]
+    #: The mover: the agent of rank ``len(history)``.
+    agent: str
+    #: Its observation in that context (it holds the actions in ``history``), as the STMG shows it.
+    observation: Any
+
+
+def walk_contexts(make_env: Callable[[], Any], seed: int = 0) -> Iterator[Context]:
+    """Every context of the first time step of the STMG ``make_env()`` after ``reset(seed=seed)``, depth first.
+
+    The leader's context comes first, then each of its actions' subtrees in action order, down to the last
+    follower's contexts (``A**(N-1)`` of them): one :class:`Context` per node of the tree of the agents'
+    actions within the step, ``sum_k A**k`` in all. Each context is reached by stepping one env: a context
+    that extends the previous one by an action is one ``step``; any other is replayed from ``reset(seed=seed)``
+    (a matrix game's reset is deterministic), so nothing is copied. Use each observation before asking for the
+    next context: the env moves on.
+
+    Examples:
+        >>> import pettingzoo, stmg_envs
+        >>> walk = walk_contexts(lambda: pettingzoo.make("aec", "stmg/Penalty-v0", k=0.0))
+        >>> [(c.history, c.agent) for c in walk][:3]
+        [((), 'agent_0'), ((0,), 'agent_1'), ((1,), 'agent_1')]
+    """
+    env = make_env()
+    env.reset(seed=seed)
+    order = list(env.order)
+    n_actions = [int(env.action_space(agent).n) for agent in order]
+    at: tuple[int, ...] = ()
+    stack: list[tuple[int, ...]] = [()]
+    while stack:
+        history = stack.pop()
+        if history != at:
+            if history[:-1] == at:
+                env.step(history[-1])
+            else:
+                env.reset(seed=seed)
+                for action in history:
+                    env.step(action)
+            at = history
+        agent = env.agent_selection
+        yield Context(history, agent, env.observe(agent))
+        if len(history) + 1 < len(order):
+            stack.extend((*history, action) for action in reversed(range(n_actions[len(history)])))
+
+
 def joint_policy(algorithm: Any, make_env: Callable[[], Any], seed: int) -> tuple[tuple[int, ...], np.ndarray | None]:
     """The greedy joint action (in ``possible_agents`` order) and, if available, the joint-action distribution.
 
-    Both are read through the algorithm's form at the first state after ``reset(seed=seed)``.
+    Both are read through the algorithm's form at the first state after ``reset(seed=seed)``; in the sequential
+    form the distribution multiplies each agent's probabilities along every context of :func:`walk_contexts`.
     """
     env = make_env()
     agents = list(env.possible_agents)
@@ -172,7 +223,6 @@ def joint_policy(algorithm: Any, make_env: Callable[[], Any], seed: int) -> tupl
         return greedy, joint
     env.reset(seed=seed)
     order = list(env.order)
-    start = copy.deepcopy(env)
     actions: dict[str, int] = {}
     for agent in order:  # one time step, every agent greedy on what the STMG shows it
         actions[agent] = int(algorithm.act(agent, env.observe(agent)))
@@ -180,21 +230,16 @@ def joint_policy(algorithm: Any, make_env: Callable[[], Any], seed: int) -> tupl
     greedy = tuple(actions[a] for a in agents)
     if not probabilities:
         return greedy, None
-    n_actions = [int(start.action_space(a).n) for a in agents]
-    layer: list[tuple[Any, float, tuple[int, ...]]] = [(start, 1.0, ())]  # (env, P(history), history in rank order)
-    for level, agent in enumerate(order):
-        following: list[tuple[Any, float, tuple[int, ...]]] = []
-        for node, p, history in layer:
-            pi = algorithm.action_probabilities(agent, node.observe(agent))
-            for action in range(n_actions[agents.index(agent)]):
-                child = node
-                if level + 1 < len(order):
-                    child = copy.deepcopy(node)
-                    child.step(action)
-                following.append((child, p * float(pi[action]), (*history, action)))
-        layer = following
+    n_actions = [int(env.action_space(a).n) for a in agents]
+    reach: dict[tuple[int, ...], float] = {(): 1.0}  # P(history), history in rank order
+    for context in walk_contexts(make_env, seed):
+        pi = algorithm.action_probabilities(context.agent, context.observation)
+        p = reach.pop(context.history)
+        for action in range(n_actions[agents.index(context.agent)]):
+            child = (*context.history, action)
+            reach[child] = p * float(pi[action])
     joint = np.zeros(n_actions)
-    for _, p, history in layer:
+    for history, p in reach.items():
         joint[tuple(history[order.index(a)] for a in agents)] = p
     return greedy, joint
 

@@ -29,7 +29,6 @@ Examples:
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -38,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stmg_bench.contract import has_probabilities
+from stmg_bench.suites.matrix import walk_contexts
 
 __all__ = ["RankReplies", "backward_induction_replies", "contexts", "rank_contexts", "reply_errors"]
 
@@ -109,9 +109,10 @@ def reply_errors(
 ) -> list[RankReplies]:
     """An algorithm's reply in every context of its STMG against backward induction, rank by rank.
 
-    Each context is reached by stepping a copy of the STMG (after ``reset(seed=seed)``)
-    with the context's actions, so the algorithm sees exactly what the sequential form
-    shows it: its observation holds the actions of the agents above it.
+    Each context is reached by stepping the STMG (after ``reset(seed=seed)``) with the
+    context's actions (:func:`stmg_bench.suites.matrix.walk_contexts`, the walk the matrix
+    suite's joint distribution uses), so the algorithm sees exactly what the sequential
+    form shows it: its observation holds the actions of the agents above it.
 
     Args:
         algorithm: A sequential-form algorithm of :mod:`stmg_bench.contract` (``act``; ``action_probabilities``
@@ -138,20 +139,13 @@ def reply_errors(
     table = np.asarray(payoffs)
     replies = backward_induction_replies(table, order)
     probabilities = has_probabilities(algorithm)
-    nodes: dict[tuple[int, ...], Any] = {(): env}
     greedy: dict[tuple[int, ...], int] = {}
     p_reply: dict[tuple[int, ...], float] = {}
-    for context in contexts(table.shape[1:], order):
-        if context not in nodes:
-            parent = copy.deepcopy(nodes[context[:-1]])
-            parent.step(context[-1])
-            nodes[context] = parent
-        node = nodes[context]
-        agent = node.agent_selection
-        observation = node.observe(agent)
-        greedy[context] = int(algorithm.act(agent, observation))
+    for context in walk_contexts(make_env, seed):
+        greedy[context.history] = int(algorithm.act(context.agent, context.observation))
         if probabilities:
-            p_reply[context] = float(algorithm.action_probabilities(agent, observation)[replies[context]])
+            pi = algorithm.action_probabilities(context.agent, context.observation)
+            p_reply[context.history] = float(pi[replies[context.history]])
     result = []
     se_context: tuple[int, ...] = ()
     for rank, player in enumerate(order):

@@ -249,6 +249,30 @@ def test_a_failing_trial_is_reported_and_the_rest_of_the_sweep_is_kept(tmp_path,
     ]
 
 
+@pytest.mark.parametrize("order", ["possible_agents", "reversed", "random"])
+def test_walk_contexts_shows_each_mover_what_stepping_a_copy_of_the_stmg_shows_it(order):
+    """The replayed walk (no copies) visits every context of the step once, depth first, and gives the same mover
+    and the same observation as stepping deep copies of the reset STMG with the context's actions."""
+    import copy
+
+    task_id, kwargs = matrix.game_spec("general-sum:3:1")
+    make_env = matrix.make_env_factory("sequential", task_id, kwargs, order)
+    walked = list(matrix.walk_contexts(make_env, seed=3))
+    histories = [c.history for c in walked]
+    assert histories[:3] == [(), (0,), (0, 0)] and len(histories) == len(set(histories)) == 1 + 3 + 9
+    root = make_env()
+    root.reset(seed=3)
+    for context in walked:
+        node = copy.deepcopy(root)
+        for action in context.history:
+            node.step(action)
+        assert context.agent == node.agent_selection == root.order[len(context.history)]
+        expected = node.observe(node.agent_selection)
+        assert set(context.observation) == set(expected)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(context.observation[key], value)
+
+
 def test_a_three_agent_random_order_run_is_pooled_over_its_six_orders_and_plotted_per_order(tmp_path):
     """With three agents a random-order policy is labelled under 6 orders: the report lists one pooled row (trials x
     orders) instead of six, the section "order by order" gives each order's SE share (as the solver labels

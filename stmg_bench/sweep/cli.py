@@ -5,7 +5,7 @@ Examples:
     >>> parser = add_sweep_arguments(argparse.ArgumentParser())
     >>> args = parser.parse_args(["--backend", "ray", "--workers", "4"])
     >>> sweep_kwargs(args)
-    {'backend': 'ray', 'workers': 4, 'address': None, 'fresh': False, 'saved_only': False}
+    {'backend': 'ray', 'workers': 4, 'address': None, 'fresh': False, 'saved_only': False, 'saved_from': ()}
 
     A script then calls ``run_sweep(trials, results_dir, **sweep_kwargs(args))``.
 """
@@ -64,6 +64,13 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
         help="run nothing: write the report from the saved records alone, whatever code made them "
         "(the report says which trials have no record and which records other code made)",
     )
+    group.add_argument(
+        "--saved-from",
+        type=lambda text: tuple(t.strip() for t in text.split(",") if t.strip()),
+        default=(),
+        help="with --saved-only: also read the records of these earlier runs (names of trial folders next to this "
+        "run's, or paths) for the trials this run has none of: one report over several runs (comma-separated)",
+    )
     return parser
 
 
@@ -75,6 +82,7 @@ def sweep_kwargs(args: Any) -> dict[str, Any]:
         "address": args.address,
         "fresh": args.fresh,
         "saved_only": getattr(args, "saved_only", False),
+        "saved_from": tuple(getattr(args, "saved_from", ()) or ()),
     }
 
 
@@ -88,7 +96,7 @@ class SweepOptions:
         ... class Args(SweepOptions):
         ...     seeds: int = 3
         >>> sweep_kwargs(Args(workers=1))
-        {'backend': 'local', 'workers': 1, 'address': None, 'fresh': False, 'saved_only': False}
+        {'backend': 'local', 'workers': 1, 'address': None, 'fresh': False, 'saved_only': False, 'saved_from': ()}
     """
 
     backend: str = field(
@@ -119,5 +127,12 @@ class SweepOptions:
         metadata={
             "help": "run nothing: write the report from the saved records alone, whatever code made them "
             "(the report says which trials have no record and which records other code made)"
+        },
+    )
+    saved_from: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "with --saved-only: also read the records of these earlier runs (names of trial folders next to "
+            "this run's, or paths) for the trials this run has none of: one report over several runs"
         },
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,12 @@ def _existing_records(trials: list[Trial], results_dir: Path) -> dict[str, dict[
     return existing
 
 
+def _sibling(folder: Path, other: str | os.PathLike[str]) -> Path:
+    """``other`` as a folder: a bare name is a folder next to ``folder``; anything else a path."""
+    path = Path(other)
+    return folder.parent / path if len(path.parts) == 1 and not path.is_absolute() else path
+
+
 def run_sweep(
     trials: Iterable[Trial],
     results_dir: str | os.PathLike[str],
@@ -176,6 +182,7 @@ def run_sweep(
     address: str | None = None,
     fresh: bool = False,
     saved_only: bool = False,
+    saved_from: Sequence[str | os.PathLike[str]] = (),
     progress: bool = True,
     desc: str | None = None,
 ) -> SweepResult:
@@ -205,6 +212,10 @@ def run_sweep(
             one, whatever their fingerprint (to render a report again without retraining, e.g. from
             records made at an earlier commit). :attr:`SweepResult.outdated` and
             :attr:`SweepResult.missing` say which records came from other code and which trials have none.
+        saved_from: With ``saved_only``: more folders of records to read, in turn, for the trials that
+            ``results_dir`` has no record of (a bare name is a folder next to ``results_dir``: another run
+            of the same study), so that one report covers several runs. Their records must come from the
+            same function and kwargs as the trials with their keys, as ``results_dir``'s must.
         progress: Show a progress bar (tqdm, when installed) and print a summary line at the end.
         desc: Label of the progress bar and summary line.
 
@@ -235,15 +246,25 @@ def run_sweep(
     checked = _check_trials(trials)
     _check_options(backend, workers, address)
     folder = Path(results_dir)
+    if saved_from and not saved_only:
+        raise ValueError(
+            f"saved_from reads other runs' records for a report that runs nothing: expected saved_only=True with "
+            f"saved_from={list(map(str, saved_from))!r}"
+        )
     if saved_only:
         if fresh:
             raise ValueError("saved_only runs nothing and fresh deletes the records: expected one of them, got both")
-        saved = _existing_records(checked, folder) if folder.is_dir() else {}
+        saved: dict[str, dict[str, Any]] = {}
+        for source in (folder, *(_sibling(folder, other) for other in saved_from)):
+            if source.is_dir():
+                saved.update(_existing_records([t for t in checked if t.key not in saved], source))
         result = SweepResult(
             (saved[trial.key] for trial in checked if trial.key in saved),
             executed=(),
             reused=tuple(trial.key for trial in checked if trial.key in saved),
-            outdated=tuple(trial.key for trial in _outdated(checked, folder)) if saved else (),
+            outdated=tuple(
+                t.key for t in checked if t.key in saved and saved[t.key].get("fingerprint") != t.fingerprint
+            ),
             missing=tuple(trial.key for trial in checked if trial.key not in saved),
             wall_s=time.perf_counter() - start,
         )

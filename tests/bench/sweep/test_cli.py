@@ -21,14 +21,23 @@ def test_defaults_run_locally_on_all_cores_and_resume():
         "address": None,
         "fresh": False,
         "saved_only": False,
+        "saved_from": (),
     }
 
 
 def test_flags_map_to_run_sweep_arguments():
     """Every flag lands in the matching run_sweep keyword argument."""
     args = parse("--backend", "ray", "--address", "auto", "--workers", "3", "--fresh")
-    assert sweep_kwargs(args) == {"backend": "ray", "workers": 3, "address": "auto", "fresh": True, "saved_only": False}
+    assert sweep_kwargs(args) == {
+        "backend": "ray",
+        "workers": 3,
+        "address": "auto",
+        "fresh": True,
+        "saved_only": False,
+        "saved_from": (),
+    }
     assert sweep_kwargs(parse("--saved-only"))["saved_only"] is True
+    assert sweep_kwargs(parse("--saved-only", "--saved-from", "run_a, run_b"))["saved_from"] == ("run_a", "run_b")
 
 
 def test_sweep_kwargs_are_accepted_by_run_sweep(tmp_path):

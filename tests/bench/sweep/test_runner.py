@@ -201,6 +201,32 @@ def test_saved_only_renders_old_records_without_running_or_deleting_anything(tmp
     assert run_sweep(later, tmp_path / "nothing", progress=False, saved_only=True).missing == ("t0", "t1", "t2")
 
 
+def test_saved_from_reads_earlier_runs_for_the_trials_this_run_has_no_record_of(tmp_path):
+    """A saved-only report over several runs: this run's own record wins, the others fill in the trials it lacks
+    (a bare name is a run next to this one), a fingerprint that differs is still named, nothing runs or moves;
+    without saved_only, saved_from is refused."""
+    import dataclasses
+
+    log = tmp_path / "log"
+    trials = [dataclasses.replace(t, fingerprint={"code": "v1"}) for t in logged_trials(log, 4)]
+    run_sweep(trials[:1], tmp_path / "trials" / "mine", workers=1, progress=False)
+    run_sweep(trials[:2], tmp_path / "trials" / "earlier", workers=1, progress=False)
+    other = [dataclasses.replace(t, fingerprint={"code": "v0"}) for t in trials[2:3]]
+    run_sweep(other, tmp_path / "elsewhere", workers=1, progress=False)
+    records = run_sweep(
+        trials,
+        tmp_path / "trials" / "mine",
+        progress=False,
+        saved_only=True,
+        saved_from=("earlier", tmp_path / "elsewhere"),
+    )
+    assert [r["key"] for r in records] == ["t0", "t1", "t2"] and records.missing == ("t3",)
+    assert records.outdated == ("t2",) and log_counts(log) == {"t0": 2, "t1": 1, "t2": 1}
+    assert record_keys(tmp_path / "trials" / "mine") == {"t0"}
+    with pytest.raises(ValueError, match="expected saved_only=True"):
+        run_sweep(trials, tmp_path / "trials" / "mine", progress=False, saved_from=("earlier",))
+
+
 def test_unimportable_function_fails_before_any_trial_runs(tmp_path):
     """A typo in fn raises at once in the caller, before any trial runs or any record is written."""
     log = tmp_path / "log"

@@ -92,6 +92,13 @@ class Args:
     checkpoints: int = field(
         default=4, metadata={"help": "read-outs during training (evenly spaced, the last at the end)"}
     )
+    order: str = field(
+        default="possible_agents",
+        metadata={
+            "help": "priority order of the STMG (replies are backward induction's under it): possible_agents, "
+            "reversed, or agents joined by '+' (agent_2+agent_1+agent_0)"
+        },
+    )
     n_envs: int = field(default=8, metadata={"help": "environment copies (as the matrix suite)"})
     gamma: float = field(default=0.0, metadata={"help": "discount (as the matrix suite)"})
     name: str = field(default="reply_errors", metadata={"help": "base name of the results files"})
@@ -104,6 +111,8 @@ class Args:
             )
         if self.entropy < 0:
             return f"expected --entropy >= 0, got {self.entropy}"
+        if self.order == "random":
+            return "expected a fixed --order (possible_agents, reversed or agents joined by '+'), got 'random'"
         if unknown := sorted(set(self.hyperparams) - set(self.runs)):
             return f"--hyperparams names {unknown}, which are not in --runs {list(self.runs)}"
         return None
@@ -138,7 +147,7 @@ def trial(game: str, run: str, seed: int, args: Args) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     task_id, task_kwargs = game_spec(game)
     payoffs = pettingzoo.make("parallel", task_id, **task_kwargs).payoffs
-    make_env = make_env_factory("sequential", task_id, task_kwargs)
+    make_env = make_env_factory("sequential", task_id, task_kwargs, args.order.replace("+", ","))
     factory, settings = run_factory(run, args)
     if getattr(factory, "form", None) != "sequential":  # before training, not after
         raise ValueError(
@@ -161,6 +170,7 @@ def trial(game: str, run: str, seed: int, args: Args) -> list[dict[str, Any]]:
                     "seed": seed,
                     "step": int(num_timesteps),
                     "rank": r.rank,
+                    "agent": r.agent,
                     "contexts": r.contexts,
                     "wrong": r.wrong,
                     "wrong_on_se_path": int(r.se_context in r.wrong_contexts),
@@ -191,6 +201,7 @@ def report(rows: list[dict[str, Any]], args: Args, minutes: float) -> str:
         f"Written by `benchmarks/reply_errors.py` with --games {','.join(args.games)} --runs {','.join(args.runs)} "
         f"--entropy {args.entropy:g} --seeds {args.seeds} --steps {args.steps} --checkpoints {args.checkpoints} "
         f"--n-envs {args.n_envs} --gamma {args.gamma:g}"
+        + (f" --order {args.order}" if args.order != "possible_agents" else "")
         + "".join(f" --hyperparams {run}='{json.dumps(hp)}'" for run, hp in args.hyperparams.items())
         + f"; {platform.machine()}, Python {sys.version.split()[0]}, "
         f"{minutes:.1f} min. Trajectories are reproducible on one machine; training may differ across CPUs "

@@ -61,6 +61,7 @@ def test_a_short_run_writes_a_row_per_rank_and_read_out_and_a_table_row_per_rank
         (["--seeds", "0"], "--seeds, --steps and --checkpoints"),
         (["--entropy", "-1"], "--entropy >= 0"),
         (["--hyperparams", 'seq-ppo={"lr": 1}'], "not in --runs"),
+        (["--order", "random"], "expected a fixed --order"),
     ],
 )
 def test_bad_arguments_stop_the_script_with_the_reason(flags, message, capsys):
@@ -68,6 +69,18 @@ def test_bad_arguments_stop_the_script_with_the_reason(flags, message, capsys):
     with pytest.raises(SystemExit):
         load_script("reply_errors").parse_args(flags)
     assert message in capsys.readouterr().err
+
+
+def test_replies_are_read_in_the_stmg_of_the_order_given():
+    """With --order reversed the last agent leads: rank 0's rows are agent_2's (one context), rank 2's agent_0's."""
+    script = load_script("reply_errors")
+    args = script.parse_args(["--order", "agent_2+agent_1+agent_0", "--steps", "200", "--checkpoints", "1"])
+    rows = script.trial("general-sum:3:1", "seq-ppo", 0, args)
+    assert {(r["rank"], r["agent"], r["contexts"]) for r in rows} == {
+        (0, "agent_2", 1),
+        (1, "agent_1", 3),
+        (2, "agent_0", 9),
+    }
 
 
 def test_a_simultaneous_algorithm_is_refused_before_it_trains():

@@ -176,6 +176,9 @@ def trial(game: str, run: str, seed: int, args: Args) -> list[dict[str, Any]]:
                     "wrong_on_se_path": int(r.se_context in r.wrong_contexts),
                     "p_reply_se_path": r.p_reply_se_path,
                     "p_reply_mean": r.p_reply_mean,
+                    "se_reply_best_against_learned": int(r.best_learned == r.se_reply),
+                    "values_learned": " / ".join(f"{v:.2f}" for v in r.values_learned),
+                    "values_se": " / ".join(f"{v:.2f}" for v in r.values_se),
                     "greedy_is_se": se,
                 }
             )
@@ -210,10 +213,14 @@ def report(rows: list[dict[str, Any]], args: Args, minutes: float) -> str:
         "For each rank: 'wrong' = contexts (joint actions of the agents above it) whose greedy reply is not the "
         "backward-induction reply, at the end of training (min / max over seeds, of the rank's contexts); "
         "'P(reply) on SE path' = the probability of the backward-induction reply in the context the SE passes "
-        "through (median over seeds); 'SE' = seeds whose greedy joint action is the SE.",
+        "through (median over seeds); 'SE reply best vs learned' = seeds in which the rank's SE action is still its "
+        "best action in that context when the ranks below play their learned policies (where it is not, the rank "
+        "learns another action however well it learns: the ranks below have made another action better); "
+        "'SE' = seeds whose greedy joint action is the SE.",
         "",
-        "| game | run | settings | SE | rank | contexts | wrong (min / max) | wrong on SE path | P(reply) on SE path |",
-        "|---|---|---|---:|---:|---:|---|---:|---:|",
+        "| game | run | settings | SE | rank | contexts | wrong (min / max) | wrong on SE path | P(reply) on SE path "
+        "| SE reply best vs learned |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for game in args.games:
         for run in args.runs:
@@ -229,7 +236,8 @@ def report(rows: list[dict[str, Any]], args: Args, minutes: float) -> str:
                 lines.append(
                     f"| {game} | {run} | {shown} | {se}/{len(seeds)} | {rank} | {ranked[0]['contexts']} | "
                     f"{_span([r['wrong'] for r in ranked])} | {sum(r['wrong_on_se_path'] for r in ranked)}/{len(ranked)} | "
-                    f"{f'{np.median(p):.2f}' if p else '-'} |"
+                    f"{f'{np.median(p):.2f}' if p else '-'} | "
+                    f"{sum(r['se_reply_best_against_learned'] for r in ranked)}/{len(ranked)} |"
                 )
     lines += [
         "",

@@ -17,7 +17,10 @@ follower can turn a leader's best action into a bad one.
   :func:`stmg_envs.equilibria.stackelberg_equilibrium` (the same solver and tie rule
   that label the matrix suite's outcomes);
 * :func:`reply_errors`: an algorithm's replies against them, one
-  :class:`RankReplies` per rank.
+  :class:`RankReplies` per rank, with the value of each of the rank's actions on the
+  SE path against the learned ranks below and against backward induction: where they
+  disagree on the best action, the ranks below have made another action better, and
+  the rank cannot learn the SE however well it learns.
 
 Examples:
     >>> from stmg_envs.equilibria import common_payoff_tensor
@@ -98,10 +101,22 @@ class RankReplies(NamedTuple):
     wrong_contexts: tuple[tuple[int, ...], ...]
     #: The context on the SE path (the SE actions of the ranks above).
     se_context: tuple[int, ...]
+    #: The backward-induction reply there (the SE action of this rank).
+    se_reply: int
     #: Probability of the backward-induction reply in the SE-path context (None without ``action_probabilities``).
     p_reply_se_path: float | None
     #: Mean over all contexts of the probability of the backward-induction reply (None likewise).
     p_reply_mean: float | None
+    #: The mover's expected payoff of each of its actions in the SE-path context when the ranks below play the
+    #: algorithm's policies (their probabilities where offered, else their greedy replies): what it learns against.
+    values_learned: tuple[float, ...]
+    #: The same when the ranks below play the backward-induction replies: what the SE assumes.
+    values_se: tuple[float, ...]
+
+    @property
+    def best_learned(self) -> int:
+        """The mover's best action against the learned ranks below (the lowest index on a tie)."""
+        return int(np.argmax(self.values_learned))
 
 
 def reply_errors(
@@ -140,12 +155,37 @@ def reply_errors(
     replies = backward_induction_replies(table, order)
     probabilities = has_probabilities(algorithm)
     greedy: dict[tuple[int, ...], int] = {}
-    p_reply: dict[tuple[int, ...], float] = {}
+    policy: dict[tuple[int, ...], np.ndarray] = {}  # the mover's action distribution (one-hot without probabilities)
     for context in walk_contexts(make_env, seed):
         greedy[context.history] = int(algorithm.act(context.agent, context.observation))
-        if probabilities:
-            pi = algorithm.action_probabilities(context.agent, context.observation)
-            p_reply[context.history] = float(pi[replies[context.history]])
+        n = table.shape[1 + order[len(context.history)]]
+        policy[context.history] = (
+            np.asarray(algorithm.action_probabilities(context.agent, context.observation), dtype=float)
+            if probabilities
+            else np.eye(n)[greedy[context.history]]
+        )
+    p_reply = {context: float(pi[replies[context]]) for context, pi in policy.items()}
+
+    def payoff_vector(history: tuple[int, ...]) -> np.ndarray:
+        joint = [0] * len(order)
+        for rank, player in enumerate(order):
+            joint[player] = history[rank]
+        index: tuple[Any, ...] = (slice(None), *joint)
+        return table[index]
+
+    def learned(history: tuple[int, ...]) -> np.ndarray:
+        """Every player's expected payoff after ``history`` when the ranks below play the learned policies."""
+        if len(history) == len(order):
+            return payoff_vector(history)
+        children = [p * learned((*history, a)) for a, p in enumerate(policy[history]) if p > 0]
+        return np.sum(children, axis=0)
+
+    def induced(history: tuple[int, ...]) -> np.ndarray:
+        """The same when the ranks below play the backward-induction replies."""
+        while len(history) < len(order):
+            history = (*history, replies[history])
+        return payoff_vector(history)
+
     result = []
     se_context: tuple[int, ...] = ()
     for rank, player in enumerate(order):
@@ -159,8 +199,11 @@ def reply_errors(
                 wrong=len(wrong),
                 wrong_contexts=wrong,
                 se_context=se_context,
+                se_reply=replies[se_context],
                 p_reply_se_path=p_reply[se_context] if probabilities else None,
                 p_reply_mean=float(np.mean([p_reply[c] for c in ranked])) if probabilities else None,
+                values_learned=tuple(float(learned((*se_context, a))[player]) for a in range(table.shape[1 + player])),
+                values_se=tuple(float(induced((*se_context, a))[player]) for a in range(table.shape[1 + player])),
             )
         )
         se_context = (*se_context, replies[se_context])

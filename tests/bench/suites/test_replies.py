@@ -111,6 +111,57 @@ def test_an_algorithm_playing_the_replies_has_none_wrong_and_each_planted_error_
     assert ranks[2].p_reply_se_path == pytest.approx(0.1)
 
 
+class GreedyTable:
+    """The reply table alone: ``act`` only, no probabilities (the ranks below count with their greedy replies)."""
+
+    form = "sequential"
+
+    def __init__(self, make_env, table, order, n_actions=3):
+        self._plays = PlaysTable(make_env, table, order, n_actions)
+
+    def act(self, agent, observation):
+        return self._plays.act(agent, observation)
+
+
+def test_each_movers_values_are_read_against_the_learned_ranks_below_and_against_the_se():
+    """values_se is backward induction's value of each action on the SE path; values_learned equals it when the
+    replies are the SE's, and a planted off-path reply of the last follower that favours the leader raises exactly
+    that leader action's learned value, so best_learned names the action the leader learns to prefer. With
+    probabilities, values_learned is the expectation over the ranks' distributions."""
+    game = "general-sum:3:1"
+    task_id, kwargs = game_spec(game)
+    make_env = make_env_factory("sequential", task_id, kwargs)
+    payoffs = generate(game).payoffs
+    table = backward_induction_replies(payoffs, (0, 1, 2))
+    se = stackelberg_equilibrium(payoffs).joint_action
+    ranks = reply_errors(GreedyTable(make_env, table, (0, 1, 2)), make_env, payoffs)
+    assert [r.values_learned for r in ranks] == [r.values_se for r in ranks]
+    assert [r.best_learned for r in ranks] == [r.se_reply for r in ranks] == list(se)
+    assert ranks[0].values_se[se[0]] == pytest.approx(payoffs[(0, *se)])
+    # plant, under a leader action off the SE path, the last follower's reply that is best for the leader
+    other = next(a for a in range(3) if a != se[0])
+    middle = table[(other,)]
+    favour = int(np.argmax(payoffs[0, other, middle, :]))
+    planted = {**table, (other, middle): favour}
+    ranks = reply_errors(GreedyTable(make_env, planted, (0, 1, 2)), make_env, payoffs)
+    assert favour != table[(other, middle)]  # in this game the planted reply is a wrong one
+    changed = [a for a in range(3) if ranks[0].values_learned[a] != ranks[0].values_se[a]]
+    assert changed == [other]
+    assert ranks[0].values_learned[other] == pytest.approx(payoffs[0, other, middle, favour])
+    # with probabilities (0.8 on the table's reply, 0.1 on each other action): the expectation, by brute force
+    mixed = reply_errors(PlaysTable(make_env, table, (0, 1, 2)), make_env, payoffs)
+    weights = lambda reply: np.eye(3)[reply] * 0.7 + 0.1  # noqa: E731
+    expected = [
+        sum(
+            weights(table[(a,)])[b] * weights(table[(a, b)])[c] * payoffs[0, a, b, c]
+            for b in range(3)
+            for c in range(3)
+        )
+        for a in range(3)
+    ]
+    np.testing.assert_allclose(mixed[0].values_learned, expected)
+
+
 def test_a_simultaneous_algorithm_is_refused_with_the_reason():
     """A simultaneous policy has no contexts: a clear error, not a wrong count."""
 

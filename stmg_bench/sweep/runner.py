@@ -254,8 +254,14 @@ def run_sweep(
     if saved_only:
         if fresh:
             raise ValueError("saved_only runs nothing and fresh deletes the records: expected one of them, got both")
+        others = [_sibling(folder, other) for other in saved_from]
+        if absent := [str(other) for other in others if not other.is_dir()]:
+            raise ValueError(
+                f"saved_from names no folder of records at {absent}: expected the trial folders of earlier runs "
+                f"(names next to {str(folder)!r}, or paths)"
+            )
         saved: dict[str, dict[str, Any]] = {}
-        for source in (folder, *(_sibling(folder, other) for other in saved_from)):
+        for source in (folder, *others):
             if source.is_dir():
                 saved.update(_existing_records([t for t in checked if t.key not in saved], source))
         result = SweepResult(

@@ -204,7 +204,7 @@ def test_saved_only_renders_old_records_without_running_or_deleting_anything(tmp
 def test_saved_from_reads_earlier_runs_for_the_trials_this_run_has_no_record_of(tmp_path):
     """A saved-only report over several runs: this run's own record wins, the others fill in the trials it lacks
     (a bare name is a run next to this one), a fingerprint that differs is still named, nothing runs or moves;
-    without saved_only, saved_from is refused."""
+    without saved_only, saved_from is refused, and so is a name with no folder."""
     import dataclasses
 
     log = tmp_path / "log"
@@ -225,6 +225,8 @@ def test_saved_from_reads_earlier_runs_for_the_trials_this_run_has_no_record_of(
     assert record_keys(tmp_path / "trials" / "mine") == {"t0"}
     with pytest.raises(ValueError, match="expected saved_only=True"):
         run_sweep(trials, tmp_path / "trials" / "mine", progress=False, saved_from=("earlier",))
+    with pytest.raises(ValueError, match="saved_from names no folder of records at .*earlir"):  # a typo
+        run_sweep(trials, tmp_path / "trials" / "mine", progress=False, saved_only=True, saved_from=("earlir",))
 
 
 def test_unimportable_function_fails_before_any_trial_runs(tmp_path):

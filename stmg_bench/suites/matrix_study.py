@@ -96,7 +96,8 @@ def summarise(
     (``se_low``, ``se_high``), mean ``marginals``/``rewards`` (``None`` without probabilities), the
     distribution of P(SE) over seeds (``p_se``: sorted list), ``dps`` and ``train_s``. A policy trained on
     ``random`` orders is also pooled over the orders it is labelled under, as ``(game, algo, RANDOM_POOLED)``
-    (``n`` = trials x orders; ``failing_seeds``: the seeds not at the SE under some order), with ``per_order_se``.
+    (``n`` and ``train_s`` count each trial once per order; ``failing_seeds``: the seeds not at the SE under some
+    order), with ``per_order_se``.
     """
     rows = []
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
@@ -497,7 +498,8 @@ def plot(
     args: Args,
     names: Sequence[str],
 ) -> list[Path]:
-    """Penalty outcome shares per algorithm (Fig. 5) and action-probability curves (Fig. B.2), as PNG files."""
+    """Penalty outcome shares per algorithm (Fig. 5), action-probability curves (Fig. B.2) and, for a run with
+    other orders than the default, the SE rate per order (:func:`plot_orders`), as PNG files."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -32,6 +32,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -173,6 +174,7 @@ def reply_errors(
         index: tuple[Any, ...] = (slice(None), *joint)
         return table[index]
 
+    @functools.cache  # each rank on the SE path reads the subtree below it: solve every node once
     def learned(history: tuple[int, ...]) -> np.ndarray:
         """Every player's expected payoff after ``history`` when the ranks below play the learned policies."""
         if len(history) == len(order):

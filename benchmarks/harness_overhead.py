@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from stmg_bench.args import parse_dataclass
+from stmg_bench.cli import reported_errors
 from stmg_bench.registry import resolve
 from stmg_bench.suites.matrix import GAMES, matrix_trial
 from stmg_bench.sweep.reporting import write_csv
@@ -166,4 +167,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with reported_errors(Path(__file__).name):
+        main()

@@ -15,7 +15,9 @@ Usage::
 
 from pathlib import Path
 
+from stmg_bench.cli import reported_errors
 from stmg_bench.suites.mujoco_study import main
 
 if __name__ == "__main__":
-    main(out=Path(__file__).resolve().parent / "results")
+    with reported_errors(Path(__file__).name):
+        main(out=Path(__file__).resolve().parent / "results")

@@ -46,6 +46,7 @@ import sys
 from pathlib import Path
 
 from stmg_bench.args import parse_dataclass
+from stmg_bench.cli import reported_errors
 from stmg_bench.suites import matrix_study
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -62,4 +63,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with reported_errors(Path(__file__).name):
+        main()

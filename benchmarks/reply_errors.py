@@ -48,6 +48,7 @@ import numpy as np
 from stmg_agents.step.algorithm import STEP
 from stmg_bench.args import parse_dataclass
 from stmg_bench.builtins import STEPAlgorithm
+from stmg_bench.cli import reported_errors
 from stmg_bench.registry import resolve
 from stmg_bench.selection import settings_for
 from stmg_bench.suites.matrix import game_spec, make_env_factory
@@ -279,4 +280,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with reported_errors(Path(__file__).name):
+        main()

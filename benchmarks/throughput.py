@@ -60,6 +60,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 
 import stmg_envs
 from stmg_bench.args import parse_dataclass
+from stmg_bench.cli import reported_errors
 from stmg_envs import stmg_v0
 from stmg_envs.matrix import penalty
 
@@ -663,4 +664,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with reported_errors(Path(__file__).name):
+        main()

@@ -49,6 +49,7 @@ import numpy as np
 import torch as th
 
 from stmg_bench.args import parse_dataclass
+from stmg_bench.cli import reported_errors
 from stmg_bench.sweep.reporting import write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -257,4 +258,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with reported_errors(Path(__file__).name):
+        sys.exit(main())

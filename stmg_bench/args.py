@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from stmg_bench.sweep.reporting import parse_csv_list
 
-__all__ = ["parse_dataclass", "build_parser", "parse_csv_list", "parse_mapping"]
+__all__ = ["parse_dataclass", "build_parser", "add_fields", "parse_csv_list", "parse_mapping"]
 
 T = TypeVar("T")
 
@@ -80,11 +80,13 @@ def _csv_of(kind: Any) -> Any:
     return parse
 
 
-def build_parser(cls: type, description: str | None = None, prog: str | None = None) -> argparse.ArgumentParser:
-    """An ``argparse`` parser with one option per field of the dataclass ``cls``."""
-    parser = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_fields(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type) -> None:
+    """Add one option per field of the dataclass ``cls`` to ``parser`` (a parser or an argument group).
+
+    A field's ``metadata`` may give ``"help"``, ``"choices"`` and ``"type"`` (a parser of the
+    flag's text that raises ``argparse.ArgumentTypeError`` with a message, used instead of the
+    field type's own converter).
+    """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
@@ -99,7 +101,7 @@ def build_parser(cls: type, description: str | None = None, prog: str | None = N
         elif origin is tuple:
             parser.add_argument(
                 flag,
-                type=_csv_of(args[0] if args else str),
+                type=f.metadata.get("type") or _csv_of(args[0] if args else str),
                 default=default,
                 help=f"{help_text} (comma-separated; default: {','.join(map(str, default))})",
             )
@@ -109,15 +111,29 @@ def build_parser(cls: type, description: str | None = None, prog: str | None = N
             )
         elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
             inner = next(a for a in args if a is not type(None))
-            parser.add_argument(flag, type=_scalar(inner), default=default, help=f"{help_text} (default: {default})")
-        else:
             parser.add_argument(
                 flag,
-                type=_scalar(kind),
+                type=f.metadata.get("type") or _scalar(inner),
                 default=default,
                 choices=f.metadata.get("choices"),
                 help=f"{help_text} (default: {default})",
             )
+        else:
+            parser.add_argument(
+                flag,
+                type=f.metadata.get("type") or _scalar(kind),
+                default=default,
+                choices=f.metadata.get("choices"),
+                help=f"{help_text} (default: {default})",
+            )
+
+
+def build_parser(cls: type, description: str | None = None, prog: str | None = None) -> argparse.ArgumentParser:
+    """An ``argparse`` parser with one option per field of the dataclass ``cls`` (see :func:`add_fields`)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_fields(parser, cls)
     return parser
 
 

@@ -20,66 +20,98 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "reported_errors"]
 
 USAGE = (
     "usage: stmg-bench {list,check SPEC,matrix,mujoco,merge} [options]; stmg-bench SUITE --help for a suite's options"
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit status (also used as the console script's)."""
+@contextlib.contextmanager
+def reported_errors(prog: str) -> Iterator[None]:
+    """Turn what bad input raises into one line on stderr and an exit status, as ``stmg-bench`` does.
+
+    An unknown algorithm, a class that breaks the contract or a bad value (``ValueError``, whose
+    messages say what was expected) exits with status 2; a sweep with failed trials
+    (``TrialsFailedError``: every other trial's record is saved) with status 1. Anything else
+    propagates with its traceback. The benchmark scripts run their ``main`` inside it.
+
+    Examples:
+        >>> with reported_errors("my-script"):
+        ...     raise ValueError("expected --seeds >= 1, got 0")
+        Traceback (most recent call last):
+        SystemExit: 2
+    """
     from stmg_bench.contract import ContractError
-    from stmg_bench.registry import UnknownAlgorithmError, registered, resolve
+    from stmg_bench.registry import UnknownAlgorithmError
     from stmg_bench.sweep import TrialsFailedError
 
+    try:
+        yield
+    except (UnknownAlgorithmError, ContractError, ValueError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except TrialsFailedError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (also used as the console script's)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(__doc__.split("\n\n")[0] + "\n\n" + USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
     try:
-        if command == "list":
-            for name in sorted(registered()):
-                algo = resolve(name)
-                print(f"{name:12s} {algo.form:12s} {algo.target}")
-            return 0
-        if command == "check":
-            if len(rest) != 1:
-                print(
-                    "usage: stmg-bench check SPEC  (a registered name, package.module:Class or file.py:Class)",
-                    file=sys.stderr,
-                )
-                return 2
-            algo = resolve(rest[0])
-            print(f"{algo.name}: ok ({algo.form} form, {algo.target})")
-            return 0
-        if command == "matrix":
-            from stmg_bench.args import parse_dataclass
-            from stmg_bench.suites import matrix_study
+        with reported_errors(f"stmg-bench {command}"):
+            return _run(command, rest)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        raise
 
-            options = parse_dataclass(
-                matrix_study.Args,
-                rest,
-                description="The matrix suite: any algorithm on the matrix games.",
-                prog="stmg-bench matrix",
+
+def _run(command: str, rest: list[str]) -> int:
+    """One command of :func:`main` (errors go through :func:`reported_errors` there)."""
+    from stmg_bench.registry import registered, resolve
+
+    if command == "list":
+        for name in sorted(registered()):
+            algo = resolve(name)
+            print(f"{name:12s} {algo.form:12s} {algo.target}")
+        return 0
+    if command == "check":
+        if len(rest) != 1:
+            print(
+                "usage: stmg-bench check SPEC  (a registered name, package.module:Class or file.py:Class)",
+                file=sys.stderr,
             )
-            print(matrix_study.run(options))
-            return 0
-        if command in ("mujoco", "merge"):
-            import importlib
+            return 2
+        algo = resolve(rest[0])
+        print(f"{algo.name}: ok ({algo.form} form, {algo.target})")
+        return 0
+    if command == "matrix":
+        from stmg_bench.args import parse_dataclass
+        from stmg_bench.suites import matrix_study
 
-            importlib.import_module(f"stmg_bench.suites.{command}_study").main(rest, prog=f"stmg-bench {command}")
-            return 0
-    except (UnknownAlgorithmError, ContractError, ValueError) as exc:
-        print(f"stmg-bench {command}: {exc}", file=sys.stderr)
-        return 2
-    except TrialsFailedError as exc:
-        print(f"stmg-bench {command}: {exc}", file=sys.stderr)
-        return 1
+        options = parse_dataclass(
+            matrix_study.Args,
+            rest,
+            description="The matrix suite: any algorithm on the matrix games.",
+            prog="stmg-bench matrix",
+        )
+        print(matrix_study.run(options))
+        return 0
+    if command in ("mujoco", "merge"):
+        import importlib
+
+        importlib.import_module(f"stmg_bench.suites.{command}_study").main(rest, prog=f"stmg-bench {command}")
+        return 0
     print(f"stmg-bench: unknown command {command!r}; {USAGE}", file=sys.stderr)
     return 2
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from stmg_bench.sweep.runner import BACKENDS
 
-__all__ = ["add_sweep_arguments", "sweep_kwargs"]
+__all__ = ["SweepOptions", "add_sweep_arguments", "sweep_kwargs"]
 
 
 def _positive_int(text: str) -> int:
@@ -32,45 +32,15 @@ def _positive_int(text: str) -> int:
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--backend``, ``--address``, ``--workers`` and ``--fresh`` to ``parser`` and return it."""
+    """Add the flags of :class:`SweepOptions` (``--backend``, ``--workers``, ``--fresh``, ...) to ``parser``; return it.
+
+    The flags, their defaults and help texts are :class:`SweepOptions`'s fields: a script with a
+    hand-written ``argparse`` parser and one whose ``Args`` derives from ``SweepOptions`` get the same.
+    """
+    from stmg_bench.args import add_fields  # stmg_bench.args imports this package: not at module level
+
     group = parser.add_argument_group("sweep execution", "where the trials run; finished trials are never rerun")
-    group.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="local",
-        help="local: a pool of processes on this machine; ray: Ray tasks (pip install 'stmg-envs[ray]') "
-        "(default: %(default)s)",
-    )
-    group.add_argument(
-        "--address",
-        default=None,
-        help="with --backend ray: the Ray cluster to run on, e.g. 'auto' or 'ray://host:10001' "
-        "(default: start a local Ray instance)",
-    )
-    group.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        help="trials run at the same time (default: all cores; 1 with --backend local runs them in this process)",
-    )
-    group.add_argument(
-        "--fresh",
-        action="store_true",
-        help="delete the records of this sweep's trials and run them all again (default: resume)",
-    )
-    group.add_argument(
-        "--saved-only",
-        action="store_true",
-        help="run nothing: write the report from the saved records alone, whatever code made them "
-        "(the report says which trials have no record and which records other code made)",
-    )
-    group.add_argument(
-        "--saved-from",
-        type=lambda text: tuple(t.strip() for t in text.split(",") if t.strip()),
-        default=(),
-        help="with --saved-only: also read the records of these earlier runs (names of trial folders next to this "
-        "run's, or paths) for the trials this run has none of: one report over several runs (comma-separated)",
-    )
+    add_fields(group, SweepOptions)
     return parser
 
 
@@ -88,7 +58,11 @@ def sweep_kwargs(args: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SweepOptions:
-    """Where a benchmark's trials run: the flags of :func:`add_sweep_arguments`, as a base for a script's ``Args``.
+    """Where a benchmark's trials run, as a base for a script's ``Args``: the one source of the sweep flags.
+
+    Each field is a flag of :func:`add_sweep_arguments` and of a parser derived from an ``Args``
+    that inherits from this class (:func:`stmg_bench.args.build_parser`), with the help text and
+    check given here.
 
     Examples:
         >>> from dataclasses import dataclass, field
@@ -109,13 +83,15 @@ class SweepOptions:
     address: str | None = field(
         default=None,
         metadata={
-            "help": "with --backend ray: the Ray cluster to run on, e.g. 'auto' (none: start a local Ray instance)"
+            "help": "with --backend ray: the Ray cluster to run on, e.g. 'auto' or 'ray://host:10001' "
+            "(none: start a local Ray instance)"
         },
     )
     workers: int | None = field(
         default=None,
         metadata={
-            "help": "trials run at the same time (none: all cores; 1 with --backend local runs them in this process)"
+            "help": "trials run at the same time (none: all cores; 1 with --backend local runs them in this process)",
+            "type": _positive_int,
         },
     )
     fresh: bool = field(

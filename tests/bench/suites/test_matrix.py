@@ -218,6 +218,24 @@ def test_cli_refuses_bad_algorithms_and_hyperparameters_before_training(tmp_path
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--algos", "no-such"], "matrix_games.py: unknown algorithm 'no-such'"),
+        (["--saved-from", "run_a"], "matrix_games.py: saved_from reads other runs' records"),
+    ],
+)
+def test_the_script_reports_bad_input_in_one_line_with_exit_status_2(tmp_path, flags, message):
+    """benchmarks/matrix_games.py, like stmg-bench, turns a bad algorithm or sweep setting into its message
+    (what was expected) and exit status 2, not a traceback, and writes nothing."""
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "matrix_games.py"
+    argv = ["--games", "mixing", "--seeds", "1", "--workers", "1", "--out", str(tmp_path), *flags]
+    done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.rglob("*.json"))
+
+
 def test_a_failing_trial_is_reported_and_the_rest_of_the_sweep_is_kept(tmp_path, capsys):
     """One trial raising (seed 1) does not lose the others: they are recorded and reported, the failure is named
     in the results, the exit status is 1, and a rerun retries only the failed trial."""

@@ -55,3 +55,28 @@ def test_bad_flags_exit_with_a_usage_error(argv, capsys):
     with pytest.raises(SystemExit):
         parse(*argv)
     assert "error:" in capsys.readouterr().err
+
+
+def test_args_deriving_from_sweep_options_get_the_same_flags():
+    """A script's ``Args(SweepOptions)`` and add_sweep_arguments offer the same flags with the same help and checks."""
+    from dataclasses import dataclass
+
+    from stmg_bench.args import build_parser, parse_dataclass
+    from stmg_bench.sweep import SweepOptions
+
+    @dataclass(frozen=True)
+    class Args(SweepOptions):
+        seeds: int = 3
+
+    def options(parser: argparse.ArgumentParser) -> dict[str, tuple]:
+        return {
+            a.option_strings[0]: (a.help, a.default, a.choices)
+            for a in parser._actions
+            if a.option_strings and a.dest in SweepOptions.__dataclass_fields__
+        }
+
+    assert options(build_parser(Args)) == options(add_sweep_arguments(argparse.ArgumentParser()))
+    assert len(options(build_parser(Args))) == len(SweepOptions.__dataclass_fields__)
+    assert parse_dataclass(Args, ["--workers", "2", "--saved-from", "a, b"]).saved_from == ("a", "b")
+    with pytest.raises(SystemExit):
+        parse_dataclass(Args, ["--workers", "0"])

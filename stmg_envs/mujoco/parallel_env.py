@@ -25,7 +25,10 @@ this wrapper keeps its meaning and adds what the library leaves out or gets loos
   all nine sub-scenarios for ``agent_obsk`` 0, 1 and 2, through episode ends); an
   env whose builder computes rather than reads (Hopper's clipped velocities), or
   that fails the check at construction, keeps the library's own path
-  (``fast_observations`` is then ``False``).
+  (``fast_observations`` is then ``False``). On that path the robot is stepped
+  under the wrappers ``gymnasium.make`` adds (``TimeLimit``, ``OrderEnforcing``,
+  ``PassiveEnvChecker``), whose work this class does itself; a robot with any
+  other wrapper is stepped through all of them.
 
 Seeding: ``reset(seed=s)`` seeds the simulator's initial-state noise; the physics
 is deterministic, so equal seeds and equal actions give equal trajectories. As in
@@ -96,6 +99,25 @@ def _clip_bounds(body_fn: Any) -> tuple[float, float] | None:
     if out.shape != (5,) or not np.array_equal(out[1:4], probe[1:4]):
         return None
     return float(out[0]), float(out[4])
+
+
+def _standard_time_limit(env: Any) -> int | None:
+    """The time limit of ``env`` if its wrappers are exactly what ``gymnasium.make`` adds, else ``None``.
+
+    ``gymnasium.make`` wraps a MuJoCo robot in ``TimeLimit`` (the episode length),
+    ``OrderEnforcing`` and ``PassiveEnvChecker``; stepping the robot under them changes
+    nothing but the time limit, which the caller then counts.
+    """
+    from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
+
+    limit = None
+    while isinstance(env, gymnasium.Wrapper):
+        if type(env) is TimeLimit:
+            limit = env._max_episode_steps
+        elif type(env) not in (OrderEnforcing, PassiveEnvChecker):
+            return None
+        env = env.env
+    return limit
 
 
 def _gathers_of(mamujoco: Any) -> ObservationGathers | None:
@@ -242,6 +264,7 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
 
         self.possible_agents: list[str] = list(mamujoco.possible_agents)
         self.agents: list[str] = []
+        self._agent_set = frozenset(self.possible_agents)
         self.observation_sizes: dict[str, int] = {
             agent: mamujoco.observation_space(agent).shape[0] for agent in self.possible_agents
         }
@@ -274,6 +297,12 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self._robot = single.unwrapped  # its MjData is read each step (MujocoEnv resets it in place)
         self._gathers = self._checked_gathers(mamujoco)
         self.fast_observations = self._gathers is not None
+        # With the gathers, step the robot itself when `gymnasium.make` put only its standard wrappers around
+        # it: their work is done here (the time limit below, the reset-before-step check in `step`; the passive
+        # checker's one-time check ran on the step above). Any other wrapper keeps the whole chain.
+        self._time_limit = _standard_time_limit(single) if self.fast_observations else None
+        self._step_robot = single.step if self._time_limit is None else self._robot.step
+        self._elapsed = 0
         self._state: np.ndarray | None = None  # the robot's observation vector of the current step
 
         name = "mamujoco" if scenario is None else f"mamujoco_{scenario}_{agent_conf}"
@@ -353,6 +382,7 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
                 observations = self._pad(observations)
         else:
             self._state, info = self.mamujoco.single_agent_env.reset(seed=seed, options=options)
+            self._elapsed = 0
             observations = self._observations_from(self._gathers, self.pad_observations)
         self.agents = list(self.possible_agents)
         blank = dict.fromkeys(self._step_info_keys, 0.0)
@@ -403,8 +433,11 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
             robot_action[gathers.action] = np.concatenate(
                 [np.asarray(actions[agent], dtype=np.float64).reshape(-1) for agent in self.possible_agents]
             )
-            self._state, reward, terminated, truncated, info = self.mamujoco.single_agent_env.step(robot_action)
+            self._state, reward, terminated, truncated, info = self._step_robot(robot_action)
             reward, terminated, truncated = float(reward), bool(terminated), bool(truncated)
+            if self._time_limit is not None:
+                self._elapsed += 1
+                truncated = truncated or self._elapsed >= self._time_limit
             observations = self._observations_from(gathers, self.pad_observations)
         if terminated or truncated:
             self.agents = []
@@ -428,13 +461,13 @@ class MaMuJoCoParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         return padded
 
     def _check_actions(self, actions: dict[str, np.ndarray]) -> None:
-        if actions.keys() != set(self.agents):
+        if actions.keys() != self._agent_set:  # live agents are all of them (the robot ends as a whole)
             raise ValueError(
                 f"expected one action for each live agent {sorted(self.agents)}, got actions for {sorted(actions)}"
             )
         for agent, action in actions.items():
             expected = self.action_spaces[agent].shape
-            if np.shape(action) != expected:
+            if getattr(action, "shape", None) != expected and np.shape(action) != expected:
                 raise ValueError(
                     f"expected the action of {agent!r} to have shape {expected}, got shape {np.shape(action)}"
                 )

@@ -251,3 +251,34 @@ def test_gathers_also_hold_for_a_non_default_contact_force_range():
                 np.testing.assert_array_equal(observations[agent][: expected[agent].shape[0]], expected[agent])
     finally:
         built.close()
+
+
+def test_a_wrapper_of_the_users_on_the_robot_is_stepped_and_gives_the_same_trajectory():
+    """The fast path steps the robot under ``gymnasium.make``'s own wrappers (counting the time limit itself), but
+    any other wrapper around the robot stays in the loop: it sees every step, and the trajectory (observations,
+    rewards, ends at the time limit, state) is the same as without it."""
+    import gymnasium
+    from gymnasium_robotics import mamujoco_v1
+
+    class Counting(gymnasium.Wrapper):
+        steps = 0
+
+        def step(self, action):
+            Counting.steps += 1
+            return super().step(action)
+
+    plain = MaMuJoCoParallelEnv(mamujoco_v1.parallel_env("HalfCheetah", "2x3", max_episode_steps=7))
+    library = mamujoco_v1.parallel_env("HalfCheetah", "2x3", max_episode_steps=7)
+    library.single_agent_env = Counting(library.single_agent_env)
+    wrapped = MaMuJoCoParallelEnv(library)
+    try:
+        assert plain.fast_observations and wrapped.fast_observations and plain.episode_length == 7
+        before = Counting.steps
+        first, second = rollout(plain, seed=3, steps=30), rollout(wrapped, seed=3, steps=30)
+        assert Counting.steps - before == 7 and len(first) == 8  # one episode: 7 steps, truncated at the 7th
+        assert first[-1][3] == dict.fromkeys(plain.possible_agents, True)
+        assert_same_trajectory(first, second)
+        assert_same_trajectory(rollout(plain, seed=3, steps=30), first)  # the time limit restarts with reset
+    finally:
+        plain.close()
+        wrapped.close()

@@ -12,6 +12,7 @@ from stmg_agents.distributions import (
     gaussian_evaluate,
     gaussian_log_prob,
     gaussian_sample,
+    unchecked,
 )
 
 pytestmark = pytest.mark.agents
@@ -60,3 +61,31 @@ def test_gaussian_samples_are_the_mean_plus_scaled_noise():
     actions, log_prob = gaussian_sample(mean, log_std, generator=th.Generator().manual_seed(0))
     th.testing.assert_close(actions.std(dim=0), th.tensor([0.5, 2.0]), atol=0.02, rtol=0)
     th.testing.assert_close(log_prob, gaussian_log_prob(actions, mean, log_std.expand_as(mean)))
+
+
+def test_unchecked_distributions_give_sb3s_values_without_validating():
+    """unchecked(SB3 distribution): identical log-probabilities, entropies, modes and seeded samples, and no
+    argument validation (an out-of-support action, which torch's check refuses, is evaluated)."""
+    gen = th.Generator().manual_seed(3)
+    logits, mean, log_std = th.randn(16, 4, generator=gen), th.randn(16, 3, generator=gen), th.randn(3, generator=gen)
+    pairs = [
+        (CategoricalDistribution(4), (logits,), th.randint(0, 4, (16,), generator=gen)),
+        (DiagGaussianDistribution(3), (mean, log_std), th.randn(16, 3, generator=gen)),
+    ]
+    for sb3, params, actions in pairs:
+        fast = unchecked(sb3)
+        assert type(fast) is not type(sb3) and isinstance(fast, type(sb3)) and fast.action_dim == sb3.action_dim
+        sb3.proba_distribution(*params)
+        fast.proba_distribution(*params)
+        assert th.equal(fast.log_prob(actions), sb3.log_prob(actions))
+        assert th.equal(fast.entropy(), sb3.entropy()) and th.equal(fast.mode(), sb3.mode())
+        th.manual_seed(7)
+        drawn = sb3.sample()
+        th.manual_seed(7)
+        assert th.equal(fast.sample(), drawn)
+    categorical = unchecked(CategoricalDistribution(4)).proba_distribution(logits)
+    assert categorical.log_prob(th.full((16,), 1.5)).shape == (16,)
+    with pytest.raises(ValueError):
+        CategoricalDistribution(4).proba_distribution(logits).log_prob(th.full((16,), 1.5))
+    other = object()
+    assert unchecked(other) is other

@@ -45,6 +45,7 @@ from supersuit.vector.sb3_vector_wrapper import SB3VecEnvWrapper
 from stmg_agents.baselines.base import SharedPolicyAgent
 from stmg_agents.baselines.config import IPPOConfig
 from stmg_agents.baselines.shared_policy_env import SharedPolicyParallelEnv
+from stmg_agents.distributions import unchecked
 
 __all__ = ["IPPO", "SeedableSB3VecEnv"]
 
@@ -177,6 +178,9 @@ class IPPO(SharedPolicyAgent):
             device="cpu",
             verbose=0,
         )
+        # SB3's policy with its action distribution unchecked: the same values, without torch's argument
+        # validation on every rollout step and minibatch (the action head was built above and is kept).
+        self.model.policy.action_dist = unchecked(self.model.policy.action_dist)
 
     def _actor_distribution(self, encoded: torch.Tensor) -> Distribution:
         return self.model.policy.get_distribution(encoded)

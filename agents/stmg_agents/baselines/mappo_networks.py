@@ -22,18 +22,16 @@ import itertools
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.distributions import (
-    CategoricalDistribution,
     DiagGaussianDistribution,
     Distribution,
     make_proba_distribution,
 )
 from torch import nn
-from torch.distributions import Categorical
 from torch.nn import functional as F
 
-from stmg_agents.distributions import categorical_evaluate, categorical_sample
+from stmg_agents.distributions import categorical_evaluate, categorical_sample, unchecked
 
-__all__ = ["SharedActor", "CentralCritic", "ValueNorm", "UncheckedCategoricalDistribution", "MLPBody"]
+__all__ = ["SharedActor", "CentralCritic", "ValueNorm", "MLPBody"]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -96,18 +94,6 @@ class MLPBody(nn.Module):
         return x
 
 
-class UncheckedCategoricalDistribution(CategoricalDistribution):
-    """SB3's categorical distribution without torch's argument validation.
-
-    The logits come straight from the network, so validating them at every
-    step only costs time (about a third of building the distribution).
-    """
-
-    def proba_distribution(self, action_logits: torch.Tensor) -> UncheckedCategoricalDistribution:
-        self.distribution = Categorical(logits=action_logits, validate_args=False)
-        return self
-
-
 class SharedActor(nn.Module):
     """The actor every agent shares: encoded observation -> SB3 action distribution.
 
@@ -130,10 +116,7 @@ class SharedActor(nn.Module):
     ) -> None:
         super().__init__()
         self.body = MLPBody(in_dim, hidden_sizes, activation, feature_norm)
-        if isinstance(action_space, spaces.Discrete):
-            self.distribution: Distribution = UncheckedCategoricalDistribution(int(action_space.n))
-        else:
-            self.distribution = make_proba_distribution(action_space)
+        self.distribution: Distribution = unchecked(make_proba_distribution(action_space))
         if isinstance(self.distribution, DiagGaussianDistribution):
             self.action_net, self.log_std = self.distribution.proba_distribution_net(hidden_sizes[-1], log_std_init=0.0)
         else:

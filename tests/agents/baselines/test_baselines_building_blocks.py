@@ -147,3 +147,28 @@ def test_mlp_body_fast_path_tracks_loaded_and_trained_parameters():
     x = torch.randn(5, 3)
     torch.testing.assert_close(body(x), reference(x))
     assert not torch.allclose(body(x), other(x))  # the step changed the weights the fast path uses
+
+
+@pytest.mark.parametrize("task", ["matrix", pytest.param("box", marks=pytest.mark.mujoco)])
+def test_mappo_and_ippo_build_their_action_distributions_unchecked(task):
+    """MAPPO's actor and IPPO's SB3 policy evaluate actions with stmg_agents.distributions' unchecked twins of SB3's
+    categorical / diagonal Gaussian (same values, no per-call validation), for discrete and continuous actions."""
+    from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
+
+    from stmg_agents.baselines import IPPO, MAPPO
+    from stmg_agents.distributions import UncheckedCategoricalDistribution, UncheckedDiagGaussianDistribution
+
+    if task == "matrix":
+        from stmg_envs.matrix import penalty
+
+        make, expected, parent = (lambda: penalty(k=0)), UncheckedCategoricalDistribution, CategoricalDistribution
+    else:
+        from stmg_envs.mujoco import half_cheetah
+
+        make, expected = (lambda: half_cheetah("2x3", episode_length=5)), UncheckedDiagGaussianDistribution
+        parent = DiagGaussianDistribution
+    mappo, ippo = MAPPO(make, seed=0, n_envs=1, n_steps=4), IPPO(make, seed=0, n_envs=1, n_steps=4)
+    assert type(mappo.actor.distribution) is expected and type(ippo.model.policy.action_dist) is expected
+    assert issubclass(expected, parent)
+    ippo.learn(8)  # SB3's rollout and update run on it
+    assert ippo.num_timesteps == 8

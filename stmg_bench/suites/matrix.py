@@ -136,14 +136,37 @@ def order_indices(order: str, possible_agents: Sequence[str]) -> tuple[int, ...]
 
 
 def make_env_factory(
-    form: str, task_id: str, task_kwargs: Mapping[str, Any], order: str = "possible_agents"
+    form: str,
+    task_id: str,
+    task_kwargs: Mapping[str, Any],
+    order: str = "possible_agents",
+    agent_indicator: bool = False,
 ) -> Callable[[], Any]:
-    """``make_env`` for an algorithm of ``form``: the STMG in ``order``, or the simultaneous game."""
+    """``make_env`` for an algorithm of ``form``: the STMG in ``order``, or the simultaneous game.
+
+    With ``agent_indicator``, the game's observations carry which agent observes them
+    (SuperSuit's ``agent_indicator_v0`` on the simultaneous game, under the STMG for the
+    sequential form): in a matrix game every agent otherwise sees the same constant, so a
+    sequential policy tells the agents apart only by their rank, which a random order reshuffles.
+    """
     import pettingzoo
 
     import stmg_envs  # noqa: F401  (registers the tasks)
 
     kwargs = dict(task_kwargs)
+    if agent_indicator:
+        import supersuit
+
+        from stmg_envs.wrappers import stmg_v0
+
+        def game() -> Any:
+            return supersuit.agent_indicator_v0(pettingzoo.make("parallel", task_id, **kwargs))
+
+        if form == "simultaneous":
+            return game
+        agents = pettingzoo.make("parallel", task_id, **kwargs).possible_agents
+        stmg_order = order if order == "random" else [agents[i] for i in order_indices(order, agents)]
+        return lambda: stmg_v0(game(), order=stmg_order)
     if form == "simultaneous":
         return lambda: pettingzoo.make("parallel", task_id, **kwargs)
     if order == "random":
@@ -259,6 +282,7 @@ def matrix_trial(
     hyperparameters: Mapping[str, Any] | None = None,
     order: str = "possible_agents",
     label_orders: Sequence[str] | None = None,
+    agent_indicator: bool = False,
 ) -> dict[str, Any]:
     """Train one algorithm with one seed on a matrix game and describe the result (a sweep trial function).
 
@@ -275,6 +299,7 @@ def matrix_trial(
         label_orders: The orders to label the outcome under (default: ``[order]``, or every order for
             ``"random"``). A simultaneous-form algorithm is trained once and labelled under each, since its
             training does not depend on it; a ``"random"``-order policy is evaluated in the STMG of each.
+        agent_indicator: Observations carry which agent observes them (:func:`make_env_factory`).
 
     Returns:
         A JSON-serialisable dict: ``algo`` (the algorithm's name), ``form``, ``order``, ``agents``,
@@ -297,10 +322,10 @@ def matrix_trial(
     payoffs = pettingzoo.make("parallel", task_id, **task_kwargs).payoffs
     agents = list(pettingzoo.make("parallel", task_id, **task_kwargs).possible_agents)
     label_orders = list(label_orders or (every_order(agents) if order == "random" else [order]))
-    make_env = make_env_factory(resolved.form, task_id, task_kwargs, order)
+    make_env = make_env_factory(resolved.form, task_id, task_kwargs, order, agent_indicator)
     # the policy is evaluated in the STMG it trained on, or, trained on random orders, in the STMG of each order
     eval_order = {o: (o if order == "random" else order) for o in label_orders}
-    eval_env = make_env_factory(resolved.form, task_id, task_kwargs, eval_order[label_orders[0]])
+    eval_env = make_env_factory(resolved.form, task_id, task_kwargs, eval_order[label_orders[0]], agent_indicator)
     model = resolved.load()(make_env, seed=seed, **dict(hyperparameters or {}))
     check_instance(model)
     every = max(1, steps // curve_points) if curve_points else 0
@@ -326,7 +351,7 @@ def matrix_trial(
         env_order = eval_order[label_order]
         if env_order not in evaluated:
             evaluated[env_order] = joint_policy(
-                model, make_env_factory(resolved.form, task_id, task_kwargs, env_order), seed
+                model, make_env_factory(resolved.form, task_id, task_kwargs, env_order, agent_indicator), seed
             )
         greedy, joint = evaluated[env_order]
         idx = order_indices(label_order, agents)
@@ -374,6 +399,7 @@ def plan_trials(
     steps: int,
     curve_points: int,
     orders: Sequence[str] = ("possible_agents",),
+    agent_indicator: bool = False,
 ) -> list[Any]:
     """The sweep's trials: every game x algorithm x order x seed.
 
@@ -382,7 +408,8 @@ def plan_trials(
     ``"random"`` stands for every order there. A sequential-form one trains once per order;
     trained on ``"random"`` orders it is evaluated and labelled under every order. Trials come
     seed-major (every game and algorithm of seed 0, then of seed 1...), so a sweep stopped
-    early has about as many seeds of each.
+    early has about as many seeds of each. With ``agent_indicator`` every trial's observations
+    carry the agent's identity (:func:`make_env_factory`; ``_id`` in their keys, before the seed).
     """
     from stmg_bench.provenance import fingerprint
     from stmg_bench.sweep import Trial
@@ -401,7 +428,7 @@ def plan_trials(
         else:
             plan = [("possible_agents", labels)]
         for order, label_orders in plan:
-            suffix = "" if order == "possible_agents" else f"_o{safe_key(order)}"
+            suffix = ("" if order == "possible_agents" else f"_o{safe_key(order)}") + ("_id" if agent_indicator else "")
             trials.append(
                 Trial(
                     key=f"{safe_key(algo.name)}_{game.replace(':', '')}{suffix}_s{seed}",
@@ -416,6 +443,7 @@ def plan_trials(
                         "hyperparameters": hp,
                         "order": order,
                         "label_orders": list(label_orders),
+                        **({"agent_indicator": True} if agent_indicator else {}),
                     },
                     fingerprint=fingerprint(algo, hp, __name__),
                 )

@@ -227,6 +227,13 @@ class Args(SweepOptions):
             "every order), or agents joined by '+' (agent_1+agent_0)"
         },
     )
+    agent_indicator: bool = field(
+        default=False,
+        metadata={
+            "help": "observations also say which agent observes them (SuperSuit's agent_indicator_v0 on the game, "
+            "for every algorithm); without it a sequential policy tells matrix-game agents apart only by rank"
+        },
+    )
     seeds: int = field(default=100, metadata={"help": "trials per game, algorithm and order (the paper: 100)"})
     steps: int = field(
         default=10_000, metadata={"help": "joint environment steps of training per trial (the paper: 10,000)"}
@@ -396,9 +403,19 @@ def write_markdown(
         f"Written by the matrix suite of `stmg_bench` (`benchmarks/matrix_games.py` / `stmg-bench matrix`) with "
         f"--seeds {args.seeds} --steps {args.steps} --games {','.join(args.games)} --algos {','.join(args.algos)}"
         + (f" --orders {','.join(args.orders)}" if args.orders != ("possible_agents",) else "")
+        + (" --agent-indicator" if args.agent_indicator else "")
         + f"; {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. Trajectories are "
         "reproducible on one machine; training may differ across CPUs through floating-point rounding.",
         "",
+        *(
+            [
+                "Observations carry the agent's identity (`--agent-indicator`: SuperSuit's `agent_indicator_v0` on the "
+                "game, for every algorithm).",
+                "",
+            ]
+            if args.agent_indicator
+            else []
+        ),
         "Settings per algorithm (shared settings, given to every algorithm that takes them, then its own):",
         "",
         *[
@@ -630,7 +647,14 @@ def run(args: Args, *, progress: bool = True) -> str:
     args = dataclasses.replace(args, games=expand_games(args.games))
     algorithms, settings = resolve_algorithms(args)
     trials = plan_trials(
-        args.games, algorithms, settings, args.seeds, args.steps, args.curve_points, args.order_names()
+        args.games,
+        algorithms,
+        settings,
+        args.seeds,
+        args.steps,
+        args.curve_points,
+        args.order_names(),
+        agent_indicator=args.agent_indicator,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     try:

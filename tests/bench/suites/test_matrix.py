@@ -218,6 +218,49 @@ def test_cli_refuses_bad_algorithms_and_hyperparameters_before_training(tmp_path
     assert not any(tmp_path.iterdir())
 
 
+def test_agent_indicator_puts_the_identity_in_every_observation_and_is_planned_apart():
+    """--agent-indicator: SuperSuit's agent indicator reaches both forms under any order (the STMG keeps its
+    order), a policy that reads it is at the SE under every order of a random-order run, and the trials carry
+    the flag and keys of their own while plans without it stay as they were."""
+    task_id, kwargs = matrix.game_spec("team-trap:3:0")
+    for order in ("possible_agents", "reversed"):
+        env = matrix.make_env_factory("sequential", task_id, kwargs, order, agent_indicator=True)()
+        env.reset(seed=0)
+        seen = {}
+        for agent in env.agent_iter(3):
+            observation = env.observe(agent)
+            seen[agent] = (observation["observation"][1:].tolist(), int(observation["rank"]))
+            env.step(0)
+        identity = {a: [float(i == j) for j in range(3)] for i, a in enumerate(env.possible_agents)}
+        assert {a: v[0] for a, v in seen.items()} == identity
+        ranks = {a: v[1] for a, v in seen.items()}
+        assert ranks == (
+            {"agent_0": 0, "agent_1": 1, "agent_2": 2}
+            if order == "possible_agents"
+            else {"agent_0": 2, "agent_1": 1, "agent_2": 0}
+        )
+    simultaneous = matrix.make_env_factory("simultaneous", task_id, kwargs, agent_indicator=True)()
+    observations, _ = simultaneous.reset(seed=0)
+    assert observations["agent_2"].tolist() == [1.0, 0.0, 0.0, 1.0]
+
+    se = stackelberg_equilibrium(np.asarray(kwargs["payoffs"])).joint_action
+    record = trial(
+        f"{TINY}:ByIdentity",
+        task_id=task_id,
+        task_kwargs=kwargs,
+        order="random",
+        hyperparameters={"plays": list(se)},
+        agent_indicator=True,
+    )
+    assert len(record["by_order"]) == 6 and {v["label"] for v in record["by_order"].values()} == {"SE"}
+
+    algo = resolve(f"{TINY}:ByIdentity")
+    plain = matrix.plan_trials(["team-trap:3:0"], [algo], {}, 1, 100, 0, ("random",))
+    marked = matrix.plan_trials(["team-trap:3:0"], [algo], {}, 1, 100, 0, ("random",), agent_indicator=True)
+    assert "agent_indicator" not in plain[0].kwargs and marked[0].kwargs["agent_indicator"] is True
+    assert marked[0].key == plain[0].key.replace("_s0", "_id_s0")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -49,3 +49,24 @@ class Fixed:
 
     def act(self, agent, observation):
         return self.action
+
+
+class ByIdentity:
+    """Sequential: each agent plays `plays[i]`, where i is read from the agent indicator at the end of its own
+    observation (not from the `agent` argument), so it needs the matrix suite's --agent-indicator."""
+
+    form = "sequential"
+    name = "by-identity"
+
+    def __init__(self, make_env, seed, plays=(0, 0, 0)):
+        self.plays = tuple(plays)
+        self.n = len(self.plays)
+        self.num_timesteps = 0
+
+    def learn(self, total_timesteps, callback=None):
+        self.num_timesteps = total_timesteps
+        return self
+
+    def act(self, agent, observation):
+        own = np.asarray(observation["observation"]).reshape(-1)
+        return self.plays[int(np.argmax(own[-self.n :]))]

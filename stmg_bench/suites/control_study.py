@@ -304,9 +304,14 @@ def significance_lines(rows: Sequence[Mapping[str, Any]], metric_label: str) -> 
     """A Markdown table of :func:`significance_rows`."""
     lines = [f"| task | A | B | final {metric_label}: A - B (95% Welch CI) | shown at 5% |", "|---|---|---|---|---|"]
     for r in rows:
+        interval = (
+            f"({r['ci95_low']:.1f} .. {r['ci95_high']:.1f})"
+            if math.isfinite(r["ci95_low"])
+            else "(one seed on a side: no interval)"
+        )
         lines.append(
-            f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} ({r['ci95_low']:.1f} .. "
-            f"{r['ci95_high']:.1f}) | {'yes' if r['significant'] else 'not shown'} |"
+            f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} {interval} | "
+            f"{'yes' if r['significant'] else 'not shown'} |"
         )
     return lines
 

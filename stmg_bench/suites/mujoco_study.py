@@ -384,8 +384,8 @@ def write_markdown(
         ]
         for r in sorted(ablated, key=lambda r: r["beta"]):
             lines.append(
-                f"| {r['beta']:g} | {r['seeds']} | {r['steps_per_trial']:,} | {r['final_return_mean']:.1f} "
-                f"({r['final_return_ci95_low']:.1f} .. {r['final_return_ci95_high']:.1f}) | {r['best_return_mean']:.1f} | {r['budget']} |"
+                f"| {r['beta']:g} | {r['seeds']} | {r['steps_per_trial']:,} | {_final_text(r)} "
+                f"| {r['best_return_mean']:.1f} | {r['budget']} |"
             )
     lines += [
         "",

@@ -497,6 +497,18 @@ def test_welch_difference_is_significant_only_when_the_interval_excludes_zero():
     assert not study.welch_difference([1.0], [2.0, 3.0]).significant
 
 
+def test_the_significance_table_says_when_one_seed_leaves_no_interval():
+    """A pair with a single seed on a side is listed as 'not shown' with no interval, not as (-inf .. inf)."""
+    groups = {
+        ("t", "a"): [{"final": {"team_return": 5.0}}],
+        ("t", "b"): [{"final": {"team_return": 1.0}}, {"final": {"team_return": 2.0}}],
+        ("t", "c"): [{"final": {"team_return": 1.5}}, {"final": {"team_return": 2.5}}],
+    }
+    lines = study.significance_lines(study.significance_rows(groups, ["t"], ["a", "b", "c"]), "return")
+    assert lines[2] == "| t | a | b | 3.5 (one seed on a side: no interval) | not shown |"
+    assert lines[4].startswith("| t | b | c | -0.5 (") and "inf" not in "".join(lines)
+
+
 # ---------------------------------------------------------------- docstring examples
 @pytest.mark.parametrize(
     "name",

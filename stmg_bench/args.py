@@ -109,16 +109,9 @@ def add_fields(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: t
             parser.add_argument(
                 flag, action="append", default=[], metavar="NAME=JSON", help=f"{help_text} (repeatable)"
             )
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-            inner = next(a for a in args if a is not type(None))
-            parser.add_argument(
-                flag,
-                type=f.metadata.get("type") or _scalar(inner),
-                default=default,
-                choices=f.metadata.get("choices"),
-                help=f"{help_text} (default: {default})",
-            )
-        else:
+        else:  # a scalar, or an optional one (``int | None``: its non-None type)
+            if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+                kind = next(a for a in args if a is not type(None))
             parser.add_argument(
                 flag,
                 type=f.metadata.get("type") or _scalar(kind),

@@ -154,27 +154,29 @@ def make_env_factory(
     import stmg_envs  # noqa: F401  (registers the tasks)
 
     kwargs = dict(task_kwargs)
-    if agent_indicator:
+
+    def game() -> Any:
+        parallel = pettingzoo.make("parallel", task_id, **kwargs)
+        if not agent_indicator:
+            return parallel
         import supersuit
 
-        from stmg_envs.wrappers import stmg_v0
+        return supersuit.agent_indicator_v0(parallel)
 
-        def game() -> Any:
-            return supersuit.agent_indicator_v0(pettingzoo.make("parallel", task_id, **kwargs))
-
-        if form == "simultaneous":
-            return game
-        agents = pettingzoo.make("parallel", task_id, **kwargs).possible_agents
-        stmg_order = order if order == "random" else [agents[i] for i in order_indices(order, agents)]
-        return lambda: stmg_v0(game(), order=stmg_order)
     if form == "simultaneous":
-        return lambda: pettingzoo.make("parallel", task_id, **kwargs)
+        return game
+    stmg_order: str | list[str] | None = None  # None: the STMG's default, possible_agents
     if order == "random":
-        kwargs["order"] = "random"
+        stmg_order = "random"
     elif order != "possible_agents":
         agents = pettingzoo.make("parallel", task_id, **kwargs).possible_agents
-        kwargs["order"] = [agents[i] for i in order_indices(order, agents)]
-    return lambda: pettingzoo.make("aec", task_id, **kwargs)
+        stmg_order = [agents[i] for i in order_indices(order, agents)]
+    if agent_indicator:
+        from stmg_envs.wrappers import stmg_v0
+
+        return lambda: stmg_v0(game(), order=stmg_order)
+    aec_kwargs = kwargs if stmg_order is None else {**kwargs, "order": stmg_order}
+    return lambda: pettingzoo.make("aec", task_id, **aec_kwargs)
 
 
 class Context(NamedTuple):

@@ -29,7 +29,7 @@ import numpy as np
 
 from stmg_bench import selection
 from stmg_bench.registry import ResolvedAlgorithm
-from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, plan_trials
+from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, order_indices, plan_trials
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
 
@@ -47,6 +47,7 @@ __all__ = [
     "plot",
     "plot_orders",
     "compare_lines",
+    "reply_lines",
 ]
 
 
@@ -54,6 +55,32 @@ __all__ = [
 def _spec_key(game: str) -> str:
     """``game_spec(game)`` as canonical JSON, built once per label (a generated game is solved when built)."""
     return json.dumps(list(game_spec(game)), sort_keys=True)
+
+
+@functools.cache
+def _payoffs(game: str) -> np.ndarray:
+    """The payoff tensor of a game label (built once per label)."""
+    import pettingzoo
+
+    import stmg_envs  # noqa: F401  (registers the tasks)
+
+    task_id, kwargs = game_spec(game)
+    return np.asarray(pettingzoo.make("parallel", task_id, **kwargs).payoffs, dtype=np.float64)
+
+
+@functools.cache
+def _replies(game: str, order: tuple[int, ...]) -> dict[tuple[int, ...], int]:
+    """Backward-induction replies of a game under an order (solved once per pair)."""
+    from stmg_bench.suites.replies import backward_induction_replies
+
+    return backward_induction_replies(_payoffs(game), order)
+
+
+def _joint_replies(game: str, joint: Any, label_order: str, agents: Sequence[str]) -> Any:
+    from stmg_bench.suites.replies import joint_reply_errors
+
+    order = order_indices(label_order, agents)
+    return joint_reply_errors(_payoffs(game), joint, order, replies=_replies(game, order))
 
 
 def game_of(record: Mapping[str, Any], games: Sequence[str] = tuple(GAMES)) -> str:
@@ -94,7 +121,8 @@ def summarise(
 
     Aggregates: ``n``, shares ``se``/``ne``/``none``, ``tags``, the 95% Wilson interval of the SE share
     (``se_low``, ``se_high``), mean ``marginals``/``rewards`` (``None`` without probabilities), the
-    distribution of P(SE) over seeds (``p_se``: sorted list), ``dps`` and ``train_s``. A policy trained on
+    distribution of P(SE) over seeds (``p_se``: sorted list), ``replies`` (each trial's
+    :class:`~stmg_bench.suites.replies.JointReplies` on a fixed-order row, else ``None``), ``dps`` and ``train_s``. A policy trained on
     ``random`` orders is also pooled over the orders it is labelled under, as ``(game, algo, RANDOM_POOLED)``
     (``n`` and ``train_s`` count each trial once per order; ``failing_seeds``: the seeds not at the SE under some
     order), with ``per_order_se``.
@@ -106,6 +134,13 @@ def summarise(
         for label_order, labelled in record["result"]["by_order"].items():
             listed = order_label(record["result"], label_order, orders)
             res = {**record["result"], **labelled, "order": listed}
+            joint = record["result"].get("joint_probabilities")
+            # a fixed-order row: the record's joint distribution is the one played under this order
+            res["replies"] = (
+                _joint_replies(game, joint, label_order, res["agents"])
+                if joint is not None and not listed.startswith("random:")
+                else None
+            )
             groups[(game, res["algo"], listed)].append(res)
             row = {
                 "game": game,
@@ -117,6 +152,7 @@ def summarise(
                 "tag": res["tag"],
                 "greedy_joint_action": " ".join(f"a{a + 1}" for a in res["greedy_joint_action"]),
                 "p_se": None if res["p_se"] is None else round(res["p_se"], 4),
+                "wrong_replies": "" if res["replies"] is None else " ".join(map(str, res["replies"].wrong)),
             }
             if res["marginals"] is not None:
                 row.update(
@@ -154,6 +190,7 @@ def summarise(
             "rewards": np.mean([r["expected_payoffs"] for r in with_p], axis=0) if len(with_p) == n else None,
             "p_se": sorted(r["p_se"] for r in with_p) if len(with_p) == n else None,
             "failing_seeds": sorted({r["seed"] for r in results if r["label"] != "SE"}),
+            "replies": [r["replies"] for r in results] if all(r["replies"] is not None for r in results) else None,
             "dps": float(np.mean([r["decisions_per_s"] for r in results])),
             "train_s": float(np.sum([r["train_s"] for r in results])),
         }
@@ -386,6 +423,45 @@ def _fmt_probs(m: Any) -> str:
     return " / ".join(f"{p:.2f}" for p in m)
 
 
+def reply_lines(
+    stats: Mapping[tuple[str, str, str], Mapping[str, Any]], shown: Sequence[tuple[str, str, str]]
+) -> list[str]:
+    """The report's section on replies: per row, the mean over seeds of each rank's contexts with a wrong reply.
+
+    A reply is wrong when it pays less than the backward-induction reply of its context
+    (:func:`~stmg_bench.suites.replies.joint_reply_errors`, the count of ``benchmarks/reply_errors.py``).
+    Empty without fixed-order rows that have probabilities.
+    """
+    rows = [k for k in shown if stats[k]["replies"]]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Replies, rank by rank",
+        "",
+        "Read from each trial's final joint-action probabilities: in how many contexts (the actions of the ranks above) "
+        "a rank's greedy reply pays its agent less than the backward-induction reply, the ranks below playing theirs "
+        "(`stmg_bench.suites.replies.joint_reply_errors`; a reply as good as the solver's is not wrong); mean over "
+        "seeds, of the contexts there are. A policy with none plays an SE outcome; wrong replies off the SE path are "
+        "what the ranks above learn against.",
+        "",
+        "| game | algo | order | trials | wrong replies per rank (mean over seeds / contexts) | seeds with every reply right |",
+        "|---|---|---|---:|---|---:|",
+    ]
+    for key in rows:
+        replies = stats[key]["replies"]
+        wrong = np.mean([r.wrong for r in replies], axis=0)
+        contexts = [c + u for c, u in zip(replies[0].contexts, replies[0].unread)]
+        unread = sum(sum(r.unread) for r in replies)
+        perfect = sum(not any(r.wrong) for r in replies)
+        per_rank = ", ".join(f"{w:.1f}/{c}" for w, c in zip(wrong, contexts))
+        note = f" ({unread} contexts unread: zero probability)" if unread else ""
+        lines.append(
+            f"| {key[0]} | {key[1]} | {key[2]} | {len(replies)} | {per_rank}{note} | {perfect} of {len(replies)} |"
+        )
+    return lines
+
+
 def write_markdown(
     path: Path,
     stats: Mapping[tuple[str, str, str], Mapping[str, Any]],
@@ -460,6 +536,7 @@ def write_markdown(
                 for (g, a, o), seeds in failing
             ),
         ]
+    lines += reply_lines(stats, shown)
     pooled = [k for k in shown if k[2] == RANDOM_POOLED]
     if pooled:
         lines += [

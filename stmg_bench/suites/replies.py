@@ -16,6 +16,9 @@ follower can turn a leader's best action into a bad one.
 * :func:`backward_induction_replies`: the reply of every rank in every context, from
   :func:`stmg_envs.equilibria.stackelberg_equilibrium` (the same solver and tie rule
   that label the matrix suite's outcomes);
+* :func:`joint_reply_errors`: the same count read from a joint-action distribution
+  (a matrix trial record's ``joint_probabilities``), so saved runs are read without
+  retraining;
 * :func:`reply_errors`: an algorithm's replies against them, one
   :class:`RankReplies` per rank, with the value of each of the rank's actions on the
   SE path against the learned ranks below and against backward induction: where they
@@ -43,7 +46,15 @@ import numpy.typing as npt
 from stmg_bench.contract import has_probabilities
 from stmg_bench.suites.matrix import walk_contexts
 
-__all__ = ["RankReplies", "backward_induction_replies", "contexts", "rank_contexts", "reply_errors"]
+__all__ = [
+    "RankReplies",
+    "JointReplies",
+    "backward_induction_replies",
+    "contexts",
+    "rank_contexts",
+    "reply_errors",
+    "joint_reply_errors",
+]
 
 
 def backward_induction_replies(
@@ -88,6 +99,24 @@ def contexts(n_actions: Sequence[int], order: Sequence[int]) -> Iterator[tuple[i
 def rank_contexts(n_actions: Sequence[int], order: Sequence[int], rank: int) -> Iterator[tuple[int, ...]]:
     """The contexts of rank ``rank``: every joint action of ``order[:rank]``, in row-major order."""
     return itertools.product(*(range(n_actions[player]) for player in order[:rank]))
+
+
+def _payoff_vector(table: np.ndarray, order: Sequence[int], history: tuple[int, ...]) -> np.ndarray:
+    """Every player's payoff of a complete history (actions in priority order)."""
+    joint = [0] * len(order)
+    for rank, player in enumerate(order):
+        joint[player] = history[rank]
+    index: tuple[Any, ...] = (slice(None), *joint)
+    return table[index]
+
+
+def _induced_payoffs(
+    table: np.ndarray, order: Sequence[int], replies: dict[tuple[int, ...], int], history: tuple[int, ...]
+) -> np.ndarray:
+    """Every player's payoff after ``history`` when the ranks below play the backward-induction replies."""
+    while len(history) < len(order):
+        history = (*history, replies[history])
+    return _payoff_vector(table, order, history)
 
 
 class RankReplies(NamedTuple):
@@ -168,11 +197,7 @@ def reply_errors(
     p_reply = {context: float(pi[replies[context]]) for context, pi in policy.items()}
 
     def payoff_vector(history: tuple[int, ...]) -> np.ndarray:
-        joint = [0] * len(order)
-        for rank, player in enumerate(order):
-            joint[player] = history[rank]
-        index: tuple[Any, ...] = (slice(None), *joint)
-        return table[index]
+        return _payoff_vector(table, order, history)
 
     @functools.cache  # each rank on the SE path reads the subtree below it: solve every node once
     def learned(history: tuple[int, ...]) -> np.ndarray:
@@ -184,9 +209,7 @@ def reply_errors(
 
     def induced(history: tuple[int, ...]) -> np.ndarray:
         """The same when the ranks below play the backward-induction replies."""
-        while len(history) < len(order):
-            history = (*history, replies[history])
-        return payoff_vector(history)
+        return _induced_payoffs(table, order, replies, history)
 
     result = []
     se_context: tuple[int, ...] = ()
@@ -210,3 +233,76 @@ def reply_errors(
         )
         se_context = (*se_context, replies[se_context])
     return result
+
+
+class JointReplies(NamedTuple):
+    """Per rank, the greedy replies read from a joint-action distribution against backward induction."""
+
+    #: Contexts whose greedy reply pays less than the backward-induction reply.
+    wrong: tuple[int, ...]
+    #: Contexts read.
+    contexts: tuple[int, ...]
+    #: Contexts the distribution gives zero probability (their reply cannot be read).
+    unread: tuple[int, ...]
+
+
+def joint_reply_errors(
+    payoffs: npt.ArrayLike,
+    joint: npt.ArrayLike,
+    order: Sequence[int] | None = None,
+    replies: dict[tuple[int, ...], int] | None = None,
+    atol: float = 1e-9,
+) -> JointReplies:
+    """Count, rank by rank, the contexts whose greedy reply differs from backward induction, from ``joint``.
+
+    ``joint`` is the joint-action distribution a sequential policy induces (the matrix suite's
+    ``joint_probabilities``, axes in ``possible_agents`` order): rank ``k``'s policy in a context is ``joint``
+    conditioned on the context and summed over the ranks below, its greedy reply the most probable action
+    (the lowest index on a tie). It is wrong when it is not the backward-induction reply and pays the mover
+    less than that reply (by more than ``atol``), the ranks below playing their backward-induction replies:
+    :func:`reply_errors`' ``wrong`` without the ties a team game has, read from a policy that is gone.
+
+    Args:
+        payoffs: ``(N, A_1, ..., A_N)`` payoff tensor.
+        joint: ``(A_1, ..., A_N)`` joint-action probabilities.
+        order: Priority order of player indices (default ``0..N-1``).
+        replies: :func:`backward_induction_replies` of ``payoffs`` and ``order``, if already solved.
+        atol: Payoff differences up to this are ties.
+
+    Raises:
+        ValueError: ``joint`` does not have one axis per player of ``payoffs``' sizes.
+
+    Examples:
+        >>> payoffs = np.zeros((2, 2, 2)); payoffs[1] = [[1, 0], [0, 1]]  # the follower should copy the leader
+        >>> joint_reply_errors(payoffs, [[0.5, 0.0], [0.0, 0.5]])
+        JointReplies(wrong=(0, 0), contexts=(1, 2), unread=(0, 0))
+        >>> joint_reply_errors(payoffs, [[0.5, 0.0], [0.5, 0.0]]).wrong  # always a1: wrong after a2
+        (0, 1)
+    """
+    from stmg_envs.equilibria.payoffs import as_order, as_payoff_tensor
+
+    table = as_payoff_tensor(payoffs)
+    probabilities = np.asarray(joint, dtype=np.float64)
+    if probabilities.shape != table.shape[1:]:
+        raise ValueError(
+            f"expected a joint distribution of shape {table.shape[1:]} (one axis per player), got {probabilities.shape}."
+        )
+    priority = as_order(order, table.shape[0])
+    if replies is None:
+        replies = backward_induction_replies(table, priority)
+    by_rank = probabilities.transpose(priority)  # axes in priority order
+    wrong, read, unread = [0] * len(priority), [0] * len(priority), [0] * len(priority)
+    for rank in range(len(priority)):
+        for context in rank_contexts(table.shape[1:], priority, rank):
+            mass = by_rank[context].reshape(by_rank.shape[rank], -1).sum(axis=1)
+            if mass.sum() <= 0:
+                unread[rank] += 1
+                continue
+            read[rank] += 1
+            greedy = int(np.argmax(mass))
+            if greedy != replies[context]:  # wrong unless it pays the mover as much (a tie), the ranks below replying
+                player = priority[rank]
+                value = _induced_payoffs(table, priority, replies, (*context, greedy))[player]
+                best = _induced_payoffs(table, priority, replies, (*context, replies[context]))[player]
+                wrong[rank] += bool(value < best - atol)
+    return JointReplies(tuple(wrong), tuple(read), tuple(unread))

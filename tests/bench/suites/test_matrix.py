@@ -470,3 +470,29 @@ def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_
     for name in ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward"):
         assert matrix_study.TARGETS[name] == matrix_study.STEP_TARGETS
     assert "mappo" not in matrix_study.TARGETS and "seq-ppo" not in matrix_study.TARGETS
+
+
+def test_the_report_reads_every_ranks_replies_from_the_saved_joint_distribution(tmp_path):
+    """The section "Replies, rank by rank" gives, per fixed-order row, each rank's wrong replies out of its
+    contexts (as `joint_reply_errors` reads the trial's joint distribution), says how many contexts could not be
+    read (a deterministic policy reaches one per rank), and the CSV has each trial's counts."""
+    from stmg_bench.suites.replies import joint_reply_errors
+    from stmg_envs.matrix.generators import generate
+
+    game = "general-sum:3:0"
+    argv = ["matrix", "--algos", f"{TINY}:CopyLeader", "--hyperparams", 'copy-leader={"first": 1}', "--games", game]
+    argv += ["--seeds", "1", "--steps", "100", "--curve-points", "0", "--workers", "1"]
+    assert cli_main([*argv, "--out", str(tmp_path), "--name", "replies3"]) == 0
+    joint = np.zeros((3, 3, 3))
+    joint[1, 1, 1] = 1.0  # CopyLeader: the leader plays a2, everyone copies it
+    expected = joint_reply_errors(generate(game).payoffs, joint)
+    assert expected.contexts == (1, 1, 1) and expected.unread == (0, 2, 8)
+    section = (tmp_path / "replies3.md").read_text().split("## Replies, rank by rank")[1].split("\n## ")[0]
+    cells = ", ".join(f"{w:.1f}/{c}" for w, c in zip(expected.wrong, (1, 3, 9)))
+    perfect = int(not any(expected.wrong))
+    assert (
+        f"| {game} | copy-leader | possible_agents | 1 | {cells} (10 contexts unread: zero probability) | {perfect} of 1 |"
+        in section
+    )
+    header, row = (tmp_path / "replies3.csv").read_text().splitlines()[:2]
+    assert row.split(",")[header.split(",").index("wrong_replies")] == " ".join(map(str, expected.wrong))

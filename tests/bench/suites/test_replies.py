@@ -171,3 +171,43 @@ def test_a_simultaneous_algorithm_is_refused_with_the_reason():
     task_id, kwargs = game_spec("penalty:0")
     with pytest.raises(ValueError, match="expected a sequential-form algorithm"):
         reply_errors(Simultaneous(), make_env_factory("sequential", task_id, kwargs), np.zeros((2, 3, 3)))
+
+
+@pytest.mark.parametrize("order", ["possible_agents", "reversed"])
+def test_reading_replies_from_the_joint_distribution_counts_what_the_live_policy_shows(order):
+    """A saved run keeps only its joint distribution: read from it (`matrix.joint_policy`), the wrong replies per
+    rank equal `reply_errors`' count on the live policy, for the backward-induction table (none) and with three
+    planted errors (exactly three, at the last rank), in a game without ties."""
+    from stmg_bench.suites.matrix import joint_policy
+    from stmg_bench.suites.replies import joint_reply_errors
+
+    task_id, kwargs = game_spec("general-sum:3:1")
+    make_env = make_env_factory("sequential", task_id, kwargs, order)
+    payoffs = generate("general-sum:3:1").payoffs
+    env = make_env()
+    env.reset(seed=0)
+    priority = [env.possible_agents.index(a) for a in env.order]
+    table = backward_induction_replies(payoffs, priority)
+    planted = {(0, 0), (2, 1), (1, 2)}
+    for replies in (table, {c: (a + 1) % 3 if c in planted else a for c, a in table.items()}):
+        algorithm = PlaysTable(make_env, replies, priority)
+        live = tuple(r.wrong for r in reply_errors(algorithm, make_env, payoffs))
+        _, joint = joint_policy(algorithm, make_env, 0)
+        read = joint_reply_errors(payoffs, joint, priority)
+        assert read.wrong == live and read.contexts == (1, 3, 9) and read.unread == (0, 0, 0)
+    assert live == (0, 0, 3)
+
+
+def test_joint_replies_as_good_as_the_solvers_are_not_wrong_and_unreachable_contexts_are_unread():
+    """In a team game a reply that ties with the solver's is not counted; a context with zero probability cannot
+    be read and is counted apart; a distribution of the wrong shape is refused with both shapes."""
+    from stmg_bench.suites.replies import joint_reply_errors
+    from stmg_envs.equilibria import common_payoff_tensor
+
+    team = common_payoff_tensor([[1.0, 1.0], [0.0, 2.0]])  # after a1 both follower replies pay 1
+    tie = np.array([[0.05, 0.05], [0.0, 0.9]])  # after a1 the follower is indifferent: either reply is right
+    assert joint_reply_errors(team, tie).wrong == (0, 0)
+    assert joint_reply_errors(team, np.array([[0.0, 0.0], [0.1, 0.9]])) == ((0, 0), (1, 1), (0, 1))
+    assert joint_reply_errors(team, np.array([[0.0, 0.0], [0.9, 0.1]])).wrong == (0, 1)  # 0 after a2: pays 0 < 2
+    with pytest.raises(ValueError, match=r"expected a joint distribution of shape \(2, 2\).*got \(4,\)"):
+        joint_reply_errors(team, np.full(4, 0.25))

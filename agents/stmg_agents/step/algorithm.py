@@ -110,6 +110,20 @@ def _check_fraction(value: Any, name: str) -> float:
     return value
 
 
+def _check_ent_coef(value: Any) -> float | Schedule:
+    """``ent_coef``: a number ``>= 0`` or a schedule (a callable of the progress remaining, SB3's convention)."""
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(
+            f"expected ent_coef to be a number >= 0 or a schedule (a callable of the progress remaining, e.g. "
+            f"stable_baselines3.common.utils.LinearSchedule(0.6, 0.05, 1.0)), got {value!r}."
+        )
+    if not (math.isfinite(float(value)) and float(value) >= 0.0):
+        raise ValueError(f"expected ent_coef to be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
 def _describe_zip(path: Any) -> str:
     """What a zip without SB3 data holds: a baselines save, a damaged file, or something else."""
     import zipfile
@@ -193,7 +207,10 @@ class STEP(PPO):
         clip_range_vf: Value clip of Eq. 12 (in normalised value units when the
             policy normalises values); ``None`` for a plain squared error.
         normalize_advantage: Normalise advantages per minibatch.
-        ent_coef: Entropy bonus ``eta``.
+        ent_coef: Entropy bonus ``eta``, or a schedule of it: a callable of the progress remaining (1 at the
+            start of ``learn``, 0 at the end), as SB3's ``learning_rate`` takes, e.g.
+            ``LinearSchedule(0.6, 0.05, 1.0)`` from ``stable_baselines3.common.utils`` (strong exploration early,
+            fading). Read at every update and logged as ``train/ent_coef``.
         vf_coef: Weight of the critic loss.
         max_grad_norm: Gradient-norm clip.
         beta: Coefficient of the hypernetwork regulariser ``L_h`` (Eq. 11), ``>= 0``.
@@ -254,7 +271,7 @@ class STEP(PPO):
         clip_range: float | Schedule = 0.2,
         clip_range_vf: float | Schedule | None = 0.2,
         normalize_advantage: bool = True,
-        ent_coef: float = 0.05,
+        ent_coef: float | Schedule = 0.05,
         vf_coef: float = 1.0,
         max_grad_norm: float = 10.0,
         beta: float = DEFAULT_BETA,
@@ -284,6 +301,7 @@ class STEP(PPO):
                 )
         elif not (isinstance(policy, type) and issubclass(policy, NLevelPolicy)):
             raise ValueError(f"expected policy to be 'NLevelPolicy' or a subclass of NLevelPolicy, got {policy!r}.")
+        ent_coef = _check_ent_coef(ent_coef)
         self.beta = _check_beta(beta)
         self.rank_lr_ratio = _check_ratio(rank_lr_ratio, "rank_lr_ratio")
         self.rank_ent_ratio = _check_ratio(rank_ent_ratio, "rank_ent_ratio")
@@ -317,7 +335,7 @@ class STEP(PPO):
             clip_range=clip_range,
             clip_range_vf=clip_range_vf,
             normalize_advantage=False,
-            ent_coef=ent_coef,
+            ent_coef=ent_coef,  # type: ignore[arg-type]  # a schedule too: STEP reads it in _rank_coefficients
             vf_coef=vf_coef,
             max_grad_norm=max_grad_norm,
             target_kl=target_kl,
@@ -611,11 +629,18 @@ class STEP(PPO):
 
     def _rank_coefficients(self, rank: int | None) -> tuple[float, float]:
         """``(learning-rate multiplier, entropy bonus)`` of ``rank``'s update: ``rank_lr_ratio**rank`` and
-        ``ent_coef * rank_ent_ratio**rank`` (two timescales, per-rank exploration); at ratio 1, or for a group
-        of mixed ranks (``None``), the plain ``(1.0, ent_coef)``."""
+        ``ent_coef * rank_ent_ratio**rank`` (two timescales, per-rank exploration; ``ent_coef`` at this update when
+        it is a schedule); at ratio 1, or for a group of mixed ranks (``None``), the plain ``(1.0, ent_coef)``."""
+        ent_coef = self._ent_coef_now()
         if rank is None:
-            return 1.0, float(self.ent_coef)
-        return self.rank_lr_ratio**rank, float(self.ent_coef) * self.rank_ent_ratio**rank
+            return 1.0, ent_coef
+        return self.rank_lr_ratio**rank, ent_coef * self.rank_ent_ratio**rank
+
+    def _ent_coef_now(self) -> float:
+        """The entropy bonus of this update: ``ent_coef``, or its schedule at the progress remaining."""
+        if callable(self.ent_coef):
+            return float(self.ent_coef(self._current_progress_remaining))
+        return float(self.ent_coef)
 
     def _rank_started(self, rank: int | None) -> bool:
         """Whether ``rank`` is updated now under ``leader_start`` (always at 0, and for a mixed group ``None``).
@@ -756,6 +781,7 @@ class STEP(PPO):
             self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/clip_range", clip_range)
+        self.logger.record("train/ent_coef", self._ent_coef_now())
         if clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
 

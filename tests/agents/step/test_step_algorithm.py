@@ -254,6 +254,37 @@ def test_leader_start_updates_the_last_follower_first_and_the_leader_from_its_st
             STEP("stmg/Penalty-v0", seed=0, leader_start=bad)
 
 
+def test_an_entropy_schedule_is_read_at_every_update_and_a_constant_one_changes_nothing(monkeypatch):
+    """ent_coef as a schedule (SB3's convention: a callable of the progress remaining) gives each update the bonus
+    at its progress (seen in the loss through _rank_coefficients and logged as train/ent_coef); a schedule that
+    always returns 0.05 trains exactly as ent_coef=0.05; a negative or non-numeric bonus is refused."""
+    from stable_baselines3.common.utils import LinearSchedule
+
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, ent_coef=LinearSchedule(0.6, 0.0, 1.0))
+    logged = []
+    model.set_logger(configure(None, []))
+    record = model.logger.record
+    monkeypatch.setattr(
+        model.logger,
+        "record",
+        lambda key, value, *a, **k: (key == "train/ent_coef" and logged.append(value), record(key, value, *a, **k)),
+    )
+    seen = []
+    original = model._rank_coefficients
+    monkeypatch.setattr(model, "_rank_coefficients", lambda rank: seen.append(original(rank)[1]) or original(rank))
+    model.learn(60)  # three updates, after 1/3, 2/3 and all of training
+    assert seen == pytest.approx([0.4, 0.4, 0.2, 0.2, 0.0, 0.0])  # one per rank and update
+    assert logged == pytest.approx([0.4, 0.2, 0.0])
+    constant = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, ent_coef=lambda _: 0.05)
+    plain = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, ent_coef=0.05)
+    constant.learn(40)
+    plain.learn(40)
+    assert same_parameters(parameters(constant), parameters(plain))
+    for bad in (-0.1, "high", float("nan")):
+        with pytest.raises(ValueError, match="expected ent_coef to be a"):
+            STEP("stmg/Penalty-v0", seed=0, ent_coef=bad)
+
+
 def test_two_timescales_give_each_rank_its_step_size_and_entropy_bonus(monkeypatch):
     """rank_lr_ratio r: rank i's gradient steps run at lr * r**i; rank_ent_ratio q: its bonus is ent_coef * q**i;
     at 1 (the default) every rank gets the plain values, so STEP's update is unchanged."""

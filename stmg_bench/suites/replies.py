@@ -16,7 +16,7 @@ follower can turn a leader's best action into a bad one.
 * :func:`backward_induction_replies`: the reply of every rank in every context, from
   :func:`stmg_envs.equilibria.stackelberg_equilibrium` (the same solver and tie rule
   that label the matrix suite's outcomes);
-* :func:`joint_reply_errors`: the same count read from a joint-action distribution
+* :func:`joint_reply_errors`: the wrong replies (ties aside) read from a joint-action distribution
   (a matrix trial record's ``joint_probabilities``), so saved runs are read without
   retraining;
 * :func:`reply_errors`: an algorithm's replies against them, one
@@ -253,7 +253,7 @@ def joint_reply_errors(
     replies: dict[tuple[int, ...], int] | None = None,
     atol: float = 1e-9,
 ) -> JointReplies:
-    """Count, rank by rank, the contexts whose greedy reply differs from backward induction, from ``joint``.
+    """Count, rank by rank, the contexts whose greedy reply pays less than backward induction's, from ``joint``.
 
     ``joint`` is the joint-action distribution a sequential policy induces (the matrix suite's
     ``joint_probabilities``, axes in ``possible_agents`` order): rank ``k``'s policy in a context is ``joint``

@@ -86,17 +86,22 @@ class PlaysTable:
         return np.eye(self.n_actions)[self.act(agent, observation)] * 0.7 + 0.1
 
 
-@pytest.mark.parametrize("order", ["possible_agents", "reversed"])
-def test_an_algorithm_playing_the_replies_has_none_wrong_and_each_planted_error_is_found(order):
-    """Each context's observation reaches the algorithm: playing backward induction gives no wrong reply and
-    P(reply) 0.8 everywhere; replacing three replies (one on the SE path) is counted at exactly those contexts."""
+def _general_sum_3_1(order):
+    """general-sum:3:1 in the STMG of ``order``: its factory, payoffs, a reset env, the priority and the BI replies."""
     task_id, kwargs = game_spec("general-sum:3:1")
     make_env = make_env_factory("sequential", task_id, kwargs, order)
     payoffs = generate("general-sum:3:1").payoffs
     env = make_env()
     env.reset(seed=0)
     priority = [env.possible_agents.index(a) for a in env.order]
-    table = backward_induction_replies(payoffs, priority)
+    return make_env, payoffs, env, priority, backward_induction_replies(payoffs, priority)
+
+
+@pytest.mark.parametrize("order", ["possible_agents", "reversed"])
+def test_an_algorithm_playing_the_replies_has_none_wrong_and_each_planted_error_is_found(order):
+    """Each context's observation reaches the algorithm: playing backward induction gives no wrong reply and
+    P(reply) 0.8 everywhere; replacing three replies (one on the SE path) is counted at exactly those contexts."""
+    make_env, payoffs, env, priority, table = _general_sum_3_1(order)
     ranks = reply_errors(PlaysTable(make_env, table, priority), make_env, payoffs)
     assert [(r.rank, r.contexts, r.wrong) for r in ranks] == [(0, 1, 0), (1, 3, 0), (2, 9, 0)]
     assert [r.agent for r in ranks] == list(env.order)
@@ -181,13 +186,7 @@ def test_reading_replies_from_the_joint_distribution_counts_what_the_live_policy
     from stmg_bench.suites.matrix import joint_policy
     from stmg_bench.suites.replies import joint_reply_errors
 
-    task_id, kwargs = game_spec("general-sum:3:1")
-    make_env = make_env_factory("sequential", task_id, kwargs, order)
-    payoffs = generate("general-sum:3:1").payoffs
-    env = make_env()
-    env.reset(seed=0)
-    priority = [env.possible_agents.index(a) for a in env.order]
-    table = backward_induction_replies(payoffs, priority)
+    make_env, payoffs, _, priority, table = _general_sum_3_1(order)
     planted = {(0, 0), (2, 1), (1, 2)}
     for replies in (table, {c: (a + 1) % 3 if c in planted else a for c, a in table.items()}):
         algorithm = PlaysTable(make_env, replies, priority)

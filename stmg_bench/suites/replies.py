@@ -196,14 +196,11 @@ def reply_errors(
         )
     p_reply = {context: float(pi[replies[context]]) for context, pi in policy.items()}
 
-    def payoff_vector(history: tuple[int, ...]) -> np.ndarray:
-        return _payoff_vector(table, order, history)
-
     @functools.cache  # each rank on the SE path reads the subtree below it: solve every node once
     def learned(history: tuple[int, ...]) -> np.ndarray:
         """Every player's expected payoff after ``history`` when the ranks below play the learned policies."""
         if len(history) == len(order):
-            return payoff_vector(history)
+            return _payoff_vector(table, order, history)
         children = [p * learned((*history, a)) for a, p in enumerate(policy[history]) if p > 0]
         return np.sum(children, axis=0)
 

@@ -21,7 +21,8 @@ provide the default beta.
 How it is evaluated: the greedy policy, periodically, through the algorithm's own
 form, on fixed evaluation episodes; the metric is the team's episode return (the
 reward is shared). At the final point every pair of algorithms is compared by
-Welch's test (a difference whose interval covers 0 is "not shown").
+Welch's test (a difference whose interval covers 0 is "not shown"), and so is every
+pair of the ablation's betas.
 
 Budget: ``--steps`` joint steps per trial, the same for every algorithm; or
 ``--budget`` minutes (the default, without either: 100,000 steps), which the script turns into steps by measuring each
@@ -30,7 +31,8 @@ equal share of the core-seconds). The results state the steps behind each number
 
 What is written, in ``benchmarks/results/``: ``<name>.md`` and ``<name>.csv`` (final
 return per sub-scenario, algorithm and beta: mean and 95% t-interval over seeds),
-``<name>_tests.csv`` (the Welch comparisons), ``<name>_curves.csv`` (every curve
+``<name>_tests.csv`` (the Welch comparisons; ``<name>_beta_tests.csv``: those between the
+ablation's betas), ``<name>_curves.csv`` (every curve
 point), ``<name>_curves.png`` and ``<name>_beta_ablation.png``; trial records in
 ``benchmarks/results/trials/<name>/`` (an interrupted run resumes; a record made by
 other code or settings is run again).
@@ -49,7 +51,7 @@ import dataclasses
 import os
 import platform
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -301,6 +303,22 @@ def curve_rows(groups: dict) -> list[dict]:
     return rows
 
 
+def ablation_groups(groups: dict, args: Args, ablated: str) -> dict:
+    """(ablation sub-scenario, "beta = b") -> results of the ablated algorithm at each beta, in ``--betas`` order."""
+    target = ablation(args)
+    if target is None:
+        return {}
+    found = {(target, f"beta = {b:g}"): groups.get((target, ablated, b), []) for b in betas(args)}
+    return {k: v for k, v in found.items() if v}
+
+
+def ablation_tests(groups: dict, args: Args, ablated: str) -> list[dict]:
+    """Welch's test of every pair of betas of the ablation at the final point (the comparison's table, for betas)."""
+    by_beta = ablation_groups(groups, args, ablated)
+    target = ablation(args)
+    return study.significance_rows(by_beta, [target], [label for _, label in by_beta]) if target else []
+
+
 def comparison_groups(groups: dict, args: Args) -> dict:
     """(scenario, algorithm) -> results of the comparison (STEP at its default beta)."""
     return {(s, a): r for (s, a, b), r in groups.items() if s in args.scenarios and b in ("", DEFAULT_BETA)}
@@ -316,6 +334,7 @@ def write_markdown(
     steps: dict[str, int],
     steps_source: str,
     records,
+    beta_tests: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     comparison = [r for r in rows if r["scenario"] in args.scenarios and r["beta"] in ("", DEFAULT_BETA)]
     target = ablation(args)
@@ -387,6 +406,13 @@ def write_markdown(
                 f"| {r['beta']:g} | {r['seeds']} | {r['steps_per_trial']:,} | {_final_text(r)} "
                 f"| {r['best_return_mean']:.1f} | {r['budget']} |"
             )
+        if beta_tests:
+            lines += [
+                "",
+                "Differences between betas at the final point (Welch's test; 'not shown' where the interval covers 0):",
+                "",
+                *study.significance_lines(beta_tests, "return"),
+            ]
     lines += [
         "",
         f"Wall time of the sweep that produced these records (first trial start to last trial end): "
@@ -462,7 +488,12 @@ def main(argv: list[str] | None = None, prog: str | None = None, out: Path | Non
     write_csv(args.out / f"{args.name}_curves.csv", curve_rows(groups))
     if tests:
         write_csv(args.out / f"{args.name}_tests.csv", tests)
-    text = write_markdown(args.out / f"{args.name}.md", rows, tests, args, names, settings, steps, source, records)
+    beta_tests = ablation_tests(groups, args, ablated) if ablated else []
+    if beta_tests:
+        write_csv(args.out / f"{args.name}_beta_tests.csv", beta_tests)
+    text = write_markdown(
+        args.out / f"{args.name}.md", rows, tests, args, names, settings, steps, source, records, beta_tests
+    )
     plot(groups, args, names, steps)
     print(text)
     sys.stdout.flush()

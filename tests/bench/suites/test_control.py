@@ -458,6 +458,36 @@ def test_mujoco_study_plans_every_sub_scenario_and_the_ablation_reuses_beta_1():
     assert script.parse_args(["--budget", "5"]).steps is None
 
 
+def test_mujoco_ablation_compares_every_pair_of_betas_by_welch():
+    """The beta ablation gets the comparison's Welch table: one row per pair of betas present, in --betas order,
+    significant only where the interval excludes 0; betas without records are left out."""
+    from stmg_bench.suites import mujoco_study as script
+
+    args = script.parse_args(["--steps", "1000", "--betas", "0,1,10", "--ablation-scenario", "HalfCheetah-6x1"])
+
+    def results(values):
+        return [{"final": {"team_return": v}} for v in values]
+
+    groups = {
+        ("HalfCheetah-6x1", "step", 0.0): results([2000.0, 2100.0, 2200.0]),
+        ("HalfCheetah-6x1", "step", 1.0): results([1000.0, 1100.0, 1200.0]),
+        ("HalfCheetah-6x1", "mappo", ""): results([5.0, 6.0]),
+    }
+    rows = script.ablation_tests(groups, args, "step")
+    assert [(r["a"], r["b"]) for r in rows] == [("beta = 0", "beta = 1")]
+    assert rows[0]["significant"] and rows[0]["difference"] == pytest.approx(1000.0)
+    groups[("HalfCheetah-6x1", "step", 10.0)] = results([900.0, 1150.0, 1300.0])
+    rows = script.ablation_tests(groups, args, "step")
+    assert [(r["a"], r["b"]) for r in rows] == [
+        ("beta = 0", "beta = 1"),
+        ("beta = 0", "beta = 10"),
+        ("beta = 1", "beta = 10"),
+    ]
+    assert [r["significant"] for r in rows] == [True, True, False]
+    none = script.parse_args(["--steps", "1000", "--ablation-scenario", "none"])
+    assert script.ablation_tests(groups, none, "step") == []
+
+
 def test_budget_is_split_by_measured_throughput():
     """--budget: each task's share of core-seconds buys the same steps for all its trials at the measured rates."""
     args = study.ControlArgs(budget=10.0, workers=2)

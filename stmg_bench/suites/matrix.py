@@ -43,6 +43,8 @@ __all__ = [
     "GAMES",
     "SUITES",
     "game_spec",
+    "GameTable",
+    "game_table",
     "expand_games",
     "ORDERS",
     "matrix_trial",
@@ -69,6 +71,34 @@ SUITES: dict[str, tuple[str, ...]] = {
         f"{kind}:{n}:{seed}" for n in (3, 4, 5) for seed in (0, 1) for kind in ("team-trap", "general-sum")
     ),
 }
+
+
+class GameTable(NamedTuple):
+    """A matrix task's payoff tensor and its agents, read from the task itself (:func:`game_table`).
+
+    Attributes:
+        payoffs: ``(N, A_1, ..., A_N)`` float64 payoffs, ``payoffs[i]`` agent ``i``'s.
+        agents: The task's ``possible_agents``, in the order of the payoff axes.
+    """
+
+    payoffs: np.ndarray
+    agents: list[str]
+
+
+def game_table(task_id: str, task_kwargs: Mapping[str, Any] | None = None) -> GameTable:
+    """The payoffs and agents of a registered matrix task, from one parallel env of it.
+
+    Example:
+        >>> table = game_table("stmg/Penalty-v0", {"k": -100.0})
+        >>> table.agents, table.payoffs.shape
+        (['agent_0', 'agent_1'], (2, 3, 3))
+    """
+    import pettingzoo
+
+    import stmg_envs  # noqa: F401  (registers the tasks)
+
+    env = pettingzoo.make("parallel", task_id, **dict(task_kwargs or {}))
+    return GameTable(np.asarray(env.payoffs, dtype=np.float64), list(env.possible_agents))
 
 
 def game_spec(game: str) -> tuple[str, dict[str, Any]]:
@@ -312,17 +342,14 @@ def matrix_trial(
         are under the first of ``label_orders``; ``by_order`` holds them for each (with the greedy joint action,
         marginals and expected payoffs of each, where the evaluation differs by order).
     """
-    import pettingzoo
     import torch
 
-    import stmg_envs  # noqa: F401  (registers the tasks)
     from stmg_envs.equilibria import classify_outcome, stackelberg_equilibrium
 
     torch.set_num_threads(1)
     resolved = ResolvedAlgorithm.from_json(algorithm)
     task_kwargs = dict(task_kwargs or {})
-    payoffs = pettingzoo.make("parallel", task_id, **task_kwargs).payoffs
-    agents = list(pettingzoo.make("parallel", task_id, **task_kwargs).possible_agents)
+    payoffs, agents = game_table(task_id, task_kwargs)
     label_orders = list(label_orders or (every_order(agents) if order == "random" else [order]))
     make_env = make_env_factory(resolved.form, task_id, task_kwargs, order, agent_indicator)
     # the policy is evaluated in the STMG it trained on, or, trained on random orders, in the STMG of each order
@@ -370,7 +397,7 @@ def matrix_trial(
         }
     greedy, joint = evaluated[eval_order[label_orders[0]]]
     first = {k: by_order[label_orders[0]][k] for k in ("label", "tag", "se_joint_action", "p_se")}
-    greedy_index = (slice(None), *greedy)
+    greedy_index: tuple[Any, ...] = (slice(None), *greedy)
     return {
         "algo": resolved.name,
         "form": resolved.form,
@@ -454,11 +481,7 @@ def plan_trials(
 
 
 def _agents(game: tuple[str, dict[str, Any]]) -> list[str]:
-    import pettingzoo
-
-    import stmg_envs  # noqa: F401  (registers the tasks)
-
-    return list(pettingzoo.make("parallel", game[0], **game[1]).possible_agents)
+    return game_table(*game).agents
 
 
 def safe_key(text: str) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 
 from stmg_bench import selection
 from stmg_bench.registry import ResolvedAlgorithm
-from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, order_indices, plan_trials
+from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, game_table, order_indices, plan_trials
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
 
@@ -60,12 +60,7 @@ def _spec_key(game: str) -> str:
 @functools.cache
 def _payoffs(game: str) -> np.ndarray:
     """The payoff tensor of a game label (built once per label)."""
-    import pettingzoo
-
-    import stmg_envs  # noqa: F401  (registers the tasks)
-
-    task_id, kwargs = game_spec(game)
-    return np.asarray(pettingzoo.make("parallel", task_id, **kwargs).payoffs, dtype=np.float64)
+    return game_table(*game_spec(game)).payoffs
 
 
 @functools.cache

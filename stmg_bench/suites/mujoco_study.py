@@ -304,19 +304,26 @@ def curve_rows(groups: dict) -> list[dict]:
 
 
 def ablation_groups(groups: dict, args: Args, ablated: str) -> dict:
-    """(ablation sub-scenario, "beta = b") -> results of the ablated algorithm at each beta, in ``--betas`` order."""
+    """(ablation sub-scenario, "beta = b") -> results of the ablated algorithm at each beta, in ``--betas`` order.
+
+    A beta without records maps to ``[]``; empty without an ablation.
+    """
     target = ablation(args)
     if target is None:
         return {}
-    found = {(target, f"beta = {b:g}"): groups.get((target, ablated, b), []) for b in betas(args)}
-    return {k: v for k, v in found.items() if v}
+    return {(target, f"beta = {b:g}"): groups.get((target, ablated, b), []) for b in betas(args)}
 
 
 def ablation_tests(groups: dict, args: Args, ablated: str) -> list[dict]:
-    """Welch's test of every pair of betas of the ablation at the final point (the comparison's table, for betas)."""
-    by_beta = ablation_groups(groups, args, ablated)
+    """Welch's test of every pair of betas of the ablation at the final point (the comparison's table, for betas).
+
+    Pairs with a beta that has no records are left out (:func:`~stmg_bench.suites.control_study.significance_rows`).
+    """
     target = ablation(args)
-    return study.significance_rows(by_beta, [target], [label for _, label in by_beta]) if target else []
+    if target is None:
+        return []
+    by_beta = ablation_groups(groups, args, ablated)
+    return study.significance_rows(by_beta, [target], [label for _, label in by_beta])
 
 
 def comparison_groups(groups: dict, args: Args) -> dict:
@@ -457,7 +464,7 @@ def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> l
     target = ablation(args)
     if target is not None:
         name = ablation_base(args, [], {})[0].name
-        series = {f"beta = {b:g}": groups.get((target, name, b), []) for b in betas(args)}
+        series = {label: results for (_, label), results in ablation_groups(groups, args, name).items()}
         paths.append(
             study.plot_curves(
                 args.out / f"{args.name}_beta_ablation.png",

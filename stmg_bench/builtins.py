@@ -189,26 +189,11 @@ class STEPAlgorithm(SB3SurfaceAlgorithm):
     def translate(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         """STEP's keyword arguments for the shared names (``n_minibatches``, ``hidden_sizes``, ``hyper_scale_by_width``).
 
-        ``ent_coef`` may also be ``[start, end]`` (JSON has no callables): a linear schedule from ``start`` at the
-        beginning of training to ``end`` at its end (SB3's ``LinearSchedule``).
-
         Examples:
             >>> STEPAlgorithm.translate({"n_envs": 2, "n_steps": 10, "n_minibatches": 4, "hidden_sizes": [32]})
             {'n_envs': 2, 'n_steps': 10, 'batch_size': 5, 'policy_kwargs': {'net_arch': {'pi': [32], 'vf': [32]}}}
-            >>> schedule = STEPAlgorithm.translate({"ent_coef": [0.6, 0.05]})["ent_coef"]
-            >>> round(schedule(1.0), 3), round(schedule(0.5), 3), round(schedule(0.0), 3)
-            (0.6, 0.325, 0.05)
         """
         hp = dict(hyperparameters)
-        ent_coef = hp.get("ent_coef")
-        if isinstance(ent_coef, (list, tuple)):
-            if len(ent_coef) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ent_coef):
-                raise ValueError(
-                    f"expected ent_coef to be a number or [start, end] (a linear schedule), got {ent_coef!r}."
-                )
-            from stable_baselines3.common.utils import LinearSchedule
-
-            hp["ent_coef"] = LinearSchedule(float(ent_coef[0]), float(ent_coef[1]), 1.0)
         policy_kwargs = dict(hp.pop("policy_kwargs", None) or {})
         n_minibatches = hp.pop("n_minibatches", None)
         if n_minibatches is not None:

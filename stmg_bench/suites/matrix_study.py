@@ -14,9 +14,11 @@ Examples:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import json
+import math
 import os
 import platform
 from collections import Counter, defaultdict
@@ -226,7 +228,21 @@ TARGETS: dict[str, tuple[tuple[str, float], ...]] = dict.fromkeys(
     ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward"), STEP_TARGETS
 )
 #: Settings every algorithm gets (where its constructor takes them): they are not part of any method.
-SHARED_SETTINGS = ("n_envs", "gamma")
+#: ``ent_coef`` and ``n_epochs`` only when given (``None``: each algorithm's own default).
+SHARED_SETTINGS = ("n_envs", "gamma", "ent_coef", "n_epochs")
+
+
+def _parse_ent_coef(text: str) -> tuple[float, ...]:
+    """``--ent-coef``: one number, or ``START,END`` (a linear schedule over training)."""
+    try:
+        values = tuple(float(item) for item in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) not in (1, 2) or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0 or START,END (e.g. 0.6,0.05: a linear schedule over training), got {text!r}"
+        )
+    return values
 
 
 @dataclass(frozen=True)
@@ -278,6 +294,20 @@ class Args(SweepOptions):
     gamma: float = field(
         default=0.0, metadata={"help": "discount factor, for every algorithm that takes it (the authors: 0.99)"}
     )
+    ent_coef: tuple[float, ...] | None = field(
+        default=None,
+        metadata={
+            "help": "entropy bonus for every algorithm that takes it: a number, or START,END for one that moves "
+            "linearly from START to END over training (none: each algorithm's own, 0.05 for the built-ins)",
+            "type": _parse_ent_coef,
+        },
+    )
+    n_epochs: int | None = field(
+        default=None,
+        metadata={
+            "help": "passes over each rollout, for every algorithm that takes it (none: each algorithm's own, 5)"
+        },
+    )
     compare_with: str | None = field(
         default=None,
         metadata={
@@ -297,7 +327,26 @@ class Args(SweepOptions):
             return f"expected --seeds >= 1, --steps >= 1 and --curve-points >= 0, got {self.seeds}, {self.steps}, {self.curve_points}"
         if self.n_envs < 1 or not 0.0 <= self.gamma <= 1.0:
             return f"expected --n-envs >= 1 and 0 <= --gamma <= 1, got --n-envs {self.n_envs} and --gamma {self.gamma}"
+        if self.n_epochs is not None and self.n_epochs < 1:
+            return f"expected --n-epochs >= 1, got {self.n_epochs}"
         return None
+
+    def shared_settings(self) -> dict[str, Any]:
+        """The :data:`SHARED_SETTINGS` that are set (a one-number ``--ent-coef`` as a number, two as ``[start, end]``)."""
+        shared: dict[str, Any] = {k: getattr(self, k) for k in SHARED_SETTINGS if getattr(self, k) is not None}
+        if "ent_coef" in shared:
+            values = list(shared["ent_coef"])
+            shared["ent_coef"] = values[0] if len(values) == 1 else values
+        return shared
+
+    def shared_flags(self) -> str:
+        """``--ent-coef``/``--n-epochs`` as given on the command line (empty when not given), for the report."""
+        flags = ""
+        if self.ent_coef is not None:
+            flags += f" --ent-coef {','.join(f'{v:g}' for v in self.ent_coef)}"
+        if self.n_epochs is not None:
+            flags += f" --n-epochs {self.n_epochs}"
+        return flags
 
     def order_names(self) -> tuple[str, ...]:
         """The orders in the form :func:`order_indices` reads (``+`` becomes ``,``)."""
@@ -309,7 +358,7 @@ def resolve_algorithms(args: Args) -> tuple[list[ResolvedAlgorithm], dict[str, d
 
     See :func:`stmg_bench.selection.resolve_algorithms` (and what it raises).
     """
-    return selection.resolve_algorithms(args.algos, args.hyperparams, {k: getattr(args, k) for k in SHARED_SETTINGS})
+    return selection.resolve_algorithms(args.algos, args.hyperparams, args.shared_settings())
 
 
 def compare_lines(
@@ -475,6 +524,7 @@ def write_markdown(
         f"--seeds {args.seeds} --steps {args.steps} --games {','.join(args.games)} --algos {','.join(args.algos)}"
         + (f" --orders {','.join(args.orders)}" if args.orders != ("possible_agents",) else "")
         + (" --agent-indicator" if args.agent_indicator else "")
+        + args.shared_flags()
         + f"; {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. Trajectories are "
         "reproducible on one machine; training may differ across CPUs through floating-point rounding.",
         "",

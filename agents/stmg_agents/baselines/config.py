@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from stmg_agents.schedules import check_ent_coef
+
 __all__ = ["SharedPPOConfig", "IPPOConfig", "MAPPOConfig", "Activation", "CriticInput"]
 
 Activation = Literal["relu", "tanh"]
@@ -90,7 +92,9 @@ class SharedPPOConfig:
         gamma: Discount factor.
         gae_lambda: GAE lambda.
         clip_range: PPO ratio clip.
-        ent_coef: Entropy bonus coefficient.
+        ent_coef: Entropy bonus coefficient, or ``(start, end)``: a bonus that moves linearly from ``start``
+            at the start of ``learn`` to ``end`` at its end (:mod:`stmg_agents.schedules`; a list is
+            stored as a tuple).
         vf_coef: Value-loss coefficient.
         max_grad_norm: Gradient-norm clip.
         hidden_sizes: Hidden layer widths of the actor and of the critic.
@@ -112,7 +116,7 @@ class SharedPPOConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_range: float = 0.2
-    ent_coef: float = 0.05
+    ent_coef: float | tuple[float, float] = 0.05
     vf_coef: float = 1.0
     max_grad_norm: float = 10.0
     hidden_sizes: tuple[int, ...] = (64, 64)
@@ -131,7 +135,7 @@ class SharedPPOConfig:
         _expect_float("gamma", self.gamma, 0.0, 1.0)
         _expect_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
         _expect_float("clip_range", self.clip_range, 0.0, math.inf, low_open=True)
-        _expect_float("ent_coef", self.ent_coef, 0.0, math.inf)
+        object.__setattr__(self, "ent_coef", check_ent_coef(self.ent_coef, "`ent_coef`", allow_callable=False))
         _expect_float("vf_coef", self.vf_coef, 0.0, math.inf)
         _expect_float("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
         _expect_float("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True)

@@ -46,8 +46,9 @@ from stmg_agents.baselines.base import SharedPolicyAgent
 from stmg_agents.baselines.config import IPPOConfig
 from stmg_agents.baselines.shared_policy_env import SharedPolicyParallelEnv
 from stmg_agents.distributions import unchecked
+from stmg_agents.schedules import ent_coef_at
 
-__all__ = ["IPPO", "SeedableSB3VecEnv"]
+__all__ = ["IPPO", "ScheduledEntropyPPO", "SeedableSB3VecEnv"]
 
 _ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
 _SB3_ARCHIVE = "sb3_ppo.zip"
@@ -75,6 +76,31 @@ class SeedableSB3VecEnv(SB3VecEnvWrapper):
             seed, self._pending_seed = self._pending_seed, None
         observations, self.reset_infos = self.venv.reset(seed=seed, options=options)
         return observations
+
+
+class ScheduledEntropyPPO(PPO):
+    """SB3's ``PPO`` whose entropy bonus may follow a schedule (:mod:`stmg_agents.schedules`).
+
+    Differs from the parent in ``train`` only: before the parent's update it sets
+    ``ent_coef`` (the number the parent's loss reads) to ``ent_coef_schedule`` at the
+    progress remaining, as SB3 does for ``clip_range``, and logs it as
+    ``train/ent_coef``. A number as the schedule trains exactly as the parent.
+
+    Args:
+        policy: The parent's.
+        env: The parent's.
+        ent_coef_schedule: A number or a ``(start, end)`` pair (linear over ``learn``).
+        **kwargs: The parent's other arguments (``ent_coef`` is set from the schedule).
+    """
+
+    def __init__(self, policy: Any, env: Any, *, ent_coef_schedule: float | tuple[float, float], **kwargs: Any) -> None:
+        self.ent_coef_schedule = ent_coef_schedule
+        super().__init__(policy, env, ent_coef=ent_coef_at(ent_coef_schedule, 1.0), **kwargs)
+
+    def train(self) -> None:
+        self.ent_coef = ent_coef_at(self.ent_coef_schedule, self._current_progress_remaining)
+        self.logger.record("train/ent_coef", self.ent_coef)
+        super().train()
 
 
 class _ForwardToUser(BaseCallback):
@@ -132,8 +158,8 @@ class IPPO(SharedPolicyAgent):
         **hyper_parameters: Fields of :class:`~stmg_agents.baselines.IPPOConfig`.
 
     Attributes:
-        model: The SB3 ``PPO`` (its ``num_timesteps`` counts agent-steps,
-            ``n_agents`` per joint step).
+        model: The SB3 ``PPO`` (a :class:`ScheduledEntropyPPO`; its ``num_timesteps``
+            counts agent-steps, ``n_agents`` per joint step).
 
     Examples:
         >>> from stmg_envs.matrix import penalty
@@ -155,7 +181,7 @@ class IPPO(SharedPolicyAgent):
 
     def _build(self) -> None:
         c = self.config
-        self.model = PPO(
+        self.model = ScheduledEntropyPPO(
             "MlpPolicy",
             self._make_vec_env(),
             learning_rate=c.learning_rate,
@@ -166,7 +192,7 @@ class IPPO(SharedPolicyAgent):
             gae_lambda=c.gae_lambda,
             clip_range=c.clip_range,
             normalize_advantage=c.normalize_advantage,
-            ent_coef=c.ent_coef,
+            ent_coef_schedule=c.ent_coef,
             vf_coef=c.vf_coef,
             max_grad_norm=c.max_grad_norm,
             policy_kwargs={

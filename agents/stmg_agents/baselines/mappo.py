@@ -38,6 +38,7 @@ from stmg_agents.baselines.config import MAPPOConfig
 from stmg_agents.baselines.mappo_networks import CentralCritic, SharedActor, ValueNorm
 from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
 from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss, huber
+from stmg_agents.schedules import ent_coef_at
 
 __all__ = ["MAPPO"]
 
@@ -75,7 +76,8 @@ class MAPPO(SharedPolicyAgent):
         rollout: The :class:`~stmg_agents.baselines.mappo_rollout.LockstepRollout`
             over the ``n_envs`` environment copies.
         last_update_stats: Losses, entropy, approximate KL and clip fraction of
-            the last mini-batch of the last update.
+            the last mini-batch of the last update, and that update's entropy bonus
+            (``ent_coef``, at its progress when ``ent_coef`` is a schedule).
 
     Examples:
         >>> from stmg_envs.matrix import penalty
@@ -153,11 +155,13 @@ class MAPPO(SharedPolicyAgent):
                 break
             callback.update_locals(locals())
             callback.on_rollout_end()
-            self._update(batch)
+            # SB3's progress remaining (OnPolicyAlgorithm._update_current_progress_remaining), for ent_coef's schedule
+            self._update(batch, progress_remaining=1.0 - self.num_timesteps / target)
         callback.on_training_end()
 
-    def _update(self, batch: RolloutBatch) -> None:
+    def _update(self, batch: RolloutBatch, progress_remaining: float = 1.0) -> None:
         c = self.config
+        ent_coef = ent_coef_at(c.ent_coef, progress_remaining)
         with torch.no_grad():
             values = self._to_returns(torch.from_numpy(batch.raw_values)).numpy()
             next_values = self._to_returns(self.critic(torch.from_numpy(batch.next_critic_in))).numpy()
@@ -195,9 +199,9 @@ class MAPPO(SharedPolicyAgent):
                 ]
             for j, minibatch in enumerate(minibatches):
                 stats = self._minibatch_step(
-                    *minibatch, want_stats=epoch == c.n_epochs - 1 and j == len(minibatches) - 1
+                    *minibatch, ent_coef=ent_coef, want_stats=epoch == c.n_epochs - 1 and j == len(minibatches) - 1
                 )
-        self.last_update_stats = stats
+        self.last_update_stats = {**stats, "ent_coef": ent_coef}
 
     def _minibatch_step(
         self,
@@ -209,6 +213,7 @@ class MAPPO(SharedPolicyAgent):
         advantages: torch.Tensor,
         targets: torch.Tensor,
         *,
+        ent_coef: float,
         want_stats: bool,
     ) -> dict[str, float]:
         c = self.config
@@ -216,7 +221,7 @@ class MAPPO(SharedPolicyAgent):
         policy_loss, ratio = clipped_surrogate_loss(log_probs, old_log_probs, advantages, c.clip_range)
         log_ratio = log_probs - old_log_probs
         entropy = entropies.mean()
-        actor_loss = policy_loss - c.ent_coef * entropy
+        actor_loss = policy_loss - ent_coef * entropy
 
         values = self.critic(critic_in)
         loss_fn = (lambda e: 0.5 * e**2) if c.huber_delta is None else (lambda e: huber(e, c.huber_delta))

@@ -42,6 +42,7 @@ from stable_baselines3.common.utils import explained_variance, safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 
 from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss
+from stmg_agents.schedules import EntCoef, check_ent_coef, ent_coef_at
 from stmg_agents.step._checks import check_int
 from stmg_agents.step.buffer import STMGRolloutBuffer
 from stmg_agents.step.inference import snapshot_or_none
@@ -108,20 +109,6 @@ def _check_fraction(value: Any, name: str) -> float:
             f"expected {name} to be a fraction of training in [0, 1) (0: every rank from the start), got {value!r}."
         )
     return value
-
-
-def _check_ent_coef(value: Any) -> float | Schedule:
-    """``ent_coef``: a number ``>= 0`` or a schedule (a callable of the progress remaining, SB3's convention)."""
-    if callable(value):
-        return value  # type: ignore[no-any-return]
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(
-            f"expected ent_coef to be a number >= 0 or a schedule (a callable of the progress remaining, e.g. "
-            f"stable_baselines3.common.utils.LinearSchedule(0.6, 0.05, 1.0)), got {value!r}."
-        )
-    if not (math.isfinite(float(value)) and float(value) >= 0.0):
-        raise ValueError(f"expected ent_coef to be a finite number >= 0, got {value!r}.")
-    return float(value)
 
 
 def _describe_zip(path: Any) -> str:
@@ -207,10 +194,11 @@ class STEP(PPO):
         clip_range_vf: Value clip of Eq. 12 (in normalised value units when the
             policy normalises values); ``None`` for a plain squared error.
         normalize_advantage: Normalise advantages per minibatch.
-        ent_coef: Entropy bonus ``eta``, or a schedule of it: a callable of the progress remaining (1 at the
-            start of ``learn``, 0 at the end), as SB3's ``learning_rate`` takes, e.g.
-            ``LinearSchedule(0.6, 0.05, 1.0)`` from ``stable_baselines3.common.utils`` (strong exploration early,
-            fading). Read at every update and logged as ``train/ent_coef``.
+        ent_coef: Entropy bonus ``eta``, or a schedule of it (:mod:`stmg_agents.schedules`): a pair
+            ``(start, end)``, linear from ``start`` at the start of ``learn`` to ``end`` at its end (strong
+            exploration early, fading; the form MAPPO and IPPO take too), or a callable of the progress remaining
+            (1 at the start of ``learn``, 0 at the end), as SB3's ``learning_rate`` takes. Read at every update
+            and logged as ``train/ent_coef``.
         vf_coef: Weight of the critic loss.
         max_grad_norm: Gradient-norm clip.
         beta: Coefficient of the hypernetwork regulariser ``L_h`` (Eq. 11), ``>= 0``.
@@ -271,7 +259,7 @@ class STEP(PPO):
         clip_range: float | Schedule = 0.2,
         clip_range_vf: float | Schedule | None = 0.2,
         normalize_advantage: bool = True,
-        ent_coef: float | Schedule = 0.05,
+        ent_coef: EntCoef = 0.05,
         vf_coef: float = 1.0,
         max_grad_norm: float = 10.0,
         beta: float = DEFAULT_BETA,
@@ -301,7 +289,7 @@ class STEP(PPO):
                 )
         elif not (isinstance(policy, type) and issubclass(policy, NLevelPolicy)):
             raise ValueError(f"expected policy to be 'NLevelPolicy' or a subclass of NLevelPolicy, got {policy!r}.")
-        ent_coef = _check_ent_coef(ent_coef)
+        ent_coef = check_ent_coef(ent_coef)
         self.beta = _check_beta(beta)
         self.rank_lr_ratio = _check_ratio(rank_lr_ratio, "rank_lr_ratio")
         self.rank_ent_ratio = _check_ratio(rank_ent_ratio, "rank_ent_ratio")
@@ -638,9 +626,7 @@ class STEP(PPO):
 
     def _ent_coef_now(self) -> float:
         """The entropy bonus of this update: ``ent_coef``, or its schedule at the progress remaining."""
-        if callable(self.ent_coef):
-            return float(self.ent_coef(self._current_progress_remaining))
-        return float(self.ent_coef)
+        return ent_coef_at(self.ent_coef, self._current_progress_remaining)
 
     def _rank_started(self, rank: int | None) -> bool:
         """Whether ``rank`` is updated now under ``leader_start`` (always at 0, and for a mixed group ``None``).

@@ -138,3 +138,37 @@ def test_mappo_env_copies_get_seed_plus_index(dying_agent_env):
     agent = MAPPO(dying_agent_env, seed=9, n_envs=3, n_steps=4).learn(24)
     assert [env.seeds[0] for env in agent.rollout.envs] == [9, 10, 11]
     assert all(len(env.seeds) > 1 and set(env.seeds[1:]) == {None} for env in agent.rollout.envs)
+
+
+def _bonus_per_update(agent, monkeypatch) -> list[float]:
+    """The entropy bonus each update of ``agent`` trains with (MAPPO: its minibatch steps, one per update here;
+    IPPO: what SB3's PPO.train reads, ``self.ent_coef``, when the schedule has set it)."""
+    seen: list[float] = []
+    if isinstance(agent, MAPPO):
+        step = agent._minibatch_step
+        monkeypatch.setattr(agent, "_minibatch_step", lambda *a, **k: seen.append(k["ent_coef"]) or step(*a, **k))
+    else:
+        from stable_baselines3 import PPO
+
+        monkeypatch.setattr(PPO, "train", lambda self: seen.append(self.ent_coef))
+    return seen
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_an_entropy_schedule_is_read_at_every_update_and_a_constant_one_changes_nothing(cls, monkeypatch, tmp_path):
+    """ent_coef=(start, end) gives each update the bonus at its progress remaining (SB3's convention, as STEP and
+    seq-ppo read it), survives save/load, and a schedule that stays at 0.05 trains exactly as ent_coef=0.05."""
+    agent = cls("stmg/Penalty-v0", seed=0, n_epochs=1, ent_coef=[0.6, 0.0])
+    assert agent.config.ent_coef == (0.6, 0.0)
+    seen = _bonus_per_update(agent, monkeypatch)
+    agent.learn(300)  # three updates of 4 copies x 25 steps, after 1/3, 2/3 and all of training
+    assert seen == pytest.approx([0.4, 0.2, 0.0])
+    monkeypatch.undo()
+    agent.save(tmp_path / "scheduled")
+    assert cls.load(tmp_path / "scheduled").config.ent_coef == (0.6, 0.0)
+    constant = cls("stmg/Penalty-v0", seed=0, env_kwargs={"k": -50}, ent_coef=(0.05, 0.05)).learn(200)
+    plain = cls("stmg/Penalty-v0", seed=0, env_kwargs={"k": -50}, ent_coef=0.05).learn(200)
+    for a, b in zip(_parameters(constant), _parameters(plain)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"expected `ent_coef` to be a finite number >= 0, or \[start, end\]"):
+        cls("stmg/Penalty-v0", seed=0, ent_coef=[0.6])

@@ -255,12 +255,13 @@ def test_leader_start_updates_the_last_follower_first_and_the_leader_from_its_st
 
 
 def test_an_entropy_schedule_is_read_at_every_update_and_a_constant_one_changes_nothing(monkeypatch):
-    """ent_coef as a schedule (SB3's convention: a callable of the progress remaining) gives each update the bonus
-    at its progress (seen in the loss through _rank_coefficients and logged as train/ent_coef); a schedule that
-    always returns 0.05 trains exactly as ent_coef=0.05; a negative or non-numeric bonus is refused."""
+    """ent_coef as a schedule (a [start, end] pair, linear, or SB3's convention: a callable of the progress
+    remaining) gives each update the bonus at its progress (seen in the loss through _rank_coefficients and logged
+    as train/ent_coef); the pair and SB3's LinearSchedule train alike; a schedule that always returns 0.05 trains
+    exactly as ent_coef=0.05; a negative or non-numeric bonus is refused."""
     from stable_baselines3.common.utils import LinearSchedule
 
-    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, ent_coef=LinearSchedule(0.6, 0.0, 1.0))
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, ent_coef=[0.6, 0.0])
     logged = []
     model.set_logger(configure(None, []))
     record = model.logger.record
@@ -275,6 +276,11 @@ def test_an_entropy_schedule_is_read_at_every_update_and_a_constant_one_changes_
     model.learn(60)  # three updates, after 1/3, 2/3 and all of training
     assert seen == pytest.approx([0.4, 0.4, 0.2, 0.2, 0.0, 0.0])  # one per rank and update
     assert logged == pytest.approx([0.4, 0.2, 0.0])
+    callable_form = STEP(
+        "stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, ent_coef=LinearSchedule(0.6, 0.0, 1.0)
+    )
+    callable_form.learn(60)
+    assert same_parameters(parameters(callable_form), parameters(model))
     constant = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, ent_coef=lambda _: 0.05)
     plain = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, ent_coef=0.05)
     constant.learn(40)

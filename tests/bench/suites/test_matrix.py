@@ -104,6 +104,34 @@ def test_plan_trains_simultaneous_algorithms_once_and_sequential_ones_per_order(
     assert all(t.fingerprint["hyperparameters"] == settings[t.kwargs["algorithm"]["name"]] for t in trials)
 
 
+def test_entropy_and_epochs_are_shared_only_when_given_and_reach_every_algorithm_that_takes_them():
+    """--ent-coef (a number, or START,END for a linear schedule) and --n-epochs go to STEP, seq-ppo, MAPPO and
+    IPPO alike (not to biac, which takes neither), and each builds with them; left out, no algorithm gets them (its
+    own default, so earlier plans are unchanged); the report's command line shows them."""
+    from stmg_bench.args import parse_dataclass
+
+    algos = ("step", "seq-ppo", "mappo", "ippo", "biac")
+    args = parse_dataclass(
+        matrix_study.Args, ["--algos", ",".join(algos), "--ent-coef", "0.6,0.05", "--n-epochs", "20"]
+    )
+    algorithms, settings = matrix_study.resolve_algorithms(args)
+    for name in algos[:4]:
+        assert settings[name] == {"n_envs": 8, "gamma": 0.0, "ent_coef": [0.6, 0.05], "n_epochs": 20}
+    assert settings["biac"] == {"n_envs": 8, "gamma": 0.0}
+    assert args.shared_flags() == " --ent-coef 0.6,0.05 --n-epochs 20"
+    for algo in algorithms[:4]:  # each builds with them: the schedule and the epochs are what its update uses
+        factory = algo.load()
+        built = factory(matrix.make_env_factory(factory.form, "stmg/Mixing-v0", {}), seed=0, **settings[algo.name])
+        model = built.model
+        config = getattr(model, "config", model)  # MAPPO/IPPO keep their settings in a config; STEP on itself
+        assert (config.ent_coef, config.n_epochs) == ((0.6, 0.05), 20), algo.name
+    one = parse_dataclass(matrix_study.Args, ["--algos", "mappo", "--ent-coef", "0.1"])
+    assert matrix_study.resolve_algorithms(one)[1]["mappo"]["ent_coef"] == 0.1
+    plain = matrix_study.Args(algos=algos)
+    assert all("ent_coef" not in s and "n_epochs" not in s for s in matrix_study.resolve_algorithms(plain)[1].values())
+    assert plain.shared_flags() == ""
+
+
 def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
     """Trained on orders drawn each episode, a sequential policy is played in the STMG of each fixed order and
     labelled by that order's SE: CopyLeader's leader is whoever acts first, so the greedy action follows the order."""
@@ -395,6 +423,10 @@ def test_builtin_record_is_consistent(name):
         (["--games", "penalty:-7"], "unknown game 'penalty:-7': expected one of ['penalty:0'"),
         (["--hyperparams", "step=0.5"], "expected a JSON object"),
         (["--backend", "spark"], "invalid choice: 'spark'"),
+        (["--ent-coef", "0.6,-1"], "expected a number >= 0 or START,END (e.g. 0.6,0.05"),
+        (["--ent-coef", "0.6,0.3,0.1"], "expected a number >= 0 or START,END"),
+        (["--ent-coef", "high"], "expected a number >= 0 or START,END"),
+        (["--n-epochs", "0"], "expected --n-epochs >= 1, got 0"),
     ],
 )
 def test_the_script_rejects_bad_settings_with_the_expected_values(flags, message, capsys):

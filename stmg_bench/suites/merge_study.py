@@ -57,7 +57,7 @@ from stmg_bench.learning_curves import aggregate_curves, t_interval
 from stmg_bench.suites import control_study as study
 from stmg_bench.suites.control import ONRAMP_HYPERPARAMETERS, ORDERS
 from stmg_bench.sweep import run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
 
 RESULTS = Path("benchmarks/results")
 #: Task label -> (registered ID, arguments). The on-ramp difficulties and the two-car merge.
@@ -257,6 +257,8 @@ def write_markdown(
         f"Wall time of the sweep that produced these records (first trial start to last trial end): "
         f"{sweep_span_s(list(records)) / 60:.1f} min; this invocation: {records.wall_s / 60:.1f} min for "
         f"{len(records.executed)} new trials (backend {args.backend}; trials already saved are not rerun).",
+        "",
+        *provenance_lines(records),
         "",
     ]
     text = "\n".join(lines)

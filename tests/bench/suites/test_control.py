@@ -562,7 +562,8 @@ def test_docstring_examples_run(name):
 @pytest.mark.highway
 @needs_highway
 def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
-    """`stmg-bench merge --tasks two-car` trains and evaluates the two-car merge and writes its report."""
+    """`stmg-bench merge --tasks two-car` trains and evaluates the two-car merge and writes its report; a
+    `--saved-only` render of a larger plan says which commit made the records and how many trials have none."""
     from stmg_bench.cli import main as cli_main
 
     code = cli_main(
@@ -596,3 +597,23 @@ def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "| two-car | mappo | 2 |" in text
     assert (tmp_path / "twocar_curves.png").exists() and (tmp_path / "twocar_tests.csv").exists()
+    argv = [
+        "merge",
+        "--tasks",
+        "two-car",
+        "--algos",
+        "step,mappo",
+        "--seeds",
+        "3",
+        "--steps",
+        "40",
+        "--eval-points",
+        "0",
+    ]
+    argv += ["--eval-episodes", "1", "--saved-only", "--out", str(tmp_path), "--name", "twocar"]
+    argv += ["--hyperparams", 'step={"n_envs": 2, "n_steps": 20}']
+    argv += ["--hyperparams", 'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}']
+    assert cli_main(argv) == 0
+    text = (tmp_path / "twocar.md").read_text()
+    assert "| two-car | step | 2 |" in text and "- Trial records made at commit" in text
+    assert "2 planned trial(s) have no record and are not in these numbers" in text

@@ -99,14 +99,26 @@ def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any]
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
-    """The commit of the checkout the harness runs from (``+dirty`` with uncommitted changes), or None."""
+    """The commit of the checkout the harness runs from, or None.
+
+    ``+dirty`` marks uncommitted changes to tracked files outside :data:`RESULTS_DIR`: a study
+    rewrites its own report there while it runs, which changes no code.
+    """
+    return _commit_of(_HERE)
+
+
+#: Where the benchmark scripts write (relative to the repository root); changes there do not make a checkout dirty.
+RESULTS_DIR = "benchmarks/results"
+
+
+def _commit_of(folder: Path) -> str | None:
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_HERE, capture_output=True, text=True, timeout=10)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=_HERE,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", f":(top,exclude){RESULTS_DIR}"],
+            cwd=folder,
             capture_output=True,
             text=True,
             timeout=10,

@@ -566,54 +566,18 @@ def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
     `--saved-only` render of a larger plan says which commit made the records and how many trials have none."""
     from stmg_bench.cli import main as cli_main
 
-    code = cli_main(
-        [
-            "merge",
-            "--tasks",
-            "two-car",
-            "--algos",
-            "step,mappo",
-            "--seeds",
-            "2",
-            "--steps",
-            "40",
-            "--eval-points",
-            "0",
-            "--eval-episodes",
-            "1",
-            "--hyperparams",
-            'step={"n_envs": 2, "n_steps": 20}',
-            "--hyperparams",
-            'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}',
-            "--workers",
-            "1",
-            "--out",
-            str(tmp_path),
-            "--name",
-            "twocar",
-        ]
-    )
+    def argv(seeds: int, *extra: str) -> list[str]:
+        flags = ["merge", "--tasks", "two-car", "--algos", "step,mappo", "--seeds", str(seeds), "--steps", "40"]
+        flags += ["--eval-points", "0", "--eval-episodes", "1", "--out", str(tmp_path), "--name", "twocar"]
+        flags += ["--hyperparams", 'step={"n_envs": 2, "n_steps": 20}']
+        return [*flags, "--hyperparams", 'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}', *extra]
+
+    code = cli_main(argv(2, "--workers", "1"))
     assert code == 0
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "| two-car | mappo | 2 |" in text
     assert (tmp_path / "twocar_curves.png").exists() and (tmp_path / "twocar_tests.csv").exists()
-    argv = [
-        "merge",
-        "--tasks",
-        "two-car",
-        "--algos",
-        "step,mappo",
-        "--seeds",
-        "3",
-        "--steps",
-        "40",
-        "--eval-points",
-        "0",
-    ]
-    argv += ["--eval-episodes", "1", "--saved-only", "--out", str(tmp_path), "--name", "twocar"]
-    argv += ["--hyperparams", 'step={"n_envs": 2, "n_steps": 20}']
-    argv += ["--hyperparams", 'mappo={"n_envs": 2, "n_steps": 20, "n_minibatches": 2}']
-    assert cli_main(argv) == 0
+    assert cli_main(argv(3, "--saved-only")) == 0
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "- Trial records made at commit" in text
     assert "2 planned trial(s) have no record and are not in these numbers" in text

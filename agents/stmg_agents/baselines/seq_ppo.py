@@ -210,7 +210,7 @@ class SeqPPO(STEP):
                 f"SeqPPO has no hypernetwork and so no regulariser: expected no beta, got beta={kwargs['beta']!r}; "
                 "use STEP (or the built-in 'step-beta0') for the hypernetwork without the regulariser."
             )
-        for lever in ("rank_lr_ratio", "rank_ent_ratio", "leader_start"):
+        for lever in ("rank_lr_ratio", "rank_ent_ratio", "leader_start", "ent_stagger"):
             if lever in kwargs and kwargs.get("_init_setup_model", True):
                 raise TypeError(
                     f"SeqPPO updates every rank together, so it has no per-rank {lever}: expected none, "

@@ -214,6 +214,14 @@ class STEP(PPO):
             still play their near-uniform initial policies and so visit every one of its contexts
             (a rank not yet started is not updated, but shares ``E`` and ``H`` with those that are).
             0 (default): every rank from the start.
+        ent_stagger: Backward sharpening, in ``[0, 1)``: each rank runs the ``ent_coef`` schedule over its own
+            window of ``1 - ent_stagger`` of training instead of the whole, rank ``i``'s window starting at
+            ``ent_stagger * (N - 1 - i) / (N - 1)`` (the thresholds of ``leader_start``); before its window a
+            rank keeps the schedule's start, after it the end. With ``ent_coef=(start, end)`` and a large
+            ``start`` the last follower sharpens first while every rank above it still explores, then the
+            next rank up against settled followers, the leader last: each leader keeps exploring until the
+            ranks below it have learned their replies. 0 (default): one schedule for every rank. No effect
+            when ``ent_coef`` is a number.
         target_kl: Stop a rank's epochs early when the approximate KL exceeds ``1.5 * target_kl``.
         stats_window_size: Episodes averaged in the rollout logs.
         tensorboard_log: TensorBoard log folder.
@@ -243,6 +251,7 @@ class STEP(PPO):
     rank_lr_ratio: float = 1.0
     rank_ent_ratio: float = 1.0
     leader_start: float = 0.0
+    ent_stagger: float = 0.0
     rollout_buffer: STMGRolloutBuffer
 
     def __init__(
@@ -266,6 +275,7 @@ class STEP(PPO):
         rank_lr_ratio: float = 1.0,
         rank_ent_ratio: float = 1.0,
         leader_start: float = 0.0,
+        ent_stagger: float = 0.0,
         target_kl: float | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -294,6 +304,7 @@ class STEP(PPO):
         self.rank_lr_ratio = _check_ratio(rank_lr_ratio, "rank_lr_ratio")
         self.rank_ent_ratio = _check_ratio(rank_ent_ratio, "rank_ent_ratio")
         self.leader_start = _check_fraction(leader_start, "leader_start")
+        self.ent_stagger = _check_fraction(ent_stagger, "ent_stagger")
         n_steps = check_int(n_steps, "n_steps", 1)
         n_epochs = check_int(n_epochs, "n_epochs", 1)
         if batch_size is not None:
@@ -618,15 +629,29 @@ class STEP(PPO):
     def _rank_coefficients(self, rank: int | None) -> tuple[float, float]:
         """``(learning-rate multiplier, entropy bonus)`` of ``rank``'s update: ``rank_lr_ratio**rank`` and
         ``ent_coef * rank_ent_ratio**rank`` (two timescales, per-rank exploration; ``ent_coef`` at this update when
-        it is a schedule); at ratio 1, or for a group of mixed ranks (``None``), the plain ``(1.0, ent_coef)``."""
-        ent_coef = self._ent_coef_now()
+        it is a schedule, read at the rank's own progress under ``ent_stagger``); at ratio 1, or for a group of
+        mixed ranks (``None``), the plain ``(1.0, ent_coef)``."""
         if rank is None:
-            return 1.0, ent_coef
-        return self.rank_lr_ratio**rank, ent_coef * self.rank_ent_ratio**rank
+            return 1.0, self._ent_coef_now()
+        return self.rank_lr_ratio**rank, self._ent_coef_now(rank) * self.rank_ent_ratio**rank
 
-    def _ent_coef_now(self) -> float:
-        """The entropy bonus of this update: ``ent_coef``, or its schedule at the progress remaining."""
-        return ent_coef_at(self.ent_coef, self._current_progress_remaining)
+    def _ent_coef_now(self, rank: int | None = None) -> float:
+        """The entropy bonus of this update: ``ent_coef``, or its schedule at the progress remaining (``rank``'s
+        own progress in its window under ``ent_stagger``)."""
+        return ent_coef_at(self.ent_coef, self._rank_progress_remaining(rank))
+
+    def _rank_progress_remaining(self, rank: int | None) -> float:
+        """The progress remaining of ``rank``'s entropy schedule: the run's, or under ``ent_stagger`` its window's.
+
+        Rank ``i`` of ``N`` runs its schedule over ``[d_i, d_i + 1 - ent_stagger]`` of training, with
+        ``d_i = ent_stagger * (N - 1 - i) / (N - 1)``: 1 before the window, 0 after it.
+        """
+        progress = float(self._current_progress_remaining)
+        if rank is None or self.ent_stagger == 0.0 or self.n_agents < 2:
+            return progress
+        start = self.ent_stagger * (self.n_agents - 1 - rank) / (self.n_agents - 1)
+        elapsed = (1.0 - progress - start) / (1.0 - self.ent_stagger)
+        return 1.0 - min(1.0, max(0.0, elapsed))
 
     def _rank_started(self, rank: int | None) -> bool:
         """Whether ``rank`` is updated now under ``leader_start`` (always at 0, and for a mixed group ``None``).

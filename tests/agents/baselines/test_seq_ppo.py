@@ -53,6 +53,8 @@ def test_arguments_that_belong_to_step_are_refused():
         SeqPPO("stmg/Penalty-v0", seed=0, policy=NLevelPolicy)
     with pytest.raises(TypeError, match="no per-rank rank_lr_ratio"):
         SeqPPO("stmg/Penalty-v0", seed=0, rank_lr_ratio=2.0)
+    with pytest.raises(TypeError, match="no per-rank ent_stagger"):
+        SeqPPO("stmg/Penalty-v0", seed=0, ent_stagger=0.5)
     with pytest.raises(ValueError, match="batch_size or n_minibatches, not both"):
         SeqPPO("stmg/Penalty-v0", seed=0, batch_size=10, n_minibatches=2)
 

@@ -291,6 +291,27 @@ def test_an_entropy_schedule_is_read_at_every_update_and_a_constant_one_changes_
             STEP("stmg/Penalty-v0", seed=0, ent_coef=bad)
 
 
+def test_ent_stagger_runs_each_ranks_entropy_schedule_in_its_own_window_the_last_follower_first(monkeypatch, tmp_path):
+    """ent_stagger=0.5 with 2 ranks and ent_coef=[0.6, 0.0]: the follower runs the schedule over the first half of
+    training and then keeps 0, the leader keeps 0.6 until halfway and runs it over the second half (each update's
+    bonus, rank by rank); a number is unaffected; the setting survives save/load; bad fractions are refused."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_epochs=1, ent_coef=[0.6, 0.0], ent_stagger=0.5)
+    seen = []
+    original = model._rank_coefficients
+    monkeypatch.setattr(model, "_rank_coefficients", lambda rank: seen.append(original(rank)[1]) or original(rank))
+    model.learn(60)  # three updates, after 1/3, 2/3 and all of training; (leader, follower) at each
+    assert seen == pytest.approx([0.6, 0.2, 0.4, 0.0, 0.0, 0.0])
+    constant = STEP("stmg/Penalty-v0", seed=0, ent_stagger=0.5)
+    constant._current_progress_remaining = 0.3
+    assert constant._rank_coefficients(0) == (1.0, 0.05) and constant._rank_coefficients(1) == (1.0, 0.05)
+    model.save(tmp_path / "staggered")
+    assert STEP.load(tmp_path / "staggered").ent_stagger == 0.5
+    assert STEP("stmg/Penalty-v0", seed=0).ent_stagger == 0.0
+    for bad in (1.0, -0.1, "late"):
+        with pytest.raises(ValueError, match="expected ent_stagger to be a"):
+            STEP("stmg/Penalty-v0", seed=0, ent_stagger=bad)
+
+
 def test_two_timescales_give_each_rank_its_step_size_and_entropy_bonus(monkeypatch):
     """rank_lr_ratio r: rank i's gradient steps run at lr * r**i; rank_ent_ratio q: its bonus is ent_coef * q**i;
     at 1 (the default) every rank gets the plain values, so STEP's update is unchanged."""

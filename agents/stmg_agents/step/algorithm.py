@@ -222,6 +222,14 @@ class STEP(PPO):
             next rank up against settled followers, the leader last: each leader keeps exploring until the
             ranks below it have learned their replies. 0 (default): one schedule for every rank. No effect
             when ``ent_coef`` is a number.
+        leader_explore: Exploration for the followers' sake, in ``[0, 1)``: in rollouts, each decision of a rank
+            with ranks below it (``rank < N - 1``) is replaced, with this probability, by an action drawn
+            uniformly from the allowed ones (``action_mask``). The ranks below see it as they see any context,
+            so they keep learning their replies to every action of the ranks above however sharp those become;
+            the replaced decision is left out of its own rank's update (its action is not the policy's), so each
+            rank still learns on its own policy's decisions. The decision stays in its agent's trajectory (its
+            reward enters the returns of that agent's earlier decisions when ``gamma > 0``; exact at
+            ``gamma = 0``). Discrete actions only. 0 (default): off.
         target_kl: Stop a rank's epochs early when the approximate KL exceeds ``1.5 * target_kl``.
         stats_window_size: Episodes averaged in the rollout logs.
         tensorboard_log: TensorBoard log folder.
@@ -252,6 +260,7 @@ class STEP(PPO):
     rank_ent_ratio: float = 1.0
     leader_start: float = 0.0
     ent_stagger: float = 0.0
+    leader_explore: float = 0.0
     rollout_buffer: STMGRolloutBuffer
 
     def __init__(
@@ -276,6 +285,7 @@ class STEP(PPO):
         rank_ent_ratio: float = 1.0,
         leader_start: float = 0.0,
         ent_stagger: float = 0.0,
+        leader_explore: float = 0.0,
         target_kl: float | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -305,6 +315,7 @@ class STEP(PPO):
         self.rank_ent_ratio = _check_ratio(rank_ent_ratio, "rank_ent_ratio")
         self.leader_start = _check_fraction(leader_start, "leader_start")
         self.ent_stagger = _check_fraction(ent_stagger, "ent_stagger")
+        self.leader_explore = _check_fraction(leader_explore, "leader_explore")
         n_steps = check_int(n_steps, "n_steps", 1)
         n_epochs = check_int(n_epochs, "n_epochs", 1)
         if batch_size is not None:
@@ -348,6 +359,11 @@ class STEP(PPO):
         )
         self.batch_size = batch_size  # type: ignore[assignment]
         self.normalize_advantage = normalize_advantage
+        if self.leader_explore > 0.0 and vec_env is not None and not isinstance(vec_env.action_space, spaces.Discrete):
+            raise ValueError(
+                f"leader_explore draws uniform actions, so it needs Discrete actions; got {vec_env.action_space}. "
+                "Use leader_explore=0 (the default) for this task."
+            )
         if _init_setup_model:
             self._setup_model()
 
@@ -507,6 +523,7 @@ class STEP(PPO):
             env.begin_tick()
             while (batch := env.next_decisions()) is not None:
                 actions, values, log_probs = act(batch.observations)
+                explored = self._explore_for_followers(batch.observations, batch.ranks, actions)
                 rollout_buffer.add_decisions(
                     step,
                     batch.envs * n_agents + batch.agents,
@@ -515,6 +532,7 @@ class STEP(PPO):
                     values,
                     log_probs,
                     batch.ranks,
+                    explored,
                 )
                 env.apply(batch, actions)
             outcome = env.outcome()
@@ -550,6 +568,31 @@ class STEP(PPO):
         callback.update_locals(locals())
         callback.on_rollout_end()
         return True
+
+    def _explore_for_followers(
+        self, observations: dict[str, np.ndarray], ranks: np.ndarray, actions: np.ndarray
+    ) -> np.ndarray | None:
+        """Under ``leader_explore``, replace (in place) some decisions of ranks with followers by uniform actions.
+
+        Returns the mask of replaced decisions (left out of their rank's update), or None when off.
+        """
+        if self.leader_explore == 0.0:
+            return None
+        rng = self._np_rng
+        explored = (np.asarray(ranks) < self.n_agents - 1) & (rng.random(len(actions)) < self.leader_explore)
+        rows = np.flatnonzero(explored)
+        if len(rows):
+            n = int(self.action_space.n)  # type: ignore[attr-defined]
+            mask = observations.get("action_mask")
+            allowed = np.ones((len(rows), n), dtype=bool) if mask is None else np.asarray(mask)[rows].astype(bool)
+            # one uniform draw per row among its allowed actions
+            choice = (rng.random(len(rows)) * allowed.sum(axis=1)).astype(np.int64)
+            drawn = np.argmax(np.cumsum(allowed, axis=1) > choice[:, None], axis=1)
+            if actions.ndim == 1:
+                actions[rows] = drawn
+            else:
+                actions[rows, 0] = drawn
+        return explored
 
     def _rollout_actor(self) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """``obs batch -> (actions, values, log_probs)`` (NumPy) sampling from the current policy.
@@ -705,7 +748,7 @@ class STEP(PPO):
         losses = []
         hyper = self.policy.has_hypernetwork
         for rank, data in self._update_groups(buffer):
-            if not self._rank_started(rank):
+            if not self._rank_started(rank) or len(data) == 0:  # empty: every decision explored (leader_explore)
                 continue
             lr_scale, ent_coef = self._rank_coefficients(rank)
             for group, lr in zip(param_groups, base_lrs):

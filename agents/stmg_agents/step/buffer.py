@@ -74,6 +74,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
 
     valid: np.ndarray
     ranks: np.ndarray
+    explored: np.ndarray
 
     def __init__(
         self,
@@ -107,6 +108,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         super().reset()
         self.valid = np.zeros((self.buffer_size, self.n_envs), dtype=bool)
         self.ranks = np.zeros((self.buffer_size, self.n_envs), dtype=np.int64)
+        self.explored = np.zeros((self.buffer_size, self.n_envs), dtype=bool)
         self._flat: dict[str, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ writing
@@ -123,8 +125,11 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         values: np.ndarray,
         log_probs: np.ndarray,
         ranks: np.ndarray,
+        explored: np.ndarray | None = None,
     ) -> None:
-        """Store the decisions of ``lanes`` at ``step`` (one row per lane)."""
+        """Store the decisions of ``lanes`` at ``step`` (one row per lane); ``explored`` marks decisions whose action
+        the policy did not choose (STEP's ``leader_explore``): contexts for the ranks below, left out of
+        :meth:`rank_samples`."""
         count = len(lanes)
         for key, shape in self.obs_shape.items():
             self.observations[key][step, lanes] = np.asarray(obs[key]).reshape(count, *shape)
@@ -132,6 +137,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         self.values[step, lanes] = values
         self.log_probs[step, lanes] = log_probs
         self.ranks[step, lanes] = ranks
+        self.explored[step, lanes] = False if explored is None else explored
         self.valid[step, lanes] = True
 
     def end_step(self, step: int, rewards: np.ndarray) -> None:
@@ -151,7 +157,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
     def _flatten(self) -> dict[str, np.ndarray]:
         if self._flat is None:
             flat = {f"obs:{k}": self.swap_and_flatten(v) for k, v in self.observations.items()}
-            for name in ("actions", "values", "log_probs", "advantages", "returns", "valid", "ranks"):
+            for name in ("actions", "values", "log_probs", "advantages", "returns", "valid", "ranks", "explored"):
                 flat[name] = self.swap_and_flatten(getattr(self, name))
             self._flat = flat
         return self._flat
@@ -162,9 +168,9 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         return sorted(int(r) for r in np.unique(flat["ranks"][flat["valid"]]))
 
     def rank_samples(self, rank: int) -> STMGRolloutSamples:
-        """All valid decisions taken at ``rank``, as torch tensors (lane-major order)."""
+        """All valid decisions taken at ``rank`` by its policy (not ``explored``), as torch tensors (lane-major order)."""
         flat = self._flatten()
-        return self._samples(np.flatnonzero(flat["valid"] & (flat["ranks"] == rank)))
+        return self._samples(np.flatnonzero(flat["valid"] & (flat["ranks"] == rank) & ~flat["explored"]))
 
     def _samples(self, index: np.ndarray) -> STMGRolloutSamples:
         flat = self._flatten()
@@ -180,9 +186,9 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         )
 
     def all_samples(self) -> STMGRolloutSamples:
-        """Every valid decision, all ranks (lane-major order)."""
+        """Every valid decision its policy took (not ``explored``), all ranks (lane-major order)."""
         flat = self._flatten()
-        return self._samples(np.flatnonzero(flat["valid"]))
+        return self._samples(np.flatnonzero(flat["valid"] & ~flat["explored"]))
 
     def get(self, batch_size: int | None = None) -> Iterator[STMGRolloutSamples]:  # type: ignore[override]
         """Shuffled minibatches of the valid decisions of all ranks (SB3's ``get``, without the empty lane slots).

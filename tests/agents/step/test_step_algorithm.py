@@ -312,6 +312,37 @@ def test_ent_stagger_runs_each_ranks_entropy_schedule_in_its_own_window_the_last
             STEP("stmg/Penalty-v0", seed=0, ent_stagger=bad)
 
 
+def test_leader_explore_replaces_some_leader_decisions_and_leaves_them_out_of_the_leaders_update():
+    """leader_explore=0.5 on a 2-agent game: about half of the leader's decisions (none of the last follower's)
+    are marked explored, their actions drawn uniformly among the allowed ones (action_mask respected); the
+    leader's update samples leave them out, the follower's keep every decision; a run is reproducible; Box
+    actions and bad fractions are refused."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=50, n_epochs=1, leader_explore=0.5)
+    model.learn(200)
+    buffer = model.rollout_buffer
+    leader, follower = buffer.ranks == 0, buffer.ranks == 1
+    assert 0.35 < buffer.explored[leader & buffer.valid].mean() < 0.65
+    assert not buffer.explored[follower].any()
+    assert len(buffer.rank_samples(0)) == int((leader & buffer.valid & ~buffer.explored).sum())
+    assert len(buffer.rank_samples(1)) == int((follower & buffer.valid).sum())
+    again = STEP("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=50, n_epochs=1, leader_explore=0.5)
+    again.learn(200)
+    assert same_parameters(parameters(again), parameters(model))
+    assert np.array_equal(again.rollout_buffer.explored, buffer.explored)
+    actions = np.zeros(400, dtype=np.int64)
+    mask = np.zeros((400, 3), dtype=np.int8)
+    mask[:, 1:] = 1  # action 0 not allowed
+    explored = model._explore_for_followers({"action_mask": mask}, np.zeros(400, dtype=np.int64), actions)
+    assert explored is not None and explored.any()
+    assert set(actions[explored].tolist()) == {1, 2} and not actions[~explored].any()
+    assert STEP("stmg/Penalty-v0", seed=0)._explore_for_followers({}, np.zeros(3), np.zeros(3)) is None
+    with pytest.raises(ValueError, match="leader_explore draws uniform actions, so it needs Discrete actions"):
+        STEP(lambda: stmg_v0(CountdownGame(2, box_actions=True)), seed=0, leader_explore=0.2)
+    for bad in (1.0, -0.1, "often"):
+        with pytest.raises(ValueError, match="expected leader_explore to be a"):
+            STEP("stmg/Penalty-v0", seed=0, leader_explore=bad)
+
+
 def test_two_timescales_give_each_rank_its_step_size_and_entropy_bonus(monkeypatch):
     """rank_lr_ratio r: rank i's gradient steps run at lr * r**i; rank_ent_ratio q: its bonus is ent_coef * q**i;
     at 1 (the default) every rank gets the plain values, so STEP's update is unchanged."""

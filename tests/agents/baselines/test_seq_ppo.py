@@ -103,3 +103,14 @@ def test_save_and_load_keep_the_class_and_the_policy(tmp_path):
         th.testing.assert_close(
             loaded.policy.action_probabilities(_obs(1, 2)), model.policy.action_probabilities(_obs(1, 2))
         )
+
+
+def test_leader_explore_decisions_are_contexts_for_the_followers_but_not_trained_on():
+    """SeqPPO inherits STEP's rollouts: with leader_explore its update (every rank together) leaves the leader's
+    replaced decisions out and keeps all of the follower's."""
+    model = SeqPPO("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=25, n_epochs=1, leader_explore=0.5)
+    model.learn(100)
+    buffer = model.rollout_buffer
+    assert buffer.explored[buffer.valid].any() and not buffer.explored[buffer.ranks == 1].any()
+    assert len(buffer.all_samples()) == int((buffer.valid & ~buffer.explored).sum())
+

@@ -225,11 +225,13 @@ class STEP(PPO):
         leader_explore: Exploration for the followers' sake, in ``[0, 1)``: in rollouts, each decision of a rank
             with ranks below it (``rank < N - 1``) is replaced, with this probability, by an action drawn
             uniformly from the allowed ones (``action_mask``). The ranks below see it as they see any context,
-            so they keep learning their replies to every action of the ranks above however sharp those become;
-            the replaced decision is left out of its own rank's update (its action is not the policy's), so each
-            rank still learns on its own policy's decisions. The decision stays in its agent's trajectory (its
-            reward enters the returns of that agent's earlier decisions when ``gamma > 0``; exact at
-            ``gamma = 0``). Discrete actions only. 0 (default): off.
+            so they keep learning their replies to every action of the ranks above however sharp those become.
+            The replaced decision, and the decisions of the ranks above it in the same time step (their reward
+            depends on it), are left out of their ranks' updates (``STMGRolloutBuffer.off_policy``), so every
+            rank learns its values under its followers' policies, not under their exploration. The decisions
+            stay in their agents' trajectories (their rewards enter the returns of those agents' earlier
+            decisions when ``gamma > 0``; exact at ``gamma = 0``). A leader keeps about ``(1 - leader_explore)**
+            (N - 1)`` of its decisions. Discrete actions only. 0 (default): off.
         target_kl: Stop a rank's epochs early when the approximate KL exceeds ``1.5 * target_kl``.
         stats_window_size: Episodes averaged in the rollout logs.
         tensorboard_log: TensorBoard log folder.

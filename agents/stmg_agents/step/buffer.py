@@ -74,7 +74,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
 
     valid: np.ndarray
     ranks: np.ndarray
-    explored: np.ndarray
+    off_policy: np.ndarray
 
     def __init__(
         self,
@@ -108,7 +108,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         super().reset()
         self.valid = np.zeros((self.buffer_size, self.n_envs), dtype=bool)
         self.ranks = np.zeros((self.buffer_size, self.n_envs), dtype=np.int64)
-        self.explored = np.zeros((self.buffer_size, self.n_envs), dtype=bool)
+        self.off_policy = np.zeros((self.buffer_size, self.n_envs), dtype=bool)
         self._flat: dict[str, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ writing
@@ -128,8 +128,8 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         explored: np.ndarray | None = None,
     ) -> None:
         """Store the decisions of ``lanes`` at ``step`` (one row per lane); ``explored`` marks decisions whose action
-        the policy did not choose (STEP's ``leader_explore``): contexts for the ranks below, left out of
-        :meth:`rank_samples`."""
+        the policy did not choose (STEP's ``leader_explore``): contexts for the ranks below, but off-policy for
+        their own rank (see :meth:`end_step`)."""
         count = len(lanes)
         for key, shape in self.obs_shape.items():
             self.observations[key][step, lanes] = np.asarray(obs[key]).reshape(count, *shape)
@@ -137,14 +137,21 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         self.values[step, lanes] = values
         self.log_probs[step, lanes] = log_probs
         self.ranks[step, lanes] = ranks
-        self.explored[step, lanes] = False if explored is None else explored
+        self.off_policy[step, lanes] = False if explored is None else explored
         self.valid[step, lanes] = True
 
     def end_step(self, step: int, rewards: np.ndarray) -> None:
         """Store the lanes' rewards of ``step`` (bootstrap values of truncations already added).
 
-        Lanes that did not act are made episode starts with zero value and reward.
+        Lanes that did not act are made episode starts with zero value and reward. Where a decision of
+        the step was explored, every decision of its env copy at that rank or above it is marked
+        ``off_policy``: its reward came from an action its policy did not choose (its own, or one below it).
         """
+        off = self.off_policy[step].reshape(self.n_copies, self.n_agents)
+        if off.any():
+            ranks = self.ranks[step].reshape(self.n_copies, self.n_agents)
+            lowest = np.where(off, ranks, -1).max(axis=1, keepdims=True)  # the last-deciding explored rank
+            self.off_policy[step] = (self.valid[step].reshape(off.shape) & (ranks <= lowest)).reshape(-1)
         invalid = ~self.valid[step]
         self.rewards[step] = np.where(invalid, 0.0, rewards)
         if invalid.any():
@@ -157,7 +164,7 @@ class STMGRolloutBuffer(DictRolloutBuffer):
     def _flatten(self) -> dict[str, np.ndarray]:
         if self._flat is None:
             flat = {f"obs:{k}": self.swap_and_flatten(v) for k, v in self.observations.items()}
-            for name in ("actions", "values", "log_probs", "advantages", "returns", "valid", "ranks", "explored"):
+            for name in ("actions", "values", "log_probs", "advantages", "returns", "valid", "ranks", "off_policy"):
                 flat[name] = self.swap_and_flatten(getattr(self, name))
             self._flat = flat
         return self._flat
@@ -168,9 +175,9 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         return sorted(int(r) for r in np.unique(flat["ranks"][flat["valid"]]))
 
     def rank_samples(self, rank: int) -> STMGRolloutSamples:
-        """All valid decisions taken at ``rank`` by its policy (not ``explored``), as torch tensors (lane-major order)."""
+        """All valid on-policy decisions taken at ``rank`` (not ``off_policy``), as torch tensors (lane-major order)."""
         flat = self._flatten()
-        return self._samples(np.flatnonzero(flat["valid"] & (flat["ranks"] == rank) & ~flat["explored"]))
+        return self._samples(np.flatnonzero(flat["valid"] & (flat["ranks"] == rank) & ~flat["off_policy"]))
 
     def _samples(self, index: np.ndarray) -> STMGRolloutSamples:
         flat = self._flatten()
@@ -186,9 +193,9 @@ class STMGRolloutBuffer(DictRolloutBuffer):
         )
 
     def all_samples(self) -> STMGRolloutSamples:
-        """Every valid decision its policy took (not ``explored``), all ranks (lane-major order)."""
+        """Every valid on-policy decision (not ``off_policy``), all ranks (lane-major order)."""
         flat = self._flatten()
-        return self._samples(np.flatnonzero(flat["valid"] & ~flat["explored"]))
+        return self._samples(np.flatnonzero(flat["valid"] & ~flat["off_policy"]))
 
     def get(self, batch_size: int | None = None) -> Iterator[STMGRolloutSamples]:  # type: ignore[override]
         """Shuffled minibatches of the valid decisions of all ranks (SB3's ``get``, without the empty lane slots).

@@ -111,6 +111,5 @@ def test_leader_explore_decisions_are_contexts_for_the_followers_but_not_trained
     model = SeqPPO("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=25, n_epochs=1, leader_explore=0.5)
     model.learn(100)
     buffer = model.rollout_buffer
-    assert buffer.explored[buffer.valid].any() and not buffer.explored[buffer.ranks == 1].any()
-    assert len(buffer.all_samples()) == int((buffer.valid & ~buffer.explored).sum())
-
+    assert buffer.off_policy[buffer.valid].any() and not buffer.off_policy[buffer.ranks == 1].any()
+    assert len(buffer.all_samples()) == int((buffer.valid & ~buffer.off_policy).sum())

@@ -314,21 +314,35 @@ def test_ent_stagger_runs_each_ranks_entropy_schedule_in_its_own_window_the_last
 
 def test_leader_explore_replaces_some_leader_decisions_and_leaves_them_out_of_the_leaders_update():
     """leader_explore=0.5 on a 2-agent game: about half of the leader's decisions (none of the last follower's)
-    are marked explored, their actions drawn uniformly among the allowed ones (action_mask respected); the
-    leader's update samples leave them out, the follower's keep every decision; a run is reproducible; Box
-    actions and bad fractions are refused."""
+    are replaced, their actions drawn uniformly among the allowed ones (action_mask respected); the leader's
+    update samples leave them out, the follower's keep every decision; with 3 agents a leader's decision is
+    also left out when the middle rank below it explored in that step (about 3/4 of them); a run is
+    reproducible; Box actions and bad fractions are refused."""
     model = STEP("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=50, n_epochs=1, leader_explore=0.5)
     model.learn(200)
     buffer = model.rollout_buffer
     leader, follower = buffer.ranks == 0, buffer.ranks == 1
-    assert 0.35 < buffer.explored[leader & buffer.valid].mean() < 0.65
-    assert not buffer.explored[follower].any()
-    assert len(buffer.rank_samples(0)) == int((leader & buffer.valid & ~buffer.explored).sum())
+    assert 0.35 < buffer.off_policy[leader & buffer.valid].mean() < 0.65
+    assert not buffer.off_policy[follower].any()
+    assert len(buffer.rank_samples(0)) == int((leader & buffer.valid & ~buffer.off_policy).sum())
     assert len(buffer.rank_samples(1)) == int((follower & buffer.valid).sum())
     again = STEP("stmg/Penalty-v0", seed=0, n_envs=4, n_steps=50, n_epochs=1, leader_explore=0.5)
     again.learn(200)
     assert same_parameters(parameters(again), parameters(model))
-    assert np.array_equal(again.rollout_buffer.explored, buffer.explored)
+    assert np.array_equal(again.rollout_buffer.off_policy, buffer.off_policy)
+    three = STEP(
+        "stmg/Matrix-v0",
+        seed=0,
+        n_envs=8,
+        n_steps=50,
+        n_epochs=1,
+        leader_explore=0.5,
+        env_kwargs={"payoffs": np.arange(81.0).reshape(3, 3, 3, 3).tolist()},
+    )
+    three.learn(400)
+    buffer = three.rollout_buffer
+    share = [buffer.off_policy[(buffer.ranks == r) & buffer.valid].mean() for r in range(3)]
+    assert 0.65 < share[0] < 0.85 and 0.35 < share[1] < 0.65 and share[2] == 0.0
     actions = np.zeros(400, dtype=np.int64)
     mask = np.zeros((400, 3), dtype=np.int8)
     mask[:, 1:] = 1  # action 0 not allowed

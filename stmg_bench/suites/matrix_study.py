@@ -73,6 +73,14 @@ def _replies(game: str, order: tuple[int, ...]) -> dict[tuple[int, ...], int]:
     return backward_induction_replies(_payoffs(game), order)
 
 
+@functools.cache
+def _margin(game: str, order: tuple[int, ...]) -> Any:
+    """The decisive margin of a game under an order (:func:`~stmg_bench.suites.replies.decisive_margin`)."""
+    from stmg_bench.suites.replies import decisive_margin
+
+    return decisive_margin(_payoffs(game), order, replies=_replies(game, order))
+
+
 def _joint_replies(game: str, joint: Any, label_order: str, agents: Sequence[str]) -> Any:
     from stmg_bench.suites.replies import joint_reply_errors
 
@@ -138,6 +146,9 @@ def summarise(
                 if joint is not None and not listed.startswith("random:")
                 else None
             )
+            res["margin"] = (
+                _margin(game, order_indices(label_order, res["agents"])) if res["replies"] is not None else None
+            )
             groups[(game, res["algo"], listed)].append(res)
             row = {
                 "game": game,
@@ -188,6 +199,7 @@ def summarise(
             "p_se": sorted(r["p_se"] for r in with_p) if len(with_p) == n else None,
             "failing_seeds": sorted({r["seed"] for r in results if r["label"] != "SE"}),
             "replies": [r["replies"] for r in results] if all(r["replies"] is not None for r in results) else None,
+            "margin": results[0].get("margin"),
             "dps": float(np.mean([r["decisions_per_s"] for r in results])),
             "train_s": float(np.sum([r["train_s"] for r in results])),
         }
@@ -487,10 +499,13 @@ def reply_lines(
         "a rank's greedy reply pays its agent less than the backward-induction reply, the ranks below playing theirs "
         "(`stmg_bench.suites.replies.joint_reply_errors`; a reply as good as the solver's is not wrong); mean over "
         "seeds, of the contexts there are. A policy with none plays an SE outcome; wrong replies off the SE path are "
-        "what the ranks above learn against.",
+        "what the ranks above learn against. SE margin: the smallest payoff gap the SE depends on, the rank and "
+        "context where it lies (`stmg_bench.suites.replies.decisive_margin`: swapping that reply for the mover's "
+        "next-best action changes the SE); a learner that estimates values from samples must resolve it.",
         "",
-        "| game | algo | order | trials | wrong replies per rank (mean over seeds / contexts) | seeds with every reply right |",
-        "|---|---|---|---:|---|---:|",
+        "| game | algo | order | trials | wrong replies per rank (mean over seeds / contexts) | seeds with every reply right "
+        "| SE margin (rank: context) |",
+        "|---|---|---|---:|---|---:|---|",
     ]
     for key in rows:
         replies = stats[key]["replies"]
@@ -500,8 +515,14 @@ def reply_lines(
         perfect = sum(not any(r.wrong) for r in replies)
         per_rank = ", ".join(f"{w:.1f}/{c}" for w, c in zip(wrong, contexts))
         note = f" ({unread} contexts unread: zero probability)" if unread else ""
+        margin = stats[key].get("margin")
+        if margin is None or margin.rank is None:
+            margin_text = "-"
+        else:
+            margin_text = f"{margin.margin:.2f} ({margin.rank}: {' '.join(f'a{a + 1}' for a in margin.context) or '-'})"
         lines.append(
-            f"| {key[0]} | {key[1]} | {key[2]} | {len(replies)} | {per_rank}{note} | {perfect} of {len(replies)} |"
+            f"| {key[0]} | {key[1]} | {key[2]} | {len(replies)} | {per_rank}{note} | {perfect} of {len(replies)} "
+            f"| {margin_text} |"
         )
     return lines
 

@@ -507,7 +507,8 @@ def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_
 def test_the_report_reads_every_ranks_replies_from_the_saved_joint_distribution(tmp_path):
     """The section "Replies, rank by rank" gives, per fixed-order row, each rank's wrong replies out of its
     contexts (as `joint_reply_errors` reads the trial's joint distribution), says how many contexts could not be
-    read (a deterministic policy reaches one per rank), and the CSV has each trial's counts."""
+    read (a deterministic policy reaches one per rank) and the game's decisive margin, and the CSV has each
+    trial's counts."""
     from stmg_bench.suites.replies import joint_reply_errors
     from stmg_envs.matrix.generators import generate
 
@@ -523,8 +524,8 @@ def test_the_report_reads_every_ranks_replies_from_the_saved_joint_distribution(
     cells = ", ".join(f"{w:.1f}/{c}" for w, c in zip(expected.wrong, (1, 3, 9)))
     perfect = int(not any(expected.wrong))
     assert (
-        f"| {game} | copy-leader | possible_agents | 1 | {cells} (10 contexts unread: zero probability) | {perfect} of 1 |"
-        in section
-    )
+        f"| {game} | copy-leader | possible_agents | 1 | {cells} (10 contexts unread: zero probability) | {perfect} of 1 "
+        "| 0.63 (1: a1) |" in section
+    )  # general-sum:3:0's SE hinges on agent_1's reply to a1 (a gap of 0.63)
     header, row = (tmp_path / "replies3.csv").read_text().splitlines()[:2]
     assert row.split(",")[header.split(",").index("wrong_replies")] == " ".join(map(str, expected.wrong))

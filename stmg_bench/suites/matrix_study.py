@@ -75,10 +75,10 @@ def _replies(game: str, order: tuple[int, ...]) -> dict[tuple[int, ...], int]:
 
 @functools.cache
 def _margin(game: str, order: tuple[int, ...]) -> Any:
-    """The decisive margin of a game under an order (:func:`~stmg_bench.suites.replies.decisive_margin`)."""
-    from stmg_bench.suites.replies import decisive_margin
+    """The decisive margin of a game under an order (:func:`stmg_envs.equilibria.decisive_margin`)."""
+    from stmg_envs.equilibria import decisive_margin
 
-    return decisive_margin(_payoffs(game), order, replies=_replies(game, order))
+    return decisive_margin(_payoffs(game), order)
 
 
 def _joint_replies(game: str, joint: Any, label_order: str, agents: Sequence[str]) -> Any:
@@ -500,7 +500,7 @@ def reply_lines(
         "(`stmg_bench.suites.replies.joint_reply_errors`; a reply as good as the solver's is not wrong); mean over "
         "seeds, of the contexts there are. A policy with none plays an SE outcome; wrong replies off the SE path are "
         "what the ranks above learn against. SE margin: the smallest payoff gap the SE depends on, the rank and "
-        "context where it lies (`stmg_bench.suites.replies.decisive_margin`: swapping that reply for the mover's "
+        "context where it lies (`stmg_envs.equilibria.decisive_margin`: swapping that reply for the mover's "
         "next-best action changes the SE); a learner that estimates values from samples must resolve it.",
         "",
         "| game | algo | order | trials | wrong replies per rank (mean over seeds / contexts) | seeds with every reply right "

@@ -19,9 +19,6 @@ follower can turn a leader's best action into a bad one.
 * :func:`joint_reply_errors`: the wrong replies (ties aside) read from a joint-action distribution
   (a matrix trial record's ``joint_probabilities``), so saved runs are read without
   retraining;
-* :func:`decisive_margin`: how fine a payoff difference a learner must resolve to reach the SE: the
-  smallest gap, over the replies whose swap for the mover's next-best action changes the SE, between
-  the two (a game whose SE hinges on a gap of 0.01 is a knife edge for any learner that samples);
 * :func:`reply_errors`: an algorithm's replies against them, one
   :class:`RankReplies` per rank, with the value of each of the rank's actions on the
   SE path against the learned ranks below and against backward induction: where they
@@ -57,8 +54,6 @@ __all__ = [
     "rank_contexts",
     "reply_errors",
     "joint_reply_errors",
-    "DecisiveMargin",
-    "decisive_margin",
 ]
 
 
@@ -308,68 +303,3 @@ def joint_reply_errors(
                 best = _induced_payoffs(table, priority, replies, (*context, replies[context]))[player]
                 wrong[rank] += bool(value < best - atol)
     return JointReplies(tuple(wrong), tuple(read), tuple(unread))
-
-
-class DecisiveMargin(NamedTuple):
-    """The finest payoff difference the SE of a game depends on (see :func:`decisive_margin`)."""
-
-    #: The mover's gap between its backward-induction reply and its next-best action (``inf``: no swap matters).
-    margin: float
-    #: The rank that decides there (None when no swap matters).
-    rank: int | None
-    #: Its context, the actions of the ranks above in priority order (None likewise).
-    context: tuple[int, ...] | None
-
-
-def decisive_margin(
-    payoffs: npt.ArrayLike, order: Sequence[int] | None = None, replies: dict[tuple[int, ...], int] | None = None
-) -> DecisiveMargin:
-    """The smallest payoff gap a learner must resolve to reach the SE of ``payoffs`` under ``order``.
-
-    For every context of every rank, the mover's backward-induction reply is swapped for its next-best
-    action (the one paying it most after the reply, the ranks below answering by backward induction) and
-    the game is solved again (the ranks above re-solving, the solver's tie rule): where that changes the SE
-    joint action, the mover's gap between the two actions is one the learner must get right. The margin is
-    the smallest such gap. A learner that estimates values from samples needs the noise of its estimates
-    (and of the ranks below it) well under this gap; on the same scale of payoffs a game with a margin of
-    0.01 is a far harder target than one with 2.
-
-    Args:
-        payoffs: ``(N, A_1, ..., A_N)`` payoff tensor.
-        order: Priority order of player indices (default ``0..N-1``).
-        replies: :func:`backward_induction_replies` of ``payoffs`` and ``order``, if already solved.
-
-    Examples:
-        >>> payoffs = np.zeros((2, 2, 2)); payoffs[0] = [[3, 0], [2.5, 0]]; payoffs[1] = [[1, 0], [1, 0]]
-        >>> decisive_margin(payoffs)  # the leader's 3 against 2.5: swapping its reply changes the SE
-        DecisiveMargin(margin=0.5, rank=0, context=())
-    """
-    from stmg_envs.equilibria import stackelberg_equilibrium
-    from stmg_envs.equilibria.payoffs import as_order, as_payoff_tensor
-
-    table = as_payoff_tensor(payoffs)
-    priority = as_order(order, table.shape[0])
-    if replies is None:
-        replies = backward_induction_replies(table, priority)
-    se = stackelberg_equilibrium(table, order=priority).joint_action
-    low = float(table.min()) - 1.0 - float(np.ptp(table))  # below every payoff
-    best = DecisiveMargin(float("inf"), None, None)
-    for context, reply in replies.items():
-        player = priority[len(context)]
-        values = [
-            float(_induced_payoffs(table, priority, replies, (*context, action))[player])
-            for action in range(table.shape[1 + player])
-        ]
-        if len(values) < 2:
-            continue
-        gap = values[reply] - max(v for a, v in enumerate(values) if a != reply)
-        if gap >= best.margin:
-            continue
-        swapped = table.copy()  # the mover's payoffs after its reply, made the lowest: it now plays its next best
-        index: list[Any] = [player] + [slice(None)] * (table.ndim - 1)
-        for mover, action in zip(priority, (*context, reply)):
-            index[1 + mover] = action
-        swapped[tuple(index)] = low
-        if stackelberg_equilibrium(swapped, order=priority).joint_action != se:
-            best = DecisiveMargin(gap, len(context), tuple(context))
-    return best

@@ -6,6 +6,8 @@ A game with ``N`` players is a float array ``payoffs`` of shape ``(N, A_1, ..., 
 
 * :func:`stackelberg_equilibrium`: the pure Stackelberg equilibrium under a priority order,
   by backward induction with a stated tie rule (:mod:`stmg_envs.equilibria.stackelberg`).
+* :func:`decisive_margin`: the smallest payoff gap that decides that SE (how fine a difference a
+  learner must resolve to reach it).
 * :func:`pure_nash_equilibria`: all pure Nash equilibria, optionally strict only.
 * :func:`cooperation_level`: Bi-AC's cooperation level (Eq. 6), and
   :func:`sample_correlated_game` for the random games of Bi-AC's Fig. 2.
@@ -24,7 +26,14 @@ from stmg_envs.equilibria.cooperation import cooperation_level, pairwise_coopera
 from stmg_envs.equilibria.nash import is_pure_nash_equilibrium, pure_nash_equilibria, pure_nash_mask
 from stmg_envs.equilibria.outcome import OutcomeClassification, OutcomeLabel, classify_outcome
 from stmg_envs.equilibria.payoffs import as_joint_action, as_order, as_payoff_tensor, common_payoff_tensor
-from stmg_envs.equilibria.stackelberg import TIE_BREAKS, StackelbergEquilibrium, TieBreak, stackelberg_equilibrium
+from stmg_envs.equilibria.stackelberg import (
+    TIE_BREAKS,
+    DecisiveMargin,
+    StackelbergEquilibrium,
+    TieBreak,
+    decisive_margin,
+    stackelberg_equilibrium,
+)
 
 __all__ = [
     "as_payoff_tensor",
@@ -33,6 +42,8 @@ __all__ = [
     "as_joint_action",
     "stackelberg_equilibrium",
     "StackelbergEquilibrium",
+    "decisive_margin",
+    "DecisiveMargin",
     "TieBreak",
     "TIE_BREAKS",
     "pure_nash_equilibria",

@@ -35,14 +35,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from stmg_envs.equilibria.payoffs import as_order, as_payoff_tensor, as_tolerance
 
-__all__ = ["TieBreak", "TIE_BREAKS", "StackelbergEquilibrium", "stackelberg_equilibrium"]
+__all__ = [
+    "TieBreak",
+    "TIE_BREAKS",
+    "StackelbergEquilibrium",
+    "stackelberg_equilibrium",
+    "DecisiveMargin",
+    "decisive_margin",
+]
 
 #: How a follower chooses among its best responses (see the module docstring).
 TieBreak = Literal["optimistic", "leader_pessimistic", "first"]
@@ -81,6 +88,41 @@ def _check_tie_break(tie_break: str) -> None:
 def _near_max(values: np.ndarray, atol: float) -> np.ndarray:
     """Mask of the entries within ``atol`` of the maximum along the last axis."""
     return values >= values.max(axis=-1, keepdims=True) - atol
+
+
+class _Induction(NamedTuple):
+    """Backward induction over every action prefix, rank by rank (axes in priority order).
+
+    ``choices[k]``: rank ``k``'s reply to every prefix of the ``k`` ranks above (shape of those ranks' actions);
+    ``mover_values[k]``: rank ``k``'s payoff of each of its actions after every prefix, the ranks below
+    answering as solved (that shape plus rank ``k``'s actions).
+    """
+
+    choices: list[np.ndarray]
+    mover_values: list[np.ndarray]
+
+
+def _backward_induction(table: np.ndarray, priority: tuple[int, ...], tie_break: str, tolerance: float) -> _Induction:
+    """Solve every prefix of ``table`` under ``priority`` (vectorised; see :func:`stackelberg_equilibrium`)."""
+    num_players = table.shape[0]
+    # values[i][b_1, ..., b_k]: player i's payoff when the first k movers of the order play
+    # b_1..b_k and everybody below answers as already solved. Action axes in priority order.
+    values = np.transpose(table, (0, *(1 + player for player in priority)))
+    choices: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * num_players
+    mover_values: list[np.ndarray] = [np.empty(0)] * num_players
+    for rank in reversed(range(num_players)):
+        mover = priority[rank]
+        mover_values[rank] = values[mover]
+        candidates = _near_max(values[mover], tolerance)
+        if tie_break != "first":
+            sign = 1.0 if tie_break == "optimistic" else -1.0
+            for leader in priority[:rank]:
+                key = np.where(candidates, sign * values[leader], -np.inf)
+                candidates &= _near_max(key, tolerance)
+        choice = np.argmax(candidates, axis=-1)  # lowest index among the remaining candidates
+        choices[rank] = choice
+        values = np.take_along_axis(values, choice[np.newaxis, ..., np.newaxis], axis=-1)[..., 0]
+    return _Induction(choices, mover_values)
 
 
 def stackelberg_equilibrium(
@@ -129,23 +171,7 @@ def stackelberg_equilibrium(
     num_players = table.shape[0]
     priority = as_order(order, num_players)
     _check_tie_break(tie_break)
-    tolerance = as_tolerance(atol)
-
-    # values[i][b_1, ..., b_k]: player i's payoff when the first k movers of the order play
-    # b_1..b_k and everybody below answers as already solved. Action axes in priority order.
-    values = np.transpose(table, (0, *(1 + player for player in priority)))
-    choices: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * num_players
-    for rank in reversed(range(num_players)):
-        mover = priority[rank]
-        candidates = _near_max(values[mover], tolerance)
-        if tie_break != "first":
-            sign = 1.0 if tie_break == "optimistic" else -1.0
-            for leader in priority[:rank]:
-                key = np.where(candidates, sign * values[leader], -np.inf)
-                candidates &= _near_max(key, tolerance)
-        choice = np.argmax(candidates, axis=-1)  # lowest index among the remaining candidates
-        choices[rank] = choice
-        values = np.take_along_axis(values, choice[np.newaxis, ..., np.newaxis], axis=-1)[..., 0]
+    choices = _backward_induction(table, priority, tie_break, as_tolerance(atol)).choices
 
     joint_action = [0] * num_players
     prefix: tuple[int, ...] = ()
@@ -161,3 +187,77 @@ def stackelberg_equilibrium(
         order=priority,
         tie_break=tie_break,
     )
+
+
+class DecisiveMargin(NamedTuple):
+    """The finest payoff difference the SE of a game depends on (see :func:`decisive_margin`)."""
+
+    #: The mover's gap between its backward-induction reply and its next-best action (``inf``: no swap matters).
+    margin: float
+    #: The rank (position in the order) that decides there (None when no swap matters).
+    rank: int | None
+    #: Its context: the actions of the ranks above, in priority order (None likewise).
+    context: tuple[int, ...] | None
+
+
+def decisive_margin(
+    payoffs: npt.ArrayLike,
+    order: Sequence[int] | None = None,
+    *,
+    tie_break: TieBreak = "optimistic",
+) -> DecisiveMargin:
+    """The smallest payoff gap that decides the SE of ``payoffs`` under ``order``.
+
+    In every context (the actions of the ranks above) of every rank, the mover's backward-induction reply
+    is swapped for its next-best action, the one paying it most after the reply (the ranks below answering
+    as solved), and the game is solved again (the ranks above re-solving, the same tie rule). Where that
+    changes the SE joint action, the mover's gap between the two actions decides the SE. The margin is the
+    smallest such gap: a learner that estimates values from samples must resolve it, with its own noise and
+    that of the ranks below it, so a game whose SE hinges on a gap of 0.01 is a knife edge for any such
+    learner, whatever the number of agents. A gap of 0 means that a tie rule decides the SE.
+
+    Args:
+        payoffs: array-like of shape ``(N, A_1, ..., A_N)``.
+        order: priority order of player indices (``None``: ``(0, ..., N-1)``).
+        tie_break: the tie rule of the solver (see the module docstring).
+
+    Returns:
+        The margin with the rank and context where it lies; ``inf`` (rank and context None) when no swap
+        changes the SE (every player has one action).
+
+    Examples:
+        >>> import numpy as np
+        >>> payoffs = np.zeros((2, 2, 2))
+        >>> payoffs[0] = [[3.0, 0.0], [2.5, 0.0]]; payoffs[1] = [[1.0, 0.0], [1.0, 0.0]]
+        >>> decisive_margin(payoffs)  # the leader's 3 against 2.5: swapping its reply changes the SE
+        DecisiveMargin(margin=0.5, rank=0, context=())
+    """
+    table = as_payoff_tensor(payoffs)
+    priority = as_order(order, table.shape[0])
+    _check_tie_break(tie_break)
+    induction = _backward_induction(table, priority, tie_break, 0.0)
+    se = stackelberg_equilibrium(table, order=priority, tie_break=tie_break).joint_action
+    low = float(table.min()) - 1.0 - float(np.ptp(table))  # below every payoff
+    best = DecisiveMargin(float("inf"), None, None)
+    for rank, (choices, values) in enumerate(zip(induction.choices, induction.mover_values)):
+        if values.shape[-1] < 2:
+            continue
+        replies = choices[..., np.newaxis]
+        chosen = np.take_along_axis(values, replies, axis=-1)[..., 0]
+        others = values.copy()
+        np.put_along_axis(others, replies, -np.inf, axis=-1)
+        gaps = chosen - others.max(axis=-1)
+        for flat in np.argsort(gaps, axis=None, kind="stable"):  # smallest gaps first
+            context = tuple(int(a) for a in np.unravel_index(flat, gaps.shape))
+            gap = float(gaps[context])
+            if gap >= best.margin:
+                break
+            swapped = table.copy()  # the mover's payoffs after its reply made the lowest: it plays its next best
+            index: list[Any] = [priority[rank]] + [slice(None)] * (table.ndim - 1)
+            for mover, action in zip(priority, (*context, int(choices[context]))):
+                index[1 + mover] = action
+            swapped[tuple(index)] = low
+            if stackelberg_equilibrium(swapped, order=priority, tie_break=tie_break).joint_action != se:
+                best = DecisiveMargin(gap, rank, context)
+                break
+    return best

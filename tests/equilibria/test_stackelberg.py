@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -10,8 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from stmg_envs.equilibria import TIE_BREAKS, StackelbergEquilibrium, common_payoff_tensor, stackelberg_equilibrium
+from stmg_envs.equilibria import (
+    TIE_BREAKS,
+    StackelbergEquilibrium,
+    common_payoff_tensor,
+    decisive_margin,
+    stackelberg_equilibrium,
+)
 from stmg_envs.matrix import ESCAPE, MAINTAIN, MIXING, PENALTY_K_VALUES, penalty_payoff
+from stmg_envs.matrix.generators import generate
 
 from .reference import extensive_form_stackelberg, recursive_stackelberg
 from .strategies import GAME_SETTINGS, SMALL_INTS, games_with_order, small_extensive_games
@@ -187,3 +195,45 @@ def test_team_game_se_reaches_the_global_optimum_under_any_order(game, tie_break
     common, order = game
     se = stackelberg_equilibrium(common_payoff_tensor(common), order, tie_break=tie_break)
     assert common[se.joint_action] == common.max()
+
+
+@pytest.mark.parametrize("game", ["general-sum:3:0", "general-sum:4:0", "general-sum:5:0"])
+def test_the_decisive_margin_is_the_smallest_gap_whose_swap_changes_the_se(game):
+    """decisive_margin agrees with a brute force over every context: swap the reply for the mover's next-best
+    action in a recursive backward induction (the ranks above re-solving), keep the gaps whose swap changes the
+    SE, take the smallest; a gap whose swap leaves the SE alone does not count (each game has smaller ones)."""
+    payoffs = np.asarray(generate(game).payoffs)
+    n = payoffs.shape[0]
+
+    def solve(swapped: tuple[int, ...] | None, prefix: tuple[int, ...] = ()) -> tuple[int, ...]:
+        if len(prefix) == n:
+            return prefix
+        outcomes = [solve(swapped, (*prefix, a)) for a in range(3)]
+        ranked = np.argsort([-payoffs[len(prefix)][o] for o in outcomes], kind="stable")
+        return outcomes[ranked[1] if prefix == swapped else ranked[0]]
+
+    se = solve(None)
+    gaps, decisive = [], []
+    for context in itertools.chain.from_iterable(itertools.product(range(3), repeat=k) for k in range(n)):
+        values = sorted((payoffs[len(context)][solve(None, (*context, a))] for a in range(3)), reverse=True)
+        gaps.append(values[0] - values[1])
+        if solve(context) != se:
+            decisive.append((values[0] - values[1], len(context), context))
+    margin, rank, context = min(decisive)
+    found = decisive_margin(payoffs)
+    assert found.margin == pytest.approx(margin) and (found.rank, found.context) == (rank, context)
+    assert min(gaps) < margin  # a smaller gap exists whose swap does not change the SE
+
+
+def test_the_decisive_margin_of_the_papers_games_and_its_edge_cases():
+    """Penalty's SE hinges on the leader's 10 against 8 (gap 2) for every k; Mixing's on agent_1's reply to a1;
+    a tie that decides the SE gives 0; a game of one-action players has no decisive gap (inf); bad tie rules are
+    refused."""
+    for k in PENALTY_K_VALUES:
+        assert decisive_margin(common_payoff_tensor(penalty_payoff(k))) == (2.0, 0, ())
+    assert decisive_margin(MIXING) == (1.0, 1, (0,))
+    tied = np.zeros((2, 2, 1))  # the leader is indifferent: the tie rule (lowest index) picks its action
+    assert decisive_margin(tied) == (0.0, 0, ())
+    assert decisive_margin(np.ones((2, 1, 1))) == (float("inf"), None, None)
+    with pytest.raises(ValueError):
+        decisive_margin(MIXING, tie_break="coin")

@@ -6,7 +6,7 @@ Each game is named by its generator, its number of players and its seed, e.g.
 are rounded to two decimals, so they print and compare reproducibly. There is
 no new registration: a game is ``stmg/Matrix-v0`` with ``payoffs=game.payoffs``.
 
-Two families:
+Three families:
 
 * ``team-trap`` (:func:`team_trap`): team games with miscoordination penalties,
   the N-player form of the climbing and penalty games (relative
@@ -23,6 +23,11 @@ Two families:
   values drawn from ``[-10, 10]`` (strict preferences, so the SE under every
   order is unique), redrawn until the SE under the default order
   (``possible_agents``) is not a pure Nash equilibrium: leading pays there.
+* ``robust-sum`` (:func:`robust_sum`): ``general-sum`` games redrawn further until
+  their SE does not hinge on a payoff gap under :data:`ROBUST_MARGIN` (its decisive
+  margin, :func:`stmg_envs.equilibria.decisive_margin`). A random draw with many
+  players often hinges on a tiny gap (``general-sum:5:1`` on 0.01 of a [-10, 10]
+  range), which no learner that estimates values from samples resolves reliably.
 
 Examples:
     >>> import pettingzoo, stmg_envs
@@ -39,7 +44,7 @@ Examples:
     False
 
 Version history:
-    * 0.1.0: added (``team-trap``, ``general-sum``).
+    * 0.1.0: added (``team-trap``, ``general-sum``, ``robust-sum``; ``general_sum``'s ``min_margin``).
 """
 
 from __future__ import annotations
@@ -53,9 +58,18 @@ import numpy as np
 
 from stmg_envs.equilibria.nash import is_pure_nash_equilibrium
 from stmg_envs.equilibria.payoffs import common_payoff_tensor
-from stmg_envs.equilibria.stackelberg import stackelberg_equilibrium
+from stmg_envs.equilibria.stackelberg import decisive_margin, stackelberg_equilibrium
 
-__all__ = ["GeneratedGame", "GENERATORS", "team_trap", "general_sum", "generate", "suite"]
+__all__ = [
+    "GeneratedGame",
+    "GENERATORS",
+    "ROBUST_MARGIN",
+    "team_trap",
+    "general_sum",
+    "robust_sum",
+    "generate",
+    "suite",
+]
 
 #: Redraws a generator may make before it gives up (never reached by the seeds tried; a guard, not a budget).
 _MAX_DRAWS = 10_000
@@ -172,13 +186,17 @@ def team_trap(n_players: int, seed: int, n_actions: int = 3) -> GeneratedGame:
     )
 
 
-def general_sum(n_players: int, seed: int, n_actions: int = 3) -> GeneratedGame:
+def general_sum(n_players: int, seed: int, n_actions: int = 3, *, min_margin: float = 0.0) -> GeneratedGame:
     """A general-sum game with strict preferences whose default-order SE is not a pure NE.
 
     Args:
         n_players: Number of players, at least 2.
         seed: Seed of the draws.
         n_actions: Actions per player, at least 2.
+        min_margin: Redraw also until the SE's decisive margin
+            (:func:`stmg_envs.equilibria.decisive_margin`: the smallest payoff gap that decides it) is at
+            least this. 0 (default): any draw whose SE is not a pure NE. Draws are made in the same order
+            whatever the margin, so a game that already has the margin is the same game.
 
     Returns:
         The game (its SE under every order is unique: no player is indifferent between two outcomes).
@@ -192,6 +210,10 @@ def general_sum(n_players: int, seed: int, n_actions: int = 3) -> GeneratedGame:
         (False, 27)
     """
     _check(n_players, seed, n_actions, 2)
+    if isinstance(min_margin, bool) or not isinstance(min_margin, (int, float)) or not 0.0 <= min_margin < 20.0:
+        raise ValueError(
+            f"expected min_margin to be a number in [0, 20) (payoffs lie in [-10, 10]), got {min_margin!r}"
+        )
     rng = np.random.default_rng(seed)
     cells = n_actions**n_players
     grid = np.arange(-1000, 1001) / 100.0  # 2,001 distinct values in [-10, 10]
@@ -203,10 +225,13 @@ def general_sum(n_players: int, seed: int, n_actions: int = 3) -> GeneratedGame:
         )
         payoffs = _frozen(payoffs)
         se = stackelberg_equilibrium(payoffs).joint_action
-        if not is_pure_nash_equilibrium(payoffs, se):
+        if is_pure_nash_equilibrium(payoffs, se):
+            continue
+        if min_margin == 0.0 or decisive_margin(payoffs).margin >= min_margin:
+            kind = "general-sum" if min_margin == 0.0 else "robust-sum"
             return GeneratedGame(
-                name=f"general-sum:{n_players}:{seed}",
-                generator="general-sum",
+                name=f"{kind}:{n_players}:{seed}",
+                generator=kind,
                 n_players=n_players,
                 n_actions=n_actions,
                 seed=seed,
@@ -217,8 +242,33 @@ def general_sum(n_players: int, seed: int, n_actions: int = 3) -> GeneratedGame:
     raise RuntimeError(f"no general-sum game with {n_players} players and {n_actions} actions in {_MAX_DRAWS} draws")
 
 
+#: The decisive margin a ``robust-sum`` game's SE has at least (2.5% of the payoffs' range, [-10, 10]).
+ROBUST_MARGIN = 0.5
+
+
+def robust_sum(n_players: int, seed: int, n_actions: int = 3) -> GeneratedGame:
+    """A ``general-sum`` game whose SE does not hinge on a payoff gap under :data:`ROBUST_MARGIN`.
+
+    The draws of :func:`general_sum` with ``min_margin=ROBUST_MARGIN``: where ``general-sum:<N>:<seed>``
+    already has that margin, ``robust-sum:<N>:<seed>`` is the same game; where its SE hinges on a finer gap
+    (the 5-agent ``general-sum:5:0`` on 0.13, ``general-sum:5:1`` on 0.01), a later draw.
+
+    Examples:
+        >>> from stmg_envs.equilibria import decisive_margin
+        >>> bool((robust_sum(3, seed=0).payoffs == general_sum(3, seed=0).payoffs).all())
+        True
+        >>> decisive_margin(robust_sum(5, seed=1).payoffs).margin >= ROBUST_MARGIN
+        True
+    """
+    return general_sum(n_players, seed, n_actions, min_margin=ROBUST_MARGIN)
+
+
 #: The generators by name (the first part of a game's name).
-GENERATORS: dict[str, Callable[..., GeneratedGame]] = {"team-trap": team_trap, "general-sum": general_sum}
+GENERATORS: dict[str, Callable[..., GeneratedGame]] = {
+    "team-trap": team_trap,
+    "general-sum": general_sum,
+    "robust-sum": robust_sum,
+}
 
 
 def generate(name: str, n_actions: int = 3) -> GeneratedGame:
@@ -239,8 +289,13 @@ def generate(name: str, n_actions: int = 3) -> GeneratedGame:
     return GENERATORS[parts[0]](int(parts[1]), int(parts[2]), n_actions=n_actions)
 
 
-def suite(players: Sequence[int] = (3, 4, 5), seeds: Sequence[int] = (0, 1), n_actions: int = 3) -> list[GeneratedGame]:
-    """The ``nagent`` suite: for each number of players, one game of each generator per seed.
+def suite(
+    players: Sequence[int] = (3, 4, 5),
+    seeds: Sequence[int] = (0, 1),
+    n_actions: int = 3,
+    kinds: Sequence[str] = ("team-trap", "general-sum"),
+) -> list[GeneratedGame]:
+    """The ``nagent`` suite: for each number of players, one game of each generator in ``kinds`` per seed.
 
     The defaults give 4 games for each N in 3, 4 and 5 (2 team-trap, 2 general-sum), 3 actions each.
 
@@ -248,4 +303,4 @@ def suite(players: Sequence[int] = (3, 4, 5), seeds: Sequence[int] = (0, 1), n_a
         >>> [g.name for g in suite(players=(3,), seeds=(0,))]
         ['team-trap:3:0', 'general-sum:3:0']
     """
-    return [GENERATORS[kind](n, seed, n_actions=n_actions) for n in players for seed in seeds for kind in GENERATORS]
+    return [GENERATORS[kind](n, seed, n_actions=n_actions) for n in players for seed in seeds for kind in kinds]

@@ -114,3 +114,30 @@ def test_team_traps_need_three_actions_and_sizes_are_capped():
         team_trap(3, 0, n_actions=2)
     with pytest.raises(ValueError, match="at most 1,000,000 joint actions"):
         team_trap(13, 0)
+
+
+@pytest.mark.parametrize("n_players", [3, 4, 5])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_robust_sum_games_keep_the_general_sum_promises_with_a_decisive_margin_of_at_least_half_a_point(
+    n_players, seed
+):
+    """robust-sum:<N>:<seed> has a unique SE that is not a pure NE (as general-sum) and a decisive margin of
+    at least ROBUST_MARGIN; where general-sum:<N>:<seed> already has that margin it is the same game (the 3- and
+    4-agent suite games), otherwise another draw (the 5-agent ones, whose SE hinges on gaps of 0.13 and 0.01)."""
+    from stmg_envs.equilibria import decisive_margin
+
+    robust, plain = generate(f"robust-sum:{n_players}:{seed}"), generate(f"general-sum:{n_players}:{seed}")
+    assert robust.generator == "robust-sum" and robust.name == f"robust-sum:{n_players}:{seed}"
+    assert not robust.se_is_nash
+    assert not is_pure_nash_equilibrium(robust.payoffs, robust.stackelberg_equilibrium)
+    assert decisive_margin(robust.payoffs).margin >= generators.ROBUST_MARGIN
+    same = bool((robust.payoffs == plain.payoffs).all())
+    assert same == (decisive_margin(plain.payoffs).margin >= generators.ROBUST_MARGIN)
+    assert same == (n_players < 5)
+
+
+def test_min_margin_is_checked():
+    """A negative, non-numeric or impossible min_margin is refused with what was expected."""
+    for bad in (-0.1, "wide", 20.0, True):
+        with pytest.raises(ValueError, match="expected min_margin to be a number in"):
+            general_sum(3, seed=0, min_margin=bad)

@@ -64,11 +64,16 @@ GAMES: dict[str, tuple[str, dict[str, Any]]] = {
     "maintain": ("stmg/Maintain-v0", {}),
 }
 
-#: Named lists of games: ``paper`` (the papers' 2-agent games) and ``nagent`` (generated 3-, 4- and 5-agent games).
+#: Named lists of games: ``paper`` (the papers' 2-agent games), ``nagent`` (generated 3-, 4- and 5-agent games)
+#: and ``nagent-robust`` (``nagent`` with ``robust-sum`` for ``general-sum``: the same 3- and 4-agent games, 5-agent
+#: general-sum games whose SE does not hinge on a payoff gap under 0.5; ``nagent``'s hinge on 0.13 and 0.01).
 SUITES: dict[str, tuple[str, ...]] = {
     "paper": tuple(GAMES),
     "nagent": tuple(
         f"{kind}:{n}:{seed}" for n in (3, 4, 5) for seed in (0, 1) for kind in ("team-trap", "general-sum")
+    ),
+    "nagent-robust": tuple(
+        f"{kind}:{n}:{seed}" for n in (3, 4, 5) for seed in (0, 1) for kind in ("team-trap", "robust-sum")
     ),
 }
 

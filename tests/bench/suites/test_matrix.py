@@ -461,6 +461,10 @@ def test_the_nagent_suite_expands_to_generated_games_that_trials_label_under_eve
 
     games = expand_games(["nagent", "mixing", "team-trap:3:0"])
     assert len(games) == 13 and games[-1] == "mixing" and games.count("team-trap:3:0") == 1
+    robust = expand_games(["nagent-robust"])  # the same games but the 5-agent general-sum ones
+    assert [g.replace("robust-sum", "general-sum") for g in robust] == list(games[:12])
+    differs = [g for g in robust if game_spec(g) != game_spec(g.replace("robust-sum", "general-sum"))]
+    assert differs == ["robust-sum:5:0", "robust-sum:5:1"]
     task_id, kwargs = game_spec("general-sum:3:0")
     record = matrix_trial(
         resolve("step").to_json(),

@@ -496,11 +496,13 @@ def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_
         ("team-trap:4:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
         ("general-sum:3:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
         ("team-trap:4:0", "mappo", "possible_agents"): {"se": 0.0, "se_low": 0.0, "se_high": 0.16},
+        ("robust-sum:5:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
     }
-    found = matrix_study.targets(stats, ["team-trap:4:0", "general-sum:3:0"])
+    found = matrix_study.targets(stats, ["team-trap:4:0", "general-sum:3:0", "robust-sum:5:0"])
     assert [(text.split(" on ")[1], met) for text, met, _ in found] == [
         ("team-trap:4:0", True),
         ("general-sum:3:0", False),
+        ("robust-sum:5:0", True),
     ]
     assert all(text.startswith("step-backward reaches the SE in >= ") for text, _, _ in found)
     for name in ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward"):

@@ -34,6 +34,7 @@ __all__ = [
     "STEPNoRegularizerAlgorithm",
     "STEPTwoTimescalesAlgorithm",
     "STEPBackwardAlgorithm",
+    "STEPExploreAlgorithm",
     "MAPPOAlgorithm",
     "IPPOAlgorithm",
     "SeqPPOAlgorithm",
@@ -266,6 +267,19 @@ class STEPBackwardAlgorithm(STEPAlgorithm):
 
     name = "step-backward"
     defaults = {"leader_start": 0.5}
+
+
+class STEPExploreAlgorithm(STEPAlgorithm):
+    """``step-backward`` whose leaders keep exploring for their followers (``leader_explore=0.25``).
+
+    The backward-induction curriculum (``leader_start=0.5``), and in rollouts each decision of a rank with
+    ranks below it is a uniform action with probability 0.25 (left out of its own rank's update and of the
+    ranks above it in that step), so the followers keep learning their replies to every context however
+    sharp the leaders become. Discrete actions only.
+    """
+
+    name = "step-explore"
+    defaults = {"leader_start": 0.5, "leader_explore": 0.25}
 
 
 class SeqPPOAlgorithm(STEPAlgorithm):

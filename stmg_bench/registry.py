@@ -15,7 +15,7 @@ Examples:
     >>> resolve("no-such-algo")
     Traceback (most recent call last):
     ...
-    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, ippo, mappo, seq-ppo, step, step-backward, step-beta0, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
+    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, ippo, mappo, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ _REGISTRY: dict[str, str] = {
     "step-beta0": "stmg_bench.builtins:STEPNoRegularizerAlgorithm",
     "step-timescales": "stmg_bench.builtins:STEPTwoTimescalesAlgorithm",
     "step-backward": "stmg_bench.builtins:STEPBackwardAlgorithm",
+    "step-explore": "stmg_bench.builtins:STEPExploreAlgorithm",
     "mappo": "stmg_bench.builtins:MAPPOAlgorithm",
     "ippo": "stmg_bench.builtins:IPPOAlgorithm",
     "seq-ppo": "stmg_bench.builtins:SeqPPOAlgorithm",

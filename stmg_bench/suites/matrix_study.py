@@ -241,7 +241,7 @@ STEP_TARGETS: tuple[tuple[str, float], ...] = (
 )
 #: Targets by algorithm name in results: STEP and each of its named variants (its levers are part of STEP).
 TARGETS: dict[str, tuple[tuple[str, float], ...]] = dict.fromkeys(
-    ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward"), STEP_TARGETS
+    ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward", "step-explore"), STEP_TARGETS
 )
 #: Settings every algorithm gets (where its constructor takes them): they are not part of any method.
 #: ``ent_coef`` and ``n_epochs`` only when given (``None``: each algorithm's own default).

@@ -106,3 +106,6 @@ def test_named_variants_change_only_their_own_setting():
     assert timescales.model.rank_lr_ratio == 2.0 and timescales.model.beta == 1.0
     _, _, backward = build("step-backward")
     assert backward.model.leader_start == 0.5 and backward.model.rank_lr_ratio == 1.0
+    _, _, explore = build("step-explore")
+    assert explore.model.leader_start == 0.5 and explore.model.leader_explore == 0.25
+    assert backward.model.leader_explore == 0.0

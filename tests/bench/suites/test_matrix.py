@@ -505,7 +505,7 @@ def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_
         ("robust-sum:5:0", True),
     ]
     assert all(text.startswith("step-backward reaches the SE in >= ") for text, _, _ in found)
-    for name in ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward"):
+    for name in ("step", "step-scaled", "step-beta0", "step-timescales", "step-backward", "step-explore"):
         assert matrix_study.TARGETS[name] == matrix_study.STEP_TARGETS
     assert "mappo" not in matrix_study.TARGETS and "seq-ppo" not in matrix_study.TARGETS
 

@@ -195,8 +195,10 @@ def general_sum(n_players: int, seed: int, n_actions: int = 3, *, min_margin: fl
         n_actions: Actions per player, at least 2.
         min_margin: Redraw also until the SE's decisive margin
             (:func:`stmg_envs.equilibria.decisive_margin`: the smallest payoff gap that decides it) is at
-            least this. 0 (default): any draw whose SE is not a pure NE. Draws are made in the same order
-            whatever the margin, so a game that already has the margin is the same game.
+            least this: 0 (default; any draw whose SE is not a pure NE, named ``general-sum``) or
+            :data:`ROBUST_MARGIN` (named ``robust-sum``, what :func:`robust_sum` draws); other values are
+            refused, since no name would rebuild the game. Draws are made in the same order whatever the
+            margin, so a game that already has the margin is the same game.
 
     Returns:
         The game (its SE under every order is unique: no player is indifferent between two outcomes).
@@ -213,6 +215,11 @@ def general_sum(n_players: int, seed: int, n_actions: int = 3, *, min_margin: fl
     if isinstance(min_margin, bool) or not isinstance(min_margin, (int, float)) or not 0.0 <= min_margin < 20.0:
         raise ValueError(
             f"expected min_margin to be a number in [0, 20) (payoffs lie in [-10, 10]), got {min_margin!r}"
+        )
+    if min_margin not in (0.0, ROBUST_MARGIN):  # a game's name must rebuild it (generate)
+        raise ValueError(
+            f"expected min_margin 0 (a general-sum game) or ROBUST_MARGIN = {ROBUST_MARGIN} (a robust-sum game), "
+            f"got {min_margin!r}: no generator name rebuilds a game drawn with another margin."
         )
     rng = np.random.default_rng(seed)
     cells = n_actions**n_players

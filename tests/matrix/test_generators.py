@@ -141,3 +141,11 @@ def test_min_margin_is_checked():
     for bad in (-0.1, "wide", 20.0, True):
         with pytest.raises(ValueError, match="expected min_margin to be a number in"):
             general_sum(3, seed=0, min_margin=bad)
+
+
+def test_a_margin_no_name_rebuilds_is_refused():
+    """min_margin other than 0 and ROBUST_MARGIN is refused: the game's name (general-sum or robust-sum) would not
+    rebuild it through generate."""
+    with pytest.raises(ValueError, match="no generator name rebuilds a game drawn with another margin"):
+        general_sum(3, seed=0, min_margin=0.3)
+    assert general_sum(3, seed=0, min_margin=generators.ROBUST_MARGIN).name == "robust-sum:3:0"

@@ -125,6 +125,17 @@ def _backward_induction(table: np.ndarray, priority: tuple[int, ...], tie_break:
     return _Induction(choices, mover_values)
 
 
+def _joint_action(choices: list[np.ndarray], priority: tuple[int, ...]) -> tuple[int, ...]:
+    """The joint action (player index order) that the replies ``choices`` reach from the empty prefix."""
+    joint_action = [0] * len(priority)
+    prefix: tuple[int, ...] = ()
+    for rank, player in enumerate(priority):
+        action = int(choices[rank][prefix])
+        joint_action[player] = action
+        prefix += (action,)
+    return tuple(joint_action)
+
+
 def stackelberg_equilibrium(
     payoffs: npt.ArrayLike,
     order: Sequence[int] | None = None,
@@ -173,16 +184,11 @@ def stackelberg_equilibrium(
     _check_tie_break(tie_break)
     choices = _backward_induction(table, priority, tie_break, as_tolerance(atol)).choices
 
-    joint_action = [0] * num_players
-    prefix: tuple[int, ...] = ()
-    for rank, player in enumerate(priority):
-        action = int(choices[rank][prefix])
-        joint_action[player] = action
-        prefix += (action,)
+    joint_action = _joint_action(choices, priority)
     index: tuple[Any, ...] = (slice(None), *joint_action)
     payoff_vector = table[index]
     return StackelbergEquilibrium(
-        joint_action=tuple(joint_action),
+        joint_action=joint_action,
         payoffs=tuple(float(v) for v in payoff_vector),
         order=priority,
         tie_break=tie_break,
@@ -236,7 +242,7 @@ def decisive_margin(
     priority = as_order(order, table.shape[0])
     _check_tie_break(tie_break)
     induction = _backward_induction(table, priority, tie_break, 0.0)
-    se = stackelberg_equilibrium(table, order=priority, tie_break=tie_break).joint_action
+    se = _joint_action(induction.choices, priority)
     low = float(table.min()) - 1.0 - float(np.ptp(table))  # below every payoff
     best = DecisiveMargin(float("inf"), None, None)
     for rank, (choices, values) in enumerate(zip(induction.choices, induction.mover_values)):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -358,7 +359,9 @@ def plot_curves(
             ax.legend(fontsize=8)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.suptitle(title, fontsize=11)
+    # A title wider than the figure is clipped at both ends: wrap it to the figure's width
+    # (about 12 characters per inch at this font size).
+    fig.suptitle(textwrap.fill(title, width=max(30, int(12 * 4.6 * cols))), fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -581,3 +581,24 @@ def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "- Trial records made at commit" in text
     assert "2 planned trial(s) have no record and are not in these numbers" in text
+
+
+def test_a_long_curve_title_is_wrapped_inside_the_figure(tmp_path, monkeypatch):
+    """`plot_curves` wraps a title wider than its figure (the on-ramp study's title on one panel was clipped at both
+    ends): every line of the drawn title lies inside the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    monkeypatch.setattr(plt, "close", drawn.append)
+    curve = [{"step": s, "team_return": float(s)} for s in (0, 10, 20)]
+    title = "Highway on-ramp merging (Fig. 8), greedy policy: mean and 95% CI over seeds (--steps 200000) " * 2
+    study.plot_curves(tmp_path / "curves.png", [("medium", "team_return", {"step": [{"curve": curve}]})], title)
+    (figure,) = drawn
+    figure.canvas.draw()
+    box = figure._suptitle.get_window_extent()
+    assert "\n" in figure._suptitle.get_text()
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (box, figure.bbox)
+    plt.close(figure)

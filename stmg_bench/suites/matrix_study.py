@@ -37,6 +37,7 @@ from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_
 
 __all__ = [
     "Args",
+    "MATRIX_PRESETS",
     "run",
     "resolve_algorithms",
     "game_of",
@@ -246,6 +247,12 @@ TARGETS: dict[str, tuple[tuple[str, float], ...]] = dict.fromkeys(
 #: Settings every algorithm gets (where its constructor takes them): they are not part of any method.
 #: ``ent_coef`` and ``n_epochs`` only when given (``None``: each algorithm's own default).
 SHARED_SETTINGS = ("n_envs", "gamma", "ent_coef", "n_epochs")
+#: Named matrix presets of the shared settings ``--ent-coef`` and ``--n-epochs`` (``--preset NAME``), given to
+#: every algorithm that takes them like the flags themselves. ``entropy``: an entropy bonus that fades linearly
+#: from 0.6 to 0.05 over training and 20 passes over each rollout; with ``step-explore`` it is the one setting
+#: the N-agent results use for every matrix game, at 10,000 steps x 2^(N-2) for N agents
+#: (docs/benchmarks.md, "STEP beyond two agents").
+MATRIX_PRESETS: dict[str, Mapping[str, Any]] = {"entropy": {"ent_coef": (0.6, 0.05), "n_epochs": 20}}
 
 
 def _parse_ent_coef(text: str) -> tuple[float, ...]:
@@ -324,6 +331,17 @@ class Args(SweepOptions):
             "help": "passes over each rollout, for every algorithm that takes it (none: each algorithm's own, 5)"
         },
     )
+    preset: str | None = field(
+        default=None,
+        metadata={
+            "help": "a named set of --ent-coef and --n-epochs (stmg_bench.suites.matrix_study.MATRIX_PRESETS): "
+            + "; ".join(
+                f"{name}: --ent-coef {','.join(f'{v:g}' for v in p['ent_coef'])} --n-epochs {p['n_epochs']}"
+                for name, p in MATRIX_PRESETS.items()
+            ),
+            "choices": sorted(MATRIX_PRESETS),
+        },
+    )
     compare_with: str | None = field(
         default=None,
         metadata={
@@ -345,23 +363,50 @@ class Args(SweepOptions):
             return f"expected --n-envs >= 1 and 0 <= --gamma <= 1, got --n-envs {self.n_envs} and --gamma {self.gamma}"
         if self.n_epochs is not None and self.n_epochs < 1:
             return f"expected --n-epochs >= 1, got {self.n_epochs}"
+        if self.preset is not None:
+            if self.preset not in MATRIX_PRESETS:
+                return f"expected --preset from {sorted(MATRIX_PRESETS)}, got {self.preset!r}"
+            if self.ent_coef is not None or self.n_epochs is not None:
+                given = " and ".join(f for f, v in (("--ent-coef", self.ent_coef), ("--n-epochs", self.n_epochs)) if v)
+                return (
+                    f"expected either --preset or --ent-coef/--n-epochs, got --preset {self.preset} with {given}: "
+                    "the preset sets both; drop the preset or the flags"
+                )
         return None
 
+    def with_preset(self) -> Args:
+        """These settings with ``--preset`` written out as the ``--ent-coef`` and ``--n-epochs`` it stands for.
+
+        Examples:
+            >>> Args(preset="entropy").with_preset().shared_flags()
+            ' --ent-coef 0.6,0.05 --n-epochs 20'
+        """
+        if self.preset is None:
+            return self
+        if self.preset not in MATRIX_PRESETS:
+            raise ValueError(f"expected --preset from {sorted(MATRIX_PRESETS)}, got {self.preset!r}")
+        preset = MATRIX_PRESETS[self.preset]
+        return dataclasses.replace(self, ent_coef=tuple(preset["ent_coef"]), n_epochs=preset["n_epochs"], preset=None)
+
     def shared_settings(self) -> dict[str, Any]:
-        """The :data:`SHARED_SETTINGS` that are set (a one-number ``--ent-coef`` as a number, two as ``[start, end]``)."""
-        shared: dict[str, Any] = {k: getattr(self, k) for k in SHARED_SETTINGS if getattr(self, k) is not None}
+        """The :data:`SHARED_SETTINGS` that are set, ``--preset`` included (a one-number ``--ent-coef`` as a number, two
+        as ``[start, end]``)."""
+        args = self.with_preset()
+        shared: dict[str, Any] = {k: getattr(args, k) for k in SHARED_SETTINGS if getattr(args, k) is not None}
         if "ent_coef" in shared:
             values = list(shared["ent_coef"])
             shared["ent_coef"] = values[0] if len(values) == 1 else values
         return shared
 
     def shared_flags(self) -> str:
-        """``--ent-coef``/``--n-epochs`` as given on the command line (empty when not given), for the report."""
+        """``--ent-coef``/``--n-epochs`` as given on the command line or by ``--preset`` (empty when not given), for
+        the report."""
+        args = self.with_preset()
         flags = ""
-        if self.ent_coef is not None:
-            flags += f" --ent-coef {','.join(f'{v:g}' for v in self.ent_coef)}"
-        if self.n_epochs is not None:
-            flags += f" --n-epochs {self.n_epochs}"
+        if args.ent_coef is not None:
+            flags += f" --ent-coef {','.join(f'{v:g}' for v in args.ent_coef)}"
+        if args.n_epochs is not None:
+            flags += f" --n-epochs {args.n_epochs}"
         return flags
 
     def order_names(self) -> tuple[str, ...]:
@@ -791,7 +836,9 @@ def run(args: Args, *, progress: bool = True) -> str:
     Returns:
         The Markdown text (also written to ``<out>/<name>.md``).
     """
-    args = dataclasses.replace(args, games=expand_games(args.games))
+    if (problem := args.check()) is not None:
+        raise ValueError(problem)
+    args = dataclasses.replace(args.with_preset(), games=expand_games(args.games))
     algorithms, settings = resolve_algorithms(args)
     trials = plan_trials(
         args.games,

@@ -132,6 +132,32 @@ def test_entropy_and_epochs_are_shared_only_when_given_and_reach_every_algorithm
     assert plain.shared_flags() == ""
 
 
+def test_a_preset_gives_every_algorithm_what_its_flags_would():
+    """--preset entropy stands for --ent-coef 0.6,0.05 --n-epochs 20: the same settings reach every algorithm, the
+    trials have the same fingerprints (so records made with the flags are reused) and the report shows the flags;
+    a preset next to either flag, or an unknown one, is refused with what was expected."""
+    from stmg_bench.args import parse_dataclass
+
+    common = ["--algos", "step-explore,seq-ppo,mappo", "--games", "mixing", "--seeds", "2"]
+    preset = parse_dataclass(matrix_study.Args, [*common, "--preset", "entropy"])
+    flags = parse_dataclass(matrix_study.Args, [*common, "--ent-coef", "0.6,0.05", "--n-epochs", "20"])
+    assert matrix_study.resolve_algorithms(preset)[1] == matrix_study.resolve_algorithms(flags)[1]
+    assert preset.shared_flags() == flags.shared_flags() == " --ent-coef 0.6,0.05 --n-epochs 20"
+
+    def fingerprints(args):
+        algorithms, settings = matrix_study.resolve_algorithms(args)
+        trials = matrix.plan_trials(args.games, algorithms, settings, args.seeds, args.steps, 2, args.order_names())
+        return [(t.key, t.fingerprint) for t in trials]
+
+    assert fingerprints(preset) == fingerprints(flags)
+    assert preset.with_preset() == flags
+    problem = matrix_study.Args(preset="entropy", n_epochs=5).check()
+    assert problem is not None and "expected either --preset or --ent-coef/--n-epochs" in problem
+    assert "--n-epochs" in problem
+    with pytest.raises(ValueError, match="expected --preset from \\['entropy'\\], got 'loud'"):
+        matrix_study.Args(preset="loud").shared_settings()
+
+
 def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
     """Trained on orders drawn each episode, a sequential policy is played in the STMG of each fixed order and
     labelled by that order's SE: CopyLeader's leader is whoever acts first, so the greedy action follows the order."""
@@ -427,6 +453,8 @@ def test_builtin_record_is_consistent(name):
         (["--ent-coef", "0.6,0.3,0.1"], "expected a number >= 0 or START,END"),
         (["--ent-coef", "high"], "expected a number >= 0 or START,END"),
         (["--n-epochs", "0"], "expected --n-epochs >= 1, got 0"),
+        (["--preset", "loud"], "invalid choice: 'loud'"),
+        (["--preset", "entropy", "--ent-coef", "0.1"], "expected either --preset or --ent-coef/--n-epochs"),
     ],
 )
 def test_the_script_rejects_bad_settings_with_the_expected_values(flags, message, capsys):

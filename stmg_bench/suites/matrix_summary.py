@@ -102,13 +102,15 @@ def _agents(row: Mapping[str, Any]) -> int:
 
 
 def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    """One row per run, game, algorithm and order (in the order the runs and their rows come), from trial rows."""
+    """One row per run, game, algorithm and order, from trial rows: game by game (in the order the games first come),
+    so that the algorithms on one game stand together, each game's rows in the order of the runs."""
     groups: dict[tuple[str, str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for run, rows in runs.items():
         for row in rows:
             groups[(run, row["game"], row["algo"], row.get("order") or "possible_agents")].append(row)
+    games = list(dict.fromkeys(game for _, game, _, _ in groups))
     out = []
-    for (run, game, algo, order), trials in groups.items():
+    for (run, game, algo, order), trials in sorted(groups.items(), key=lambda kv: games.index(kv[0][1])):
         se = sum(t["label"] == "SE" for t in trials)
         low, high = wilson_interval(se, len(trials))
         p_se = sorted(float(t["p_se"]) for t in trials if t.get("p_se") not in (None, ""))

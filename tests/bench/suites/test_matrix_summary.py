@@ -31,11 +31,20 @@ PRESET = {"ent_coef": [0.6, 0.05], "n_epochs": 20}
 
 def test_the_summary_puts_each_runs_games_in_one_table_with_their_targets(tmp_path):
     """Rows keep each run's budget and agents; a target is met or not by the SE share; the failing seeds are named;
-    an algorithm whose records share one setting across the runs is said to."""
+    an algorithm whose records share one setting across the runs is said to; the algorithms on one game stand
+    together whichever runs they come from."""
     _write_run(tmp_path, "two", "mixing", 2, 10000, ["SE"] * 4, PRESET)
     _write_run(tmp_path, "five", "robust-sum:5:0", 5, 80000, ["SE", "SE", "NE", "SE"], PRESET)
-    args = matrix_summary.Args(runs=("two", "five"), name="together", out=tmp_path)
+    _write_run(tmp_path, "base", "mixing", 2, 10000, ["NE"] * 4, PRESET, algo="mappo")
+    args = matrix_summary.Args(runs=("two", "five", "base"), name="together", out=tmp_path)
     text = matrix_summary.run(args)
+    table = [line.removeprefix("| ").split(" | ")[:3] for line in text.splitlines() if line.startswith("| ")]
+    assert table[1:] == [
+        ["mixing", "2", "step-explore"],
+        ["mixing", "2", "mappo"],
+        ["robust-sum:5:0", "5", "step-explore"],
+    ]
+    assert "| mixing | 2 | mappo | possible_agents | 10,000 | 4 | 0% [0%-49%] | 0.20 / 0.20 | 0 1 2 3 | - |" in text
     assert "`step-explore` (one setting in every run; runs two, five)" in text
     assert "| mixing | 2 | step-explore | possible_agents | 10,000 | 4 | 100% [51%-100%] |" in text
     assert (

@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_
 __all__ = [
     "Args",
     "MATRIX_PRESETS",
+    "MatrixPreset",
     "run",
     "resolve_algorithms",
     "game_of",
@@ -247,12 +249,32 @@ TARGETS: dict[str, tuple[tuple[str, float], ...]] = dict.fromkeys(
 #: Settings every algorithm gets (where its constructor takes them): they are not part of any method.
 #: ``ent_coef`` and ``n_epochs`` only when given (``None``: each algorithm's own default).
 SHARED_SETTINGS = ("n_envs", "gamma", "ent_coef", "n_epochs")
+
+
 #: Named matrix presets of the shared settings ``--ent-coef`` and ``--n-epochs`` (``--preset NAME``), given to
 #: every algorithm that takes them like the flags themselves. ``entropy``: an entropy bonus that fades linearly
 #: from 0.6 to 0.05 over training and 20 passes over each rollout; with ``step-explore`` it is the one setting
 #: the N-agent results use for every matrix game, at 10,000 steps x 2^(N-2) for N agents
-#: (docs/benchmarks.md, "STEP beyond two agents").
-MATRIX_PRESETS: dict[str, Mapping[str, Any]] = {"entropy": {"ent_coef": (0.6, 0.05), "n_epochs": 20}}
+#: (docs/benchmarks.md, "One setting for every matrix game").
+@dataclass(frozen=True)
+class MatrixPreset:
+    """A named set of the shared settings ``--ent-coef`` (a number, or a linear schedule START,END) and
+    ``--n-epochs``."""
+
+    ent_coef: tuple[float, ...]
+    n_epochs: int
+
+    def flags(self) -> str:
+        """The command-line flags it stands for.
+
+        Examples:
+            >>> MATRIX_PRESETS["entropy"].flags()
+            '--ent-coef 0.6,0.05 --n-epochs 20'
+        """
+        return f"--ent-coef {','.join(f'{v:g}' for v in self.ent_coef)} --n-epochs {self.n_epochs}"
+
+
+MATRIX_PRESETS: Mapping[str, MatrixPreset] = MappingProxyType({"entropy": MatrixPreset((0.6, 0.05), 20)})
 
 
 def _parse_ent_coef(text: str) -> tuple[float, ...]:
@@ -335,10 +357,7 @@ class Args(SweepOptions):
         default=None,
         metadata={
             "help": "a named set of --ent-coef and --n-epochs (stmg_bench.suites.matrix_study.MATRIX_PRESETS): "
-            + "; ".join(
-                f"{name}: --ent-coef {','.join(f'{v:g}' for v in p['ent_coef'])} --n-epochs {p['n_epochs']}"
-                for name, p in MATRIX_PRESETS.items()
-            ),
+            + "; ".join(f"{name}: {preset.flags()}" for name, preset in MATRIX_PRESETS.items()),
             "choices": sorted(MATRIX_PRESETS),
         },
     )
@@ -386,7 +405,7 @@ class Args(SweepOptions):
         if self.preset not in MATRIX_PRESETS:
             raise ValueError(f"expected --preset from {sorted(MATRIX_PRESETS)}, got {self.preset!r}")
         preset = MATRIX_PRESETS[self.preset]
-        return dataclasses.replace(self, ent_coef=tuple(preset["ent_coef"]), n_epochs=preset["n_epochs"], preset=None)
+        return dataclasses.replace(self, ent_coef=preset.ent_coef, n_epochs=preset.n_epochs, preset=None)
 
     def shared_settings(self) -> dict[str, Any]:
         """The :data:`SHARED_SETTINGS` that are set, ``--preset`` included (a one-number ``--ent-coef`` as a number, two

@@ -168,7 +168,9 @@ def write_markdown(
     for algo, distinct in per_algo.items():
         runs = [run for run, (algo_settings, _) in settings.items() if algo in algo_settings]
         verdict = "one setting in every run" if len(distinct) == 1 else f"**{len(distinct)} different settings**"
-        lines.append(f"- `{algo}` ({verdict}; runs {', '.join(runs)}): " + "; ".join(f"`{v}`" for v in sorted(distinct)))
+        lines.append(
+            f"- `{algo}` ({verdict}; runs {', '.join(runs)}): " + "; ".join(f"`{v}`" for v in sorted(distinct))
+        )
     lines += [
         "",
         "SE = the greedy joint action after training is the Stackelberg equilibrium of the order (exact solver); "

@@ -43,6 +43,7 @@ __all__ = [
     "run",
     "resolve_algorithms",
     "game_of",
+    "game_margin",
     "summarise",
     "RANDOM_POOLED",
     "wilson_interval",
@@ -77,8 +78,14 @@ def _replies(game: str, order: tuple[int, ...]) -> dict[tuple[int, ...], int]:
 
 
 @functools.cache
-def _margin(game: str, order: tuple[int, ...]) -> Any:
-    """The decisive margin of a game under an order (:func:`stmg_envs.equilibria.decisive_margin`)."""
+def game_margin(game: str, order: tuple[int, ...]) -> Any:
+    """The decisive margin of a game label under an order of agent indices (:func:`stmg_envs.equilibria.decisive_margin`;
+    solved once per pair).
+
+    Examples:
+        >>> round(game_margin("general-sum:5:1", (0, 1, 2, 3, 4)).margin, 2)
+        0.01
+    """
     from stmg_envs.equilibria import decisive_margin
 
     return decisive_margin(_payoffs(game), order)
@@ -150,7 +157,7 @@ def summarise(
                 else None
             )
             res["margin"] = (
-                _margin(game, order_indices(label_order, res["agents"])) if res["replies"] is not None else None
+                game_margin(game, order_indices(label_order, res["agents"])) if res["replies"] is not None else None
             )
             groups[(game, res["algo"], listed)].append(res)
             row = {

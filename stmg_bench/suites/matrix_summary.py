@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from stmg_bench.suites.matrix_study import TARGETS, wilson_interval
+from stmg_bench.suites.matrix_study import TARGETS, game_margin, wilson_interval
 from stmg_bench.sweep.reporting import write_csv
 
 __all__ = ["Args", "read_run", "run_settings", "summary_rows", "write_markdown", "run"]
@@ -122,11 +122,13 @@ def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[s
             ),
             None,
         )
+        agents = _agents(trials[0])
+        margin = game_margin(game, tuple(range(agents))) if order == "possible_agents" else None
         out.append(
             {
                 "run": run,
                 "game": game,
-                "agents": _agents(trials[0]),
+                "agents": agents,
                 "algo": algo,
                 "order": order,
                 "steps": int(float(trials[0]["steps"])),
@@ -136,6 +138,7 @@ def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[s
                 "se_high": high,
                 "p_se_min": p_se[0] if p_se else None,
                 "p_se_median": float(np.median(p_se)) if p_se else None,
+                "se_margin": None if margin is None or margin.rank is None else round(margin.margin, 2),
                 "failing_seeds": " ".join(str(t["seed"]) for t in trials if t["label"] != "SE"),
                 "target": target,
                 "met": None if target is None else se / len(trials) >= target,
@@ -174,16 +177,20 @@ def write_markdown(
     lines += [
         "",
         "SE = the greedy joint action after training is the Stackelberg equilibrium of the order (exact solver); "
-        "interval: 95% Wilson. P(SE): the probability that the final policy plays the SE, min / median over seeds.",
+        "interval: 95% Wilson. P(SE): the probability that the final policy plays the SE, min / median over seeds. "
+        "SE margin: the smallest payoff gap the SE depends on (`stmg_envs.equilibria.decisive_margin`; payoffs of the "
+        "generated games lie in [-10, 10]), which a learner that estimates values from samples must resolve.",
         "",
-        "| game | agents | algo | order | steps | trials | SE [95% CI] | P(SE) min / med | seeds not at the SE | target | run |",
-        "|---|---:|---|---|---:|---:|---|---|---|---|---|",
+        "| game | agents | SE margin | algo | order | steps | trials | SE [95% CI] | P(SE) min / med | seeds not at the SE "
+        "| target | run |",
+        "|---|---:|---:|---|---|---:|---:|---|---|---|---|---|",
     ]
     for r in rows:
         p_text = f"{r['p_se_min']:.2f} / {r['p_se_median']:.2f}" if r["p_se_min"] is not None else "-"
+        margin = "-" if r["se_margin"] is None else f"{r['se_margin']:.2f}"
         target = "-" if r["target"] is None else f">= {r['target']:.0%}: {'met' if r['met'] else '**NOT met**'}"
         lines.append(
-            f"| {r['game']} | {r['agents']} | {r['algo']} | {r['order']} | {r['steps']:,} | {r['trials']} | "
+            f"| {r['game']} | {r['agents']} | {margin} | {r['algo']} | {r['order']} | {r['steps']:,} | {r['trials']} | "
             f"{r['se']:.0%} [{r['se_low']:.0%}-{r['se_high']:.0%}] | {p_text} | {r['failing_seeds'] or '-'} | {target} "
             f"| [{r['run']}]({r['run']}.md) |"
         )

@@ -38,17 +38,20 @@ def test_the_summary_puts_each_runs_games_in_one_table_with_their_targets(tmp_pa
     _write_run(tmp_path, "base", "mixing", 2, 10000, ["NE"] * 4, PRESET, algo="mappo")
     args = matrix_summary.Args(runs=("two", "five", "base"), name="together", out=tmp_path)
     text = matrix_summary.run(args)
-    table = [line.removeprefix("| ").split(" | ")[:3] for line in text.splitlines() if line.startswith("| ")]
+    table = [line.removeprefix("| ").split(" | ")[:4] for line in text.splitlines() if line.startswith("| ")]
     assert table[1:] == [
-        ["mixing", "2", "step-explore"],
-        ["mixing", "2", "mappo"],
-        ["robust-sum:5:0", "5", "step-explore"],
+        ["mixing", "2", "1.00", "step-explore"],
+        ["mixing", "2", "1.00", "mappo"],
+        ["robust-sum:5:0", "5", "1.01", "step-explore"],
     ]
-    assert "| mixing | 2 | mappo | possible_agents | 10,000 | 4 | 0% [0%-49%] | 0.20 / 0.20 | 0 1 2 3 | - |" in text
-    assert "`step-explore` (one setting in every run; runs two, five)" in text
-    assert "| mixing | 2 | step-explore | possible_agents | 10,000 | 4 | 100% [51%-100%] |" in text
     assert (
-        "| robust-sum:5:0 | 5 | step-explore | possible_agents | 80,000 | 4 | 75% [30%-95%] | 0.20 / 0.99 | 2 |" in text
+        "| mixing | 2 | 1.00 | mappo | possible_agents | 10,000 | 4 | 0% [0%-49%] | 0.20 / 0.20 | 0 1 2 3 | - |" in text
+    )
+    assert "`step-explore` (one setting in every run; runs two, five)" in text
+    assert "| mixing | 2 | 1.00 | step-explore | possible_agents | 10,000 | 4 | 100% [51%-100%] |" in text
+    assert (
+        "| robust-sum:5:0 | 5 | 1.01 | step-explore | possible_agents | 80,000 | 4 | 75% [30%-95%] | 0.20 / 0.99 | 2 |"
+        in text
     )
     assert ">= 90%: **NOT met**" in text and "1 of 2 targets met." in text
     assert (tmp_path / "together.md").read_text() == text
@@ -80,5 +83,5 @@ def test_the_script_writes_the_summary(tmp_path, capsys):
     """benchmarks/matrix_summary.py parses its Args and prints the page it writes."""
     _write_run(tmp_path, "two", "mixing", 2, 10000, ["SE"], PRESET)
     load_script("matrix_summary").main(["--runs", "two", "--name", "page", "--out", str(tmp_path)])
-    assert "| mixing | 2 | step-explore |" in capsys.readouterr().out
+    assert "| mixing | 2 | 1.00 | step-explore |" in capsys.readouterr().out
     assert (tmp_path / "page.md").exists()

@@ -14,8 +14,7 @@ trained; a run without its CSV or records is a clear error.
 
 Examples:
     >>> rows = [{"game": "mixing", "algo": "step", "order": "possible_agents", "seed": s, "steps": 10000,
-    ...          "label": "SE" if s else "NE", "p_se": 0.9 if s else 0.1, "p_agent_0_a1": 0.5, "p_agent_1_a1": 0.5}
-    ...         for s in range(4)]
+    ...          "label": "SE" if s else "NE", "p_se": 0.9 if s else 0.1} for s in range(4)]
     >>> (row,) = summary_rows({"quick": rows})
     >>> row["agents"], row["trials"], row["se"], row["failing_seeds"], row["target"], row["met"]
     (2, 4, 0.75, '0', 0.99, False)
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from stmg_bench.suites.matrix import game_spec, game_table
 from stmg_bench.suites.matrix_study import TARGETS, game_margin, wilson_interval
 from stmg_bench.sweep.reporting import write_csv
 
@@ -96,9 +96,9 @@ def run_settings(out: Path, run: str) -> tuple[dict[str, list[str]], list[str]]:
     return {algo: sorted(values) for algo, values in settings.items()}, sorted(commits)
 
 
-def _agents(row: Mapping[str, Any]) -> int:
-    """Agents of a trial row: its ``p_agent_<i>_<action>`` columns."""
-    return len({key.split("_")[2] for key in row if key.startswith("p_agent_")})
+def _agents(game: str) -> int:
+    """Agents of a game label (its payoff tensor's first axis)."""
+    return int(game_table(*game_spec(game)).payoffs.shape[0])
 
 
 def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
@@ -122,7 +122,7 @@ def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[s
             ),
             None,
         )
-        agents = _agents(trials[0])
+        agents = _agents(game)
         margin = game_margin(game, tuple(range(agents))) if order == "possible_agents" else None
         out.append(
             {

@@ -6,9 +6,10 @@ are far too few for five), so one study cannot run them all. This reads what the
 named, ``<out>/<run>.csv`` (one row per trial: game, algorithm, order, seed, steps, outcome label, P(SE)), and the
 trial records of ``<out>/trials/<run>/`` (the settings each algorithm was given, from the records' fingerprints, and
 the commits that made them), and writes ``<out>/<name>.md`` and ``<out>/<name>.csv``: per game, algorithm and order,
-the number of agents, the steps, the trials, the SE share with its 95% Wilson interval, P(SE) min / median over
-seeds, the seeds not at the SE and the target of :data:`~stmg_bench.suites.matrix_study.TARGETS`, if any. Nothing is
-trained; a run without its CSV or records is a clear error.
+the number of agents, the game's SE margin (:func:`~stmg_bench.suites.matrix_study.game_margin`), the steps, the
+trials, the SE share with its 95% Wilson interval, P(SE) min / median over seeds, the seeds not at the SE and the
+target of :data:`~stmg_bench.suites.matrix_study.TARGETS`, if any. Nothing is trained; a run without its CSV or
+records is a clear error.
 
 ``benchmarks/matrix_summary.py`` is this, with the command line derived from :class:`Args`.
 

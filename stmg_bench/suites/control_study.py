@@ -340,7 +340,8 @@ def plot_curves(
     n = len(panels)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.5 * rows), squeeze=False)
+    panel_width = 4.6  # inches
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_width * cols, 3.5 * rows), squeeze=False)
     for ax, (panel_title, metric, series) in zip(axes.flat, panels):
         for label, results in series.items():
             if not results:
@@ -361,7 +362,7 @@ def plot_curves(
         ax.axis("off")
     # A title wider than the figure is clipped at both ends: wrap it to the figure's width
     # (about 12 characters per inch at this font size).
-    fig.suptitle(textwrap.fill(title, width=max(30, int(12 * 4.6 * cols))), fontsize=11)
+    fig.suptitle(textwrap.fill(title, width=max(30, int(12 * panel_width * cols))), fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -44,6 +44,7 @@ __all__ = [
     "resolve_algorithms",
     "game_of",
     "game_margin",
+    "game_payoffs",
     "summarise",
     "RANDOM_POOLED",
     "wilson_interval",
@@ -64,8 +65,8 @@ def _spec_key(game: str) -> str:
 
 
 @functools.cache
-def _payoffs(game: str) -> np.ndarray:
-    """The payoff tensor of a game label (built once per label)."""
+def game_payoffs(game: str) -> np.ndarray:
+    """The payoff tensor of a game label (built once per label), players on the first axis."""
     return game_table(*game_spec(game)).payoffs
 
 
@@ -74,7 +75,7 @@ def _replies(game: str, order: tuple[int, ...]) -> dict[tuple[int, ...], int]:
     """Backward-induction replies of a game under an order (solved once per pair)."""
     from stmg_bench.suites.replies import backward_induction_replies
 
-    return backward_induction_replies(_payoffs(game), order)
+    return backward_induction_replies(game_payoffs(game), order)
 
 
 @functools.cache
@@ -88,14 +89,14 @@ def game_margin(game: str, order: tuple[int, ...]) -> Any:
     """
     from stmg_envs.equilibria import decisive_margin
 
-    return decisive_margin(_payoffs(game), order)
+    return decisive_margin(game_payoffs(game), order)
 
 
 def _joint_replies(game: str, joint: Any, label_order: str, agents: Sequence[str]) -> Any:
     from stmg_bench.suites.replies import joint_reply_errors
 
     order = order_indices(label_order, agents)
-    return joint_reply_errors(_payoffs(game), joint, order, replies=_replies(game, order))
+    return joint_reply_errors(game_payoffs(game), joint, order, replies=_replies(game, order))
 
 
 def game_of(record: Mapping[str, Any], games: Sequence[str] = tuple(GAMES)) -> str:
@@ -278,7 +279,12 @@ class MatrixPreset:
             >>> MATRIX_PRESETS["entropy"].flags()
             '--ent-coef 0.6,0.05 --n-epochs 20'
         """
-        return f"--ent-coef {','.join(f'{v:g}' for v in self.ent_coef)} --n-epochs {self.n_epochs}"
+        return f"--ent-coef {_ent_coef_text(self.ent_coef)} --n-epochs {self.n_epochs}"
+
+
+def _ent_coef_text(values: Sequence[float]) -> str:
+    """``--ent-coef``'s value as the command line writes it: ``0.6,0.05``."""
+    return ",".join(f"{v:g}" for v in values)
 
 
 MATRIX_PRESETS: Mapping[str, MatrixPreset] = MappingProxyType({"entropy": MatrixPreset((0.6, 0.05), 20)})
@@ -389,15 +395,20 @@ class Args(SweepOptions):
             return f"expected --n-envs >= 1 and 0 <= --gamma <= 1, got --n-envs {self.n_envs} and --gamma {self.gamma}"
         if self.n_epochs is not None and self.n_epochs < 1:
             return f"expected --n-epochs >= 1, got {self.n_epochs}"
-        if self.preset is not None:
-            if self.preset not in MATRIX_PRESETS:
-                return f"expected --preset from {sorted(MATRIX_PRESETS)}, got {self.preset!r}"
-            if self.ent_coef is not None or self.n_epochs is not None:
-                given = " and ".join(f for f, v in (("--ent-coef", self.ent_coef), ("--n-epochs", self.n_epochs)) if v)
-                return (
-                    f"expected either --preset or --ent-coef/--n-epochs, got --preset {self.preset} with {given}: "
-                    "the preset sets both; drop the preset or the flags"
-                )
+        return self._preset_problem()
+
+    def _preset_problem(self) -> str | None:
+        """A message for an unknown ``--preset`` or one given next to the flags it sets, or None."""
+        if self.preset is None:
+            return None
+        if self.preset not in MATRIX_PRESETS:
+            return f"expected --preset from {sorted(MATRIX_PRESETS)}, got {self.preset!r}"
+        if self.ent_coef is not None or self.n_epochs is not None:
+            given = " and ".join(f for f, v in (("--ent-coef", self.ent_coef), ("--n-epochs", self.n_epochs)) if v)
+            return (
+                f"expected either --preset or --ent-coef/--n-epochs, got --preset {self.preset} with {given}: "
+                "the preset sets both; drop the preset or the flags"
+            )
         return None
 
     def with_preset(self) -> Args:
@@ -409,8 +420,8 @@ class Args(SweepOptions):
         """
         if self.preset is None:
             return self
-        if self.preset not in MATRIX_PRESETS:
-            raise ValueError(f"expected --preset from {sorted(MATRIX_PRESETS)}, got {self.preset!r}")
+        if (problem := self._preset_problem()) is not None:  # never drop a flag the preset would overwrite
+            raise ValueError(problem)
         preset = MATRIX_PRESETS[self.preset]
         return dataclasses.replace(self, ent_coef=preset.ent_coef, n_epochs=preset.n_epochs, preset=None)
 
@@ -430,7 +441,7 @@ class Args(SweepOptions):
         args = self.with_preset()
         flags = ""
         if args.ent_coef is not None:
-            flags += f" --ent-coef {','.join(f'{v:g}' for v in args.ent_coef)}"
+            flags += f" --ent-coef {_ent_coef_text(args.ent_coef)}"
         if args.n_epochs is not None:
             flags += f" --n-epochs {args.n_epochs}"
         return flags

@@ -33,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from stmg_bench.suites.matrix import game_spec, game_table
-from stmg_bench.suites.matrix_study import TARGETS, game_margin, wilson_interval
+from stmg_bench.suites.matrix_study import TARGETS, game_margin, game_payoffs, wilson_interval
 from stmg_bench.sweep.reporting import write_csv
 
 __all__ = ["Args", "read_run", "run_settings", "summary_rows", "write_markdown", "run"]
@@ -97,11 +96,6 @@ def run_settings(out: Path, run: str) -> tuple[dict[str, list[str]], list[str]]:
     return {algo: sorted(values) for algo, values in settings.items()}, sorted(commits)
 
 
-def _agents(game: str) -> int:
-    """Agents of a game label (its payoff tensor's first axis)."""
-    return int(game_table(*game_spec(game)).payoffs.shape[0])
-
-
 def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """One row per run, game, algorithm and order, from trial rows: game by game (in the order the games first come),
     so that the algorithms on one game stand together, each game's rows in the order of the runs."""
@@ -123,7 +117,7 @@ def summary_rows(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[s
             ),
             None,
         )
-        agents = _agents(game)
+        agents = int(game_payoffs(game).shape[0])
         margin = game_margin(game, tuple(range(agents))) if order == "possible_agents" else None
         out.append(
             {

@@ -135,7 +135,8 @@ def test_entropy_and_epochs_are_shared_only_when_given_and_reach_every_algorithm
 def test_a_preset_gives_every_algorithm_what_its_flags_would():
     """--preset entropy stands for --ent-coef 0.6,0.05 --n-epochs 20: the same settings reach every algorithm, the
     trials have the same fingerprints (so records made with the flags are reused) and the report shows the flags;
-    a preset next to either flag, or an unknown one, is refused with what was expected."""
+    a preset next to either flag, or an unknown one, is refused with what was expected, when parsed and when the
+    settings are read."""
     from stmg_bench.args import parse_dataclass
 
     common = ["--algos", "step-explore,seq-ppo,mappo", "--games", "mixing", "--seeds", "2"]
@@ -154,6 +155,8 @@ def test_a_preset_gives_every_algorithm_what_its_flags_would():
     problem = matrix_study.Args(preset="entropy", n_epochs=5).check()
     assert problem is not None and "expected either --preset or --ent-coef/--n-epochs" in problem
     assert "--n-epochs" in problem
+    with pytest.raises(ValueError, match="expected either --preset or --ent-coef/--n-epochs"):
+        matrix_study.Args(preset="entropy", n_epochs=5).shared_settings()  # the flag is never dropped silently
     with pytest.raises(ValueError, match="expected --preset from \\['entropy'\\], got 'loud'"):
         matrix_study.Args(preset="loud").shared_settings()
 

@@ -434,8 +434,9 @@ def plan_trials(
     curve_points: int,
     orders: Sequence[str] = ("possible_agents",),
     agent_indicator: bool = False,
+    seed_start: int = 0,
 ) -> list[Any]:
-    """The sweep's trials: every game x algorithm x order x seed.
+    """The sweep's trials: every game x algorithm x order x seed, the seeds ``seed_start .. seed_start + seeds - 1``.
 
     A simultaneous-form algorithm does not see the order: it is trained once per
     (game, seed) and its outcome is labelled under every order (``by_order`` in its record);
@@ -451,7 +452,8 @@ def plan_trials(
     trials = []
     specs = {game: game_spec(game) for game in games}
     agents_of = {game: _agents(specs[game]) for game in games}
-    for seed, game, algo in itertools.product(range(seeds), games, algorithms):  # seed-major: any prefix is balanced
+    seed_range = range(seed_start, seed_start + seeds)
+    for seed, game, algo in itertools.product(seed_range, games, algorithms):  # seed-major: any prefix is balanced
         task_id, kwargs = specs[game]
         hp = dict(hyperparameters.get(algo.name, {}))
         labels = [o for order in orders for o in (every_order(agents_of[game]) if order == "random" else [order])]

@@ -341,6 +341,13 @@ class Args(SweepOptions):
         },
     )
     seeds: int = field(default=100, metadata={"help": "trials per game, algorithm and order (the paper: 100)"})
+    seed_start: int = field(
+        default=0,
+        metadata={
+            "help": "the first seed: trials use seeds SEED_START .. SEED_START + SEEDS - 1 (e.g. 100 to score a setting "
+            "on seeds other than those it was chosen on)"
+        },
+    )
     steps: int = field(
         default=10_000, metadata={"help": "joint environment steps of training per trial (the paper: 10,000)"}
     )
@@ -391,6 +398,8 @@ class Args(SweepOptions):
             return str(exc)
         if self.seeds < 1 or self.steps < 1 or self.curve_points < 0:
             return f"expected --seeds >= 1, --steps >= 1 and --curve-points >= 0, got {self.seeds}, {self.steps}, {self.curve_points}"
+        if not 0 <= self.seed_start <= 2**32 - 1 - self.seeds:
+            return f"expected 0 <= --seed-start <= 2**32 - 1 - --seeds, got --seed-start {self.seed_start}"
         if self.n_envs < 1 or not 0.0 <= self.gamma <= 1.0:
             return f"expected --n-envs >= 1 and 0 <= --gamma <= 1, got --n-envs {self.n_envs} and --gamma {self.gamma}"
         if self.n_epochs is not None and self.n_epochs < 1:
@@ -628,7 +637,9 @@ def write_markdown(
         f"# Matrix games: {' vs '.join(names)} ({args.name})",
         "",
         f"Written by the matrix suite of `stmg_bench` (`benchmarks/matrix_games.py` / `stmg-bench matrix`) with "
-        f"--seeds {args.seeds} --steps {args.steps} --games {','.join(args.games)} --algos {','.join(args.algos)}"
+        f"--seeds {args.seeds}"
+        + (f" --seed-start {args.seed_start}" if args.seed_start else "")
+        + f" --steps {args.steps} --games {','.join(args.games)} --algos {','.join(args.algos)}"
         + (f" --orders {','.join(args.orders)}" if args.orders != ("possible_agents",) else "")
         + (" --agent-indicator" if args.agent_indicator else "")
         + args.shared_flags()
@@ -886,6 +897,7 @@ def run(args: Args, *, progress: bool = True) -> str:
         args.curve_points,
         args.order_names(),
         agent_indicator=args.agent_indicator,
+        seed_start=args.seed_start,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     try:

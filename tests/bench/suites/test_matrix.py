@@ -318,6 +318,21 @@ def test_agent_indicator_puts_the_identity_in_every_observation_and_is_planned_a
     assert marked[0].key == plain[0].key.replace("_s0", "_id_s0")
 
 
+def test_seed_start_names_the_seeds_of_a_run_that_does_not_start_at_zero():
+    """--seed-start 100 --seeds 2 plans seeds 100 and 101 (keys and kwargs), the same trials as those seeds of a run
+    from 0, and the report's command line names it; a negative start is refused before any work."""
+    algo = resolve(f"{TINY}:Fixed")
+    held_out = matrix.plan_trials(["mixing"], [algo], {}, 2, 100, 0, seed_start=100)
+    assert [t.kwargs["seed"] for t in held_out] == [100, 101]
+    assert [t.key for t in held_out] == ["fixed_mixing_s100", "fixed_mixing_s101"]
+    from_zero = matrix.plan_trials(["mixing"], [algo], {}, 102, 100, 0)
+    assert [(t.key, t.kwargs, t.fingerprint) for t in from_zero[100:]] == [
+        (t.key, t.kwargs, t.fingerprint) for t in held_out
+    ]
+    assert "--seed-start -1" in (matrix_study.Args(seed_start=-1).check() or "")
+    assert matrix_study.Args(seed_start=100).check() is None
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

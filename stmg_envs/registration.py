@@ -33,7 +33,7 @@ import pettingzoo
 
 from stmg_envs.task_spec import TaskSpec
 
-__all__ = ["TaskSpec", "register_task", "registered_task_ids", "make_parallel"]
+__all__ = ["TaskSpec", "register_task", "registered_task_ids", "example_kwargs", "make_parallel"]
 
 #: Keyword arguments that configure the STMG wrapper rather than the task.
 WRAPPER_KWARGS = ("order", "flatten")
@@ -130,6 +130,17 @@ def register_task(spec: TaskSpec) -> None:
 def registered_task_ids() -> list[str]:
     """IDs of every stmg task, sorted."""
     return sorted(_TASKS)
+
+
+def example_kwargs(task_id: str) -> dict[str, Any]:
+    """Arguments that build an example of a registered task (``{}`` for a task whose every argument has a default).
+
+    Examples:
+        >>> import pettingzoo, stmg_envs
+        >>> pettingzoo.make("parallel", "stmg/Matrix-v0", **example_kwargs("stmg/Matrix-v0")).possible_agents
+        ['agent_0', 'agent_1']
+    """
+    return dict(_TASKS[task_id].example_kwargs)
 
 
 def register_all() -> None:

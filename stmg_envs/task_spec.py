@@ -29,6 +29,8 @@ class TaskSpec:
         kwargs: Default keyword arguments for the factory.
         extra: The ``pip install stmg-envs[<extra>]`` that the task needs, if any.
         description: One line for listings.
+        example_kwargs: Arguments that build an example of a task that has no default for them (``stmg/Matrix-v0``:
+            a game), for what builds every task (the docs' task pages, smoke tests); ``()`` for the others.
     """
 
     id: str
@@ -36,3 +38,4 @@ class TaskSpec:
     kwargs: tuple[tuple[str, Any], ...] = field(default=())
     extra: str | None = None
     description: str = ""
+    example_kwargs: tuple[tuple[str, Any], ...] = field(default=())

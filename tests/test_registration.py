@@ -15,6 +15,7 @@ import stmg_envs
 from stmg_envs import SequentialGymEnv, STMGEnv
 from stmg_envs.matrix import MatrixGame
 from stmg_envs.matrix.tasks import TASKS as MATRIX_TASKS
+from stmg_envs.registration import example_kwargs
 from stmg_envs.testing import check_task
 
 MATRIX_IDS = [spec.id for spec in MATRIX_TASKS]
@@ -24,7 +25,7 @@ def test_every_matrix_task_is_reachable_in_every_form():
     """Every matrix TaskSpec is registered and builds its game in both PettingZoo forms and Gymnasium's."""
     assert MATRIX_IDS and set(MATRIX_IDS) <= set(stmg_envs.registered_task_ids())
     for task_id in MATRIX_IDS:
-        kwargs = {"common_payoff": np.zeros((2, 2))} if task_id == "stmg/Matrix-v0" else {}
+        kwargs = example_kwargs(task_id)  # stmg/Matrix-v0 needs a game
         parallel = pettingzoo.make("parallel", task_id, **kwargs)
         assert isinstance(parallel.unwrapped, MatrixGame) and len(parallel.possible_agents) >= 2
         assert isinstance(pettingzoo.make("aec", task_id, **kwargs), STMGEnv)
@@ -37,7 +38,7 @@ def test_conformance(task_id, kwargs):
     """api_test, seed_test, parallel_api_test, multi-step determinism and check_env on every matrix task."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_task(task_id, num_cycles=40, quiet=True, **kwargs)
+        check_task(task_id, num_cycles=40, quiet=True, **example_kwargs(task_id), **kwargs)
 
 
 def test_forms_and_kwargs():

@@ -12,6 +12,9 @@ A game with ``N`` players is a float array ``payoffs`` of shape ``(N, A_1, ..., 
 * :func:`cooperation_level`: Bi-AC's cooperation level (Eq. 6), and
   :func:`sample_correlated_game` for the random games of Bi-AC's Fig. 2.
 * :func:`classify_outcome`: tag a joint action as ``"SE"``, ``"NE"`` or ``"none"``.
+* :func:`iterated_stackelberg`: the leader's best deterministic memory-1 policy in an iterated 2x2
+  game with memory (Oracles & Followers), the follower best-responding
+  (:mod:`stmg_envs.equilibria.iterated`; :func:`iterated_game` builds the games).
 
 Examples:
     >>> from stmg_envs.equilibria import classify_outcome, pure_nash_equilibria, stackelberg_equilibrium
@@ -23,6 +26,14 @@ Examples:
 """
 
 from stmg_envs.equilibria.cooperation import cooperation_level, pairwise_cooperation_levels, sample_correlated_game
+from stmg_envs.equilibria.iterated import (
+    FollowerResponse,
+    IteratedGame,
+    IteratedStackelberg,
+    follower_best_response,
+    iterated_game,
+    iterated_stackelberg,
+)
 from stmg_envs.equilibria.nash import is_pure_nash_equilibrium, pure_nash_equilibria, pure_nash_mask
 from stmg_envs.equilibria.outcome import OutcomeClassification, OutcomeLabel, classify_outcome
 from stmg_envs.equilibria.payoffs import as_joint_action, as_order, as_payoff_tensor, common_payoff_tensor
@@ -55,4 +66,10 @@ __all__ = [
     "classify_outcome",
     "OutcomeClassification",
     "OutcomeLabel",
+    "iterated_game",
+    "IteratedGame",
+    "iterated_stackelberg",
+    "IteratedStackelberg",
+    "follower_best_response",
+    "FollowerResponse",
 ]

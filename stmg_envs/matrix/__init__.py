@@ -12,10 +12,14 @@ from stmg_envs.matrix.classic import (
     penalty,
     penalty_payoff,
 )
+from stmg_envs.matrix.iterated import ITERATED_GAMES, IteratedMatrixGame, iterated_matrix
 from stmg_envs.matrix.matrix_game import MatrixGame
 
 __all__ = [
     "MatrixGame",
+    "IteratedMatrixGame",
+    "iterated_matrix",
+    "ITERATED_GAMES",
     "penalty",
     "mixing",
     "escape",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from stmg_envs.matrix.matrix_game import MatrixGame
 
@@ -95,19 +96,31 @@ def maintain(*, episode_length: int = 25, render_mode: str | None = None) -> Mat
     return MatrixGame(MAINTAIN, episode_length=episode_length, render_mode=render_mode, name="maintain_v0")
 
 
-#: The game ``stmg/Matrix-v0`` builds when given no payoffs: a 2x2 coordination game.
-DEFAULT_COMMON_PAYOFF = np.array([[1.0, 0.0], [0.0, 2.0]])
-DEFAULT_COMMON_PAYOFF.setflags(write=False)
-
-
 def matrix(
-    payoffs=None,
+    payoffs: ArrayLike | None = None,
     *,
-    common_payoff=None,
+    common_payoff: ArrayLike | None = None,
+    generator: str | None = None,
     episode_length: int = 25,
     render_mode: str | None = None,
 ) -> MatrixGame:
-    """Entry point of ``stmg/Matrix-v0``: :class:`MatrixGame`, with a 2x2 coordination game by default.
+    """Entry point of ``stmg/Matrix-v0``: :class:`MatrixGame` of the game given by exactly one of ``payoffs``,
+    ``common_payoff`` or ``generator``.
+
+    Args:
+        payoffs: ``(N, A_1, ..., A_N)`` payoffs, ``payoffs[i]`` agent ``i``'s.
+        common_payoff: ``(A_1, ..., A_N)`` payoffs of a team game (every agent's).
+        generator: A generated game's name ``"<generator>:<players>:<seed>"`` (e.g. ``"team-trap:3:0"``;
+            :func:`stmg_envs.matrix.generators.generate` builds it).
+        episode_length: Steps per episode.
+        render_mode: ``None`` or ``"ansi"``.
+
+    Raises:
+        TypeError: none of the three given, or ``generator`` not a string.
+        ValueError: more than one given, or a malformed generated game's name.
+
+    ## Version history
+    * v0: first version (before 0.1.0: no game is an error, no longer a 2x2 game; ``generator=`` added).
 
     Examples:
         >>> import numpy as np
@@ -115,7 +128,31 @@ def matrix(
         >>> env = matrix(np.zeros((3, 2, 2, 2)))   # three agents, two actions each
         >>> env.possible_agents
         ['agent_0', 'agent_1', 'agent_2']
+        >>> matrix(generator="team-trap:3:0").payoffs.shape
+        (3, 3, 3, 3)
     """
-    if payoffs is None and common_payoff is None:
-        common_payoff = DEFAULT_COMMON_PAYOFF
+    given = [
+        name
+        for name, value in (("payoffs", payoffs), ("common_payoff", common_payoff), ("generator", generator))
+        if value is not None
+    ]
+    if not given:
+        raise TypeError(
+            "stmg/Matrix-v0 expected a game, got none: pass payoffs= (shape (N, A_1, ..., A_N), payoffs[i] agent i's), "
+            "common_payoff= (shape (A_1, ..., A_N), a team game) or generator= (a generated game's name such as "
+            "'team-trap:3:0', see stmg_envs.matrix.generators)."
+        )
+    if len(given) > 1:
+        raise ValueError(
+            f"stmg/Matrix-v0 expected exactly one of payoffs=, common_payoff= or generator=, got {' and '.join(given)}."
+        )
+    if generator is not None:
+        if not isinstance(generator, str):
+            raise TypeError(
+                f"stmg/Matrix-v0 expected generator= to be a generated game's name such as 'team-trap:3:0', got "
+                f"{generator!r} ({type(generator).__name__})."
+            )
+        from stmg_envs.matrix.generators import generate
+
+        payoffs = generate(generator).payoffs
     return MatrixGame(payoffs, common_payoff=common_payoff, episode_length=episode_length, render_mode=render_mode)

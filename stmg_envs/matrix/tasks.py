@@ -12,6 +12,12 @@ TASKS: tuple[TaskSpec, ...] = (
     TaskSpec(
         "stmg/Matrix-v0",
         "stmg_envs.matrix.classic:matrix",
-        description="Any N-agent normal-form game (payoffs or common_payoff)",
+        description="Any N-agent normal-form game (payoffs, common_payoff or generator)",
+        example_kwargs=(("generator", "team-trap:2:0"),),
+    ),
+    TaskSpec(
+        "stmg/IteratedMatrix-v0",
+        "stmg_envs.matrix.iterated:iterated_matrix",
+        description="Iterated 2x2 game with memory of the last step (Oracles & Followers; game= or payoffs=)",
     ),
 )

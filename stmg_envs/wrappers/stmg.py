@@ -694,10 +694,13 @@ def stmg_v0(env: ParallelEnv, order: OrderSpec = None, flatten: bool = False) ->
         env: Any PettingZoo ``ParallelEnv`` (heterogeneous spaces, agents that
             die or appear, ``Box``/``Discrete``/``MultiDiscrete`` actions,
             ``Dict`` observations with an ``action_mask`` are all fine).
-        order: The priority order within each time step. ``None`` (default):
-            ``env.possible_agents`` order. A sequence of agent names: that
+        order: The priority order within each time step. ``None`` (default) or
+            ``"possible_agents"``: ``env.possible_agents`` order. ``"reversed"``: that
+            order reversed. A sequence of agent names, or the names joined by ``+``
+            (``"agent_1+agent_0"``, as the benchmarks' ``--orders`` writes it): that
             fixed order. ``"random"``: a new order each episode, drawn from the
-            RNG seeded by ``reset(seed=...)``. A callable
+            RNG seeded by ``reset(seed=...)`` (the names: :data:`~stmg_envs.wrappers.priority_order.ORDER_NAMES`;
+            one parser, :func:`~stmg_envs.wrappers.priority_order.parse_order`). A callable
             ``order(parallel_env, rng) -> list``: asked before every time step
             for an order of the live agents (e.g. a safety priority in traffic).
         flatten: ``False`` (default) gives ``Dict`` observations; ``True`` one

@@ -13,6 +13,7 @@ MODULES = [
     "stmg_envs.equilibria.nash",
     "stmg_envs.equilibria.cooperation",
     "stmg_envs.equilibria.outcome",
+    "stmg_envs.equilibria.iterated",
 ]
 
 

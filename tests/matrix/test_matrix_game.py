@@ -69,7 +69,45 @@ def test_named_games_match_the_papers():
         assert table[0].tolist() == [[k, 0, 10], [0, 2, 0], [8, 0, k]]
     assert np.array_equal(mixing().payoffs, MIXING)
     assert np.array_equal(escape().payoffs[0], ESCAPE) and np.array_equal(maintain().payoffs, MAINTAIN)
-    assert matrix().payoffs.shape == (2, 2, 2)
+
+
+def test_matrix_task_refuses_a_missing_game_naming_the_three_ways_to_give_one():
+    """stmg/Matrix-v0 without a game is an error listing payoffs=, common_payoff= and generator= (it used to build
+    a 2x2 game silently); two ways at once are refused too."""
+    import pettingzoo
+
+    import stmg_envs  # noqa: F401  (registers the tasks)
+
+    for make in (matrix, lambda: pettingzoo.make("parallel", "stmg/Matrix-v0", episode_length=3)):
+        with pytest.raises(TypeError) as info:
+            make()
+        assert all(way in str(info.value) for way in ("payoffs=", "common_payoff=", "generator="))
+    with pytest.raises(
+        ValueError, match="exactly one of payoffs=, common_payoff= or generator=, got payoffs and generator"
+    ):
+        matrix(np.zeros((2, 2, 2)), generator="team-trap:2:0")
+
+
+def test_matrix_task_builds_a_generated_game_by_its_name():
+    """generator="team-trap:3:0" gives stmg/Matrix-v0 the generated game's payoffs (in both forms); a bad name or
+    a non-string says what was expected."""
+    import pettingzoo
+
+    import stmg_envs  # noqa: F401  (registers the tasks)
+    from stmg_envs.matrix.generators import generate
+
+    expected = generate("team-trap:3:0").payoffs
+    assert np.array_equal(pettingzoo.make("parallel", "stmg/Matrix-v0", generator="team-trap:3:0").payoffs, expected)
+    aec = pettingzoo.make("aec", "stmg/Matrix-v0", generator="team-trap:3:0", order="reversed")
+    assert np.array_equal(aec.parallel_env.payoffs, expected) and aec.possible_agents == [
+        "agent_0",
+        "agent_1",
+        "agent_2",
+    ]
+    with pytest.raises(ValueError, match="unknown generator 'no-such'"):
+        matrix(generator="no-such:3:0")
+    with pytest.raises(TypeError, match="expected generator= to be a generated game's name"):
+        matrix(generator=3)
 
 
 def test_bad_actions_and_k():

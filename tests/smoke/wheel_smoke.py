@@ -39,11 +39,13 @@ def play_every_task() -> None:
     import pettingzoo
 
     from stmg_envs import registered_task_ids, stmg_v0
+    from stmg_envs.registration import example_kwargs
 
     for task_id in registered_task_ids():
         # Three-step episodes: the matrix and MuJoCo tasks call the limit episode_length, the merge tasks max_steps.
-        probe = pettingzoo.make("parallel", task_id)
-        kwargs = {"episode_length": 3} if hasattr(probe, "episode_length") else {"max_steps": 3}
+        example = example_kwargs(task_id)  # stmg/Matrix-v0 needs a game
+        probe = pettingzoo.make("parallel", task_id, **example)
+        kwargs = {**example, **({"episode_length": 3} if hasattr(probe, "episode_length") else {"max_steps": 3})}
         probe.close()
         parallel = pettingzoo.make("parallel", task_id, **kwargs)
         parallel.reset(seed=0)

@@ -34,6 +34,7 @@ import numpy as np
 
 from stmg_bench.args import parse_dataclass
 from stmg_bench.cli import reported_errors
+from stmg_bench.provenance import git_commit
 from stmg_bench.registry import resolve
 from stmg_bench.suites.matrix import GAMES, matrix_trial
 from stmg_bench.sweep.reporting import write_csv
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         f"# Harness overhead per matrix trial ({args.name})",
         "",
-        f"Written by `benchmarks/harness_overhead.py` with --game {args.game} --steps {args.steps} --curve-points "
+        f"Written by `benchmarks/harness_overhead.py` at commit `{git_commit() or 'not recorded'}` with --game {args.game} --steps {args.steps} --curve-points "
         f"{args.curve_points} --rounds {args.rounds} ({platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; one process, one torch thread). Each round times, per algorithm, the trial "
         "called directly (the class, its own callback and read-out) and through `stmg_bench.suites.matrix.matrix_trial`, "

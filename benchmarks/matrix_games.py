@@ -18,7 +18,10 @@ Stackelberg equilibrium, which Nash equilibrium, or none. Algorithms that offer
 What is written, in ``benchmarks/results/<name>.{md,csv}`` and ``<name>_*.png``: the
 share of outcomes per game, algorithm and order with 95% intervals, the distribution
 of P(SE) over seeds, Table 1's probabilities and rewards, curves (Fig. B.2),
-training throughput, the targets and the wall time.
+training throughput, the targets and the wall time (``--out FOLDER`` writes elsewhere). A report
+that exists is never replaced unless asked: the run stops before any trial with a message, so
+rerunning a committed benchmark on purpose takes ``--overwrite`` (its saved trials are reused),
+and ``--name NEW`` writes a new report beside it.
 
 Training settings: every algorithm gets ``--n-envs 8`` environment copies and discount
 ``--gamma 0`` when its constructor takes them (the authors' matrix-game code: 4 and
@@ -29,13 +32,16 @@ algorithm's own settings. ``--n-envs 4 --gamma 0.99`` gives the authors' setting
 
 Usage::
 
-    python benchmarks/matrix_games.py                             # 100 seeds x 10,000 steps (the paper's budget)
-    python benchmarks/matrix_games.py --seeds 3 --name quick      # a short run (what `make run` does)
-    python benchmarks/matrix_games.py --games penalty:-100,mixing --algos step,examples.tabular_learner:SequentialQ
+    python benchmarks/matrix_games.py --name mine                 # 100 seeds x 10,000 steps (the paper's budget)
+    python benchmarks/matrix_games.py --algos step-explore,mappo,ippo,seq-ppo --preset entropy \\
+        --games penalty:-100,mixing --seeds 6 --out runs/quick --name quick  # what `make run` does
+    python benchmarks/matrix_games.py --overwrite                 # rerun the committed matrix_games.md on purpose
+    python benchmarks/matrix_games.py --games penalty:-100,mixing --algos step,examples.tabular_learner:SequentialQ \\
+        --name sequential_q
     python benchmarks/matrix_games.py --algos step --hyperparams step='{"beta": 0.5}' --name beta05
     python benchmarks/matrix_games.py --algos step,step-scaled --games penalty:0,penalty:-100,mixing \\
-        --name matrix_games_scaled_hypernetwork                  # the width-scaled hypernetwork
-    python benchmarks/matrix_games.py --orders possible_agents,reversed --games mixing --seeds 10
+        --name matrix_games_scaled_hypernetwork --overwrite      # the width-scaled hypernetwork, committed: redo it
+    python benchmarks/matrix_games.py --orders possible_agents,reversed --games mixing --seeds 10 --name orders
 
 ``stmg-bench matrix`` (installed with the package) runs the same study.
 """

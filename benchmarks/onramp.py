@@ -2,7 +2,9 @@
 
 The study lives in the harness (:mod:`stmg_bench.suites.merge_study`: what is run, how it is
 evaluated, what is written; ``stmg-bench merge`` runs the same without the repository); this
-script runs it and writes into ``benchmarks/results/`` next to itself.
+script runs it and writes into ``benchmarks/results/`` next to itself. An existing report of
+the same ``--name`` is replaced only with ``--overwrite`` (without it the run stops before any trial; with it the
+saved trials are reused).
 
 Usage::
 

@@ -49,6 +49,7 @@ from stmg_agents.step.algorithm import STEP
 from stmg_bench.args import parse_dataclass
 from stmg_bench.builtins import STEPAlgorithm
 from stmg_bench.cli import reported_errors
+from stmg_bench.provenance import git_commit
 from stmg_bench.registry import resolve
 from stmg_bench.selection import settings_for
 from stmg_bench.suites.matrix import game_spec, make_env_factory
@@ -202,7 +203,7 @@ def report(rows: list[dict[str, Any]], args: Args, minutes: float) -> str:
     lines = [
         f"# Every rank's replies against backward induction ({args.name})",
         "",
-        f"Written by `benchmarks/reply_errors.py` with --games {','.join(args.games)} --runs {','.join(args.runs)} "
+        f"Written by `benchmarks/reply_errors.py` at commit `{git_commit() or 'not recorded'}` with --games {','.join(args.games)} --runs {','.join(args.runs)} "
         f"--entropy {args.entropy:g} --seeds {args.seeds} --steps {args.steps} --checkpoints {args.checkpoints} "
         f"--n-envs {args.n_envs} --gamma {args.gamma:g}"
         + (f" --order {args.order}" if args.order != "possible_agents" else "")

@@ -44,6 +44,7 @@ import torch as th
 
 from stmg_bench.args import parse_dataclass
 from stmg_bench.cli import reported_errors
+from stmg_bench.provenance import git_commit
 from stmg_bench.sweep.reporting import write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         f"# Learning a follower's replies by exact policy gradient ({args.name})",
         "",
-        f"Written by `benchmarks/reply_learning.py` with --games {','.join(args.games)} --entropies "
+        f"Written by `benchmarks/reply_learning.py` at commit `{git_commit() or 'not recorded'}` with --games {','.join(args.games)} --entropies "
         f"{','.join(str(e) for e in args.entropies)} --seeds {args.seeds} --iterations {args.iterations} "
         f"--learning-rate {args.learning_rate}; {platform.machine()}, Python {sys.version.split()[0]}, "
         f"{minutes:.1f} min.",

@@ -61,6 +61,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 import stmg_envs
 from stmg_bench.args import parse_dataclass
 from stmg_bench.cli import reported_errors
+from stmg_bench.provenance import git_commit
 from stmg_envs import stmg_v0
 from stmg_envs.matrix import penalty
 
@@ -625,7 +626,7 @@ def main() -> None:
     lines = [
         f"# Throughput ({args.name})",
         "",
-        f"Written by `benchmarks/throughput.py` (sections {','.join(args.sections)}, rounds={args.rounds}, "
+        f"Written by `benchmarks/throughput.py` at commit `{git_commit() or 'not recorded'}` (sections {','.join(args.sections)}, rounds={args.rounds}, "
         f"seed={args.seed}) on {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"stmg-envs {stmg_envs.__version__}.",
         "",

@@ -50,6 +50,7 @@ import torch as th
 
 from stmg_bench.args import parse_dataclass
 from stmg_bench.cli import reported_errors
+from stmg_bench.provenance import git_commit
 from stmg_bench.sweep.reporting import write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -205,7 +206,7 @@ def write_markdown(path: Path, rows: list[dict], args: Args, wall_s: float) -> s
     lines = [
         f"# Size of one PPO update: STEP (plain vs width-scaled hypernetwork), MAPPO, IPPO ({args.name})",
         "",
-        f"Written by `benchmarks/update_size.py` with --tasks {','.join(args.tasks)} --seeds {args.seeds} "
+        f"Written by `benchmarks/update_size.py` at commit `{git_commit() or 'not recorded'}` with --tasks {','.join(args.tasks)} --seeds {args.seeds} "
         f"--updates {args.updates} ({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}); "
         f"{wall_s / 60:.1f} min.",
         "",

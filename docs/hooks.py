@@ -8,7 +8,10 @@
 * ``docs/contributing.md`` and ``docs/changelog.md``: the repository's ``CONTRIBUTING.md`` and
   ``CHANGELOG.md``.
 * ``docs/results/``: the result pages of ``benchmarks/results/`` (written by the benchmark
-  scripts) with their plots, links rewritten to stay inside the site.
+  scripts) with their plots, links rewritten to stay inside the site, listed in the sidebar by
+  suite (:data:`RESULT_GROUPS`), the summary's runs first, then the newest first.
+* A line ``<!-- include: summary.md -->`` in a page is replaced by that results file
+  (``benchmarks/results/summary.md``, written by ``benchmarks/summary.py``); the build fails if it is missing.
 
 The generated folders are ignored by git; ``make docs`` (``mkdocs build --strict``) rebuilds them.
 """
@@ -19,6 +22,7 @@ import inspect
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +63,7 @@ def _space_rows(env: Any, agents: list[str]) -> list[str]:
     return rows
 
 
-def _payoff_picture(env: Any) -> list[str]:
+def _payoff_picture(env: Any, arguments: str = "the default arguments") -> list[str]:
     from stmg_envs.equilibria import pure_nash_equilibria, stackelberg_equilibrium
 
     payoffs = env.payoffs
@@ -70,7 +74,7 @@ def _payoff_picture(env: Any) -> list[str]:
     team = all((payoffs[i] == payoffs[0]).all() for i in range(payoffs.shape[0]))
     header = "| agent_0 \\ agent_1 | " + " | ".join(f"a{j + 1}" for j in range(payoffs.shape[2])) + " |"
     lines = [
-        "Payoffs with the default arguments (rows: `agent_0`, the leader under the default order; columns: "
+        f"Payoffs with {arguments} (rows: `agent_0`, the leader under the default order; columns: "
         "`agent_1`). **SE** = the Stackelberg equilibrium with `agent_0` leading; *NE* = a pure Nash equilibrium"
         + ("; one number per cell: a team game." if team else "; each cell: agent_0's payoff, agent_1's."),
         "",
@@ -139,7 +143,7 @@ def write_task_pages(folder: Path) -> list[Any]:
     import pettingzoo
 
     import stmg_envs
-    from stmg_envs.registration import _TASKS, _load
+    from stmg_envs.registration import _TASKS, _load, example_kwargs
 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -157,11 +161,13 @@ def write_task_pages(folder: Path) -> list[Any]:
     for task_id in stmg_envs.registered_task_ids():
         spec = _TASKS[task_id]
         factory = _load(spec.parallel_entry_point)
-        env = pettingzoo.make("parallel", task_id)
+        example = example_kwargs(task_id)  # a task with no default game (stmg/Matrix-v0): an example's arguments
+        args = "".join(f", {k}={v!r}" for k, v in example.items())
+        env = pettingzoo.make("parallel", task_id, **example)
         agents = list(env.possible_agents)
         doc = inspect.getdoc(factory) or ""
         class_doc = inspect.getdoc(type(env)) or ""
-        aec = pettingzoo.make("aec", task_id)
+        aec = pettingzoo.make("aec", task_id, **example)
         lines = [
             f"# {task_id}",
             "",
@@ -172,9 +178,9 @@ def write_task_pages(folder: Path) -> list[Any]:
             "",
             "```python",
             "import pettingzoo, gymnasium, stmg_envs",
-            f'parallel = pettingzoo.make("parallel", "{task_id}")  # simultaneous game',
-            f'aec = pettingzoo.make("aec", "{task_id}")  # its STMG',
-            f'single = gymnasium.make("{task_id}")  # the STMG, one decision per step',
+            f'parallel = pettingzoo.make("parallel", "{task_id}"{args})  # simultaneous game',
+            f'aec = pettingzoo.make("aec", "{task_id}"{args})  # its STMG',
+            f'single = gymnasium.make("{task_id}"{args})  # the STMG, one decision per step',
             "```",
             "",
             "## Arguments",
@@ -196,7 +202,7 @@ def write_task_pages(folder: Path) -> list[Any]:
                 "",
             ]
         lines += [
-            "## Spaces (default arguments)",
+            f"## Spaces ({f'`{args[2:]}`' if example else 'default arguments'})",
             "",
             f"Agents: {', '.join(f'`{a}`' for a in agents)}.",
             "",
@@ -214,7 +220,7 @@ def write_task_pages(folder: Path) -> list[Any]:
         metadata = {k: v for k, v in getattr(env, "metadata", {}).items() if not callable(v)}
         lines += ["## Metadata", "", "```python", repr(metadata), "```", "", "## Picture", ""]
         if hasattr(env, "payoffs"):
-            lines += _payoff_picture(env)
+            lines += _payoff_picture(env, f"`{args[2:]}`" if example else "the default arguments")
         elif _family(spec) in RENDERED:
             lines += _frame(task_id, folder, _family(spec))
         lines += ["", "## Version history", "", *_version_history(doc + "\n" + class_doc, task_id), ""]
@@ -244,6 +250,63 @@ def _rewrite_result_links(text: str, pages: set[str]) -> str:
     return _LINK.sub(fix, text)
 
 
+#: The sidebar's groups of result pages, in order: (title, the stems it takes, by prefix). A page goes to the group
+#: with the longest prefix of its name (``nagent_probe_`` before ``nagent_``); one no group takes goes to "Other".
+RESULT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Summary", ("summary",)),
+    ("Matrix games, 2 agents", ("matrix_", "quick", "heldout_paper")),
+    ("N-agent games", ("nagent_", "heldout_nagent", "newdraws_nagent")),
+    ("Orders", ("order_study", "nagent_orders", "nagent_reversed", "nagent_random")),
+    ("Replies and probes", ("reply_", "nagent_probe_")),
+    ("Multi-Agent MuJoCo", ("mujoco",)),
+    ("On-ramp merging", ("onramp",)),
+    ("Throughput and overhead", ("throughput", "harness_overhead", "update_size")),
+)
+
+
+def _git_dates(paths: list[Path]) -> dict[str, int]:
+    """Each file's last commit time (Unix seconds) from one ``git log``; a file git has no commit of: its mtime."""
+    import subprocess
+
+    dates: dict[str, int] = {}
+    try:
+        log = subprocess.run(
+            ["git", "log", "--format=%x00%ct", "--name-only", "--", str(RESULTS.relative_to(ROOT))],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        log = ""
+    for block in log.split("\x00")[1:]:
+        stamp, *names = block.strip().splitlines() or ["0"]
+        for name in names:
+            dates.setdefault(Path(name).name, int(stamp))
+    return {p.name: dates.get(p.name, int(p.stat().st_mtime)) for p in paths}
+
+
+def group_result_pages(pages: list[Path]) -> list[tuple[str, list[Path]]]:
+    """The result pages by group of :data:`RESULT_GROUPS`: the summary's own runs first (in its table order), then
+    the newest first (by the date of the page's last commit, or its file date if it has none)."""
+    sys.path.insert(0, str(ROOT))  # the harness of this checkout, which the summary's runs are named in
+    from stmg_bench.suites.summary import headline_runs
+
+    headline = headline_runs()
+    dates = _git_dates(pages)
+    groups: dict[str, list[Path]] = {title: [] for title, _ in RESULT_GROUPS}
+    groups["Other"] = []
+    for page in pages:
+        matches = [(len(k), t) for t, takes in RESULT_GROUPS for k in takes if page.stem.startswith(k)]
+        groups[max(matches)[1] if matches else "Other"].append(page)
+
+    def order(page: Path) -> tuple[int, int]:
+        rank = headline.index(page.stem) if page.stem in headline else len(headline)
+        return rank, -dates[page.name]
+
+    return [(title, sorted(members, key=order)) for title, members in groups.items() if members]
+
+
 def write_result_pages(folder: Path) -> list[Any]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -256,16 +319,64 @@ def write_result_pages(folder: Path) -> list[Any]:
         "# Benchmark results",
         "",
         "Each page below was written by a script in `benchmarks/` (its first lines say which, with what "
-        "settings, on what machine); the plots beside them too. Nothing here is edited by hand.",
+        "settings, on what machine); the plots beside them too. Nothing here is edited by hand. The pages are "
+        "grouped by suite; in each group the runs of the summary table come first, then the newest first (by the "
+        "date of the page's last commit).",
         "",
     ]
-    for page in pages:
-        text = page.read_text()
-        title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")), page.stem)
-        (folder / page.name).write_text(_rewrite_result_links(text, names))
-        index.append(f"- [{title}]({page.name})")
-        for image_path in images:
-            if image_path.name.startswith(page.stem + "_") or image_path.stem == page.stem:
-                index.append(f"    - ![{image_path.stem}]({image_path.name})")
+    nav: list[Any] = ["results/index.md"]
+    for group, members in group_result_pages(pages):
+        index += [f"## {group}", ""]
+        for page in members:
+            text = page.read_text()
+            title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")), page.stem)
+            (folder / page.name).write_text(_rewrite_result_links(text, names))
+            index.append(f"- [{title}]({page.name})")
+            for image_path in images:
+                if image_path.name.startswith(page.stem + "_") or image_path.stem == page.stem:
+                    index.append(f"    - ![{image_path.stem}]({image_path.name})")
+        index.append("")
+        nav.append({group: [f"results/{p.name}" for p in members]})
     (folder / "index.md").write_text("\n".join(index) + "\n")
-    return ["results/index.md", *(f"results/{p.name}" for p in pages)]
+    return nav
+
+
+#: A line of a docs page that the build replaces with a results file, e.g. ``<!-- include: summary.md -->``.
+INCLUDE = re.compile(r"(?m)^<!-- include: ([\w.-]+\.md) -->$")
+
+
+def include_results(markdown: str, page_path: str) -> str:
+    """Replace each :data:`INCLUDE` marker with that file of ``benchmarks/results/``: its title dropped, its headings
+    moved one level down, its links pointed at the result pages (relative to the page at ``page_path``).
+
+    Raises:
+        FileNotFoundError: the file is not there, with the command that writes it.
+    """
+    pages = {p.name for p in RESULTS.glob("*.md")} | {p.name for p in RESULTS.glob("*.png")}
+    prefix = "../" * page_path.count("/") + "results/"
+
+    def replace(match: re.Match[str]) -> str:
+        path = RESULTS / match.group(1)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{page_path} includes {path.relative_to(ROOT)}, which is not there: run `python "
+                f"benchmarks/{match.group(1).removesuffix('.md')}.py` (it writes the file from the results' CSVs)"
+            )
+        text = path.read_text().split("\n", 1)[1] if path.read_text().startswith("# ") else path.read_text()
+        text = re.sub(r"(?m)^(#{1,5}) ", r"#\1 ", text)
+
+        def fix(link: re.Match[str]) -> str:
+            bang, label, target = link.groups()
+            if target.startswith(("http://", "https://", "#")):
+                return link.group(0)
+            name = Path(target.split("#")[0]).name
+            return f"{bang}[{label}]({prefix}{name})" if name in pages else label
+
+        return _LINK.sub(fix, text).strip()
+
+    return INCLUDE.sub(replace, markdown)
+
+
+def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
+    """Include the results files that a page names (:data:`INCLUDE`)."""
+    return include_results(markdown, page.file.src_uri)

@@ -33,17 +33,26 @@ __all__ = ["parse_dataclass", "build_parser", "add_fields", "parse_csv_list", "p
 T = TypeVar("T")
 
 
-def parse_mapping(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+def parse_mapping(items: Sequence[str], default_name: str | None = None) -> dict[str, dict[str, Any]]:
     """``["step={\\"beta\\": 0.5}"]`` -> ``{"step": {"beta": 0.5}}``.
+
+    With ``default_name``, an item that is a JSON object alone (``'{"beta": 0.5}'``) is that name's
+    (``stmg-bench check SPEC --hyperparams ...``, where only one algorithm is named).
 
     Raises:
         argparse.ArgumentTypeError: an item without ``=``, or whose value is not a JSON object.
+
+    Examples:
+        >>> parse_mapping(['{"beta": 0.5}', 'step={"lr": 0.1}'], default_name="step")
+        {'step': {'beta': 0.5, 'lr': 0.1}}
     """
     out: dict[str, dict[str, Any]] = {}
-    for item in items:
+    for given in items:
+        item = f"{default_name}={given}" if default_name is not None and given.lstrip().startswith("{") else given
         name, sep, text = item.partition("=")
         if not sep or not name:
-            raise argparse.ArgumentTypeError(f"expected NAME=JSON (e.g. step='{{\"beta\": 0.5}}'), got {item!r}")
+            alone = " or a JSON object" if default_name is not None else ""
+            raise argparse.ArgumentTypeError(f"expected NAME=JSON (e.g. step='{{\"beta\": 0.5}}'){alone}, got {item!r}")
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -3,7 +3,8 @@
 Commands:
 
 * ``stmg-bench list``: the registered algorithms with their forms;
-* ``stmg-bench check SPEC``: check an algorithm against the contract (no training);
+* ``stmg-bench check SPEC [--hyperparams JSON]``: check an algorithm (and the hyperparameters it would be
+  built with) against the contract (no training);
 * ``stmg-bench matrix [--algos ... --games ... --seeds N ...]``: the matrix suite
   (``stmg-bench matrix --help`` lists every option; the same as ``benchmarks/matrix_games.py``);
 * ``stmg-bench mujoco [...]``: the Multi-Agent MuJoCo study (``benchmarks/mamujoco.py``);
@@ -16,18 +17,26 @@ Examples:
     >>> main(["check", "mappo"])
     mappo: ok (simultaneous form, stmg_bench.builtins:MAPPOAlgorithm)
     0
+    >>> main(["check", "mappo", "--hyperparams", '{"gamma": 0.9}'])
+    mappo: ok (simultaneous form, stmg_bench.builtins:MAPPOAlgorithm) with {"gamma": 0.9}
+    0
+
+Every command takes ``--help``.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Iterator, Sequence
 
 __all__ = ["main", "reported_errors"]
 
 USAGE = (
-    "usage: stmg-bench {list,check SPEC,matrix,mujoco,merge} [options]; stmg-bench SUITE --help for a suite's options"
+    "usage: stmg-bench {list,check SPEC,matrix,mujoco,merge} [options]; stmg-bench COMMAND --help for a command's "
+    "options"
 )
 
 
@@ -76,25 +85,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
 
 
+def _command_parser(command: str, description: str) -> argparse.ArgumentParser:
+    """The parser of a subcommand (``stmg-bench COMMAND --help`` prints its usage)."""
+    return argparse.ArgumentParser(prog=f"stmg-bench {command}", description=description)
+
+
+def _check(rest: list[str]) -> int:
+    """``stmg-bench check SPEC [--hyperparams ...]``: resolve SPEC and check it, with its hyperparameters, against the
+    contract (no env is built, nothing is trained)."""
+    from stmg_bench.args import parse_mapping
+    from stmg_bench.selection import resolve_algorithms
+
+    parser = _command_parser(
+        "check", "Check an algorithm against the contract of stmg_bench.contract (nothing is trained)."
+    )
+    parser.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="a registered name (stmg-bench list), package.module:Class or path/to/file.py:Class",
+    )
+    parser.add_argument(
+        "--hyperparams",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="the hyperparameters it would be built with, checked against its constructor: a JSON object "
+        "('{\"beta\": 0.5}') or NAME=JSON as the suites take them (NAME: its spec or its name; repeatable)",
+    )
+    args = parser.parse_args(rest)
+    try:
+        hyperparams = parse_mapping(args.hyperparams, default_name=args.spec)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"--hyperparams: {exc}")
+    [algo], settings = resolve_algorithms([args.spec], hyperparams, {})
+    given = f" with {json.dumps(settings[algo.name], sort_keys=True)}" if settings[algo.name] else ""
+    print(f"{algo.name}: ok ({algo.form} form, {algo.target}){given}")
+    return 0
+
+
 def _run(command: str, rest: list[str]) -> int:
     """One command of :func:`main` (errors go through :func:`reported_errors` there)."""
     from stmg_bench.registry import registered, resolve
 
     if command == "list":
-        for name in sorted(registered()):
-            algo = resolve(name)
-            print(f"{name:12s} {algo.form:12s} {algo.target}")
+        _command_parser("list", "The registered algorithms: name, form and class.").parse_args(rest)
+        rows = [(name, resolve(name)) for name in sorted(registered())]
+        name_width = max((len(name) for name, _ in rows), default=0)
+        form_width = max((len(algo.form) for _, algo in rows), default=0)
+        for name, algo in rows:
+            print(f"{name:{name_width}s}  {algo.form:{form_width}s}  {algo.target}")
         return 0
     if command == "check":
-        if len(rest) != 1:
-            print(
-                "usage: stmg-bench check SPEC  (a registered name, package.module:Class or file.py:Class)",
-                file=sys.stderr,
-            )
-            return 2
-        algo = resolve(rest[0])
-        print(f"{algo.name}: ok ({algo.form} form, {algo.target})")
-        return 0
+        return _check(rest)
     if command == "matrix":
         from stmg_bench.args import parse_dataclass
         from stmg_bench.suites import matrix_study

@@ -35,6 +35,7 @@ import numpy as np
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import BaseParallelWrapper
 
+from stmg_bench.contract import ContractError, algorithm_execution
 from stmg_envs import stmg_v0
 
 __all__ = ["EpisodeSummary", "EpisodeRecorder", "evaluate_greedy", "summarize_episodes"]
@@ -136,7 +137,9 @@ def evaluate_greedy(
     A ``"sequential"`` algorithm plays the STMG built on the recorder (``stmg_v0(recorder,
     order)``): each agent acts on its STMG observation, which holds the greedy actions of
     the agents ranked above it (STEP's "received" execution). A ``"simultaneous"`` one plays
-    the simultaneous game, every live agent acting on its own observation.
+    the simultaneous game, every live agent acting on its own observation, or, executed centrally
+    (``execution = "centralized"``, :mod:`stmg_bench.contract`), all live agents together through
+    ``act_joint`` on their observations.
 
     Args:
         algorithm: Anything with ``form`` and ``act(agent, observation)`` (:mod:`stmg_bench.contract`).
@@ -148,6 +151,7 @@ def evaluate_greedy(
         One :class:`EpisodeSummary` per seed.
     """
     seeds = _check_seeds(seeds)
+    centralized = algorithm_execution(algorithm) == "centralized"
     recorder = EpisodeRecorder(make_parallel_env())
     summaries = []
     if algorithm.form == "sequential":
@@ -166,12 +170,28 @@ def evaluate_greedy(
         for seed in seeds:
             observations, _ = recorder.reset(seed=seed)
             while recorder.agents:
-                actions = {a: algorithm.act(a, observations[a]) for a in recorder.agents}
+                live = {a: observations[a] for a in recorder.agents}
+                if centralized:  # one joint decision from every live agent's observation
+                    actions = _joint_actions(algorithm, live)
+                else:
+                    actions = {a: algorithm.act(a, obs) for a, obs in live.items()}
                 observations, *_ = recorder.step(actions)
             summaries.append(recorder.summary())
     finally:
         recorder.close()
     return summaries
+
+
+def _joint_actions(algorithm: Any, observations: dict[Any, Any]) -> dict[Any, Any]:
+    """``act_joint`` on the live agents' observations, checked to give one action for each of them."""
+    actions = algorithm.act_joint(observations)
+    if not isinstance(actions, dict) or set(actions) != set(observations):
+        got = sorted(map(str, actions)) if isinstance(actions, dict) else type(actions).__name__
+        raise ContractError(
+            f"{type(algorithm).__qualname__}.act_joint returned {got}; expected a dict with an action for each live "
+            f"agent, {sorted(map(str, observations))}."
+        )
+    return actions
 
 
 def summarize_episodes(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:

@@ -14,13 +14,14 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stmg_bench.contract import accepted_hyperparameters, check_algorithm
 from stmg_bench.registry import ResolvedAlgorithm, resolve
 
-__all__ = ["resolve_algorithms", "settings_for"]
+__all__ = ["resolve_algorithms", "settings_for", "check_construction"]
 
 
 def settings_for(factory: Any, shared: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,3 +71,42 @@ def resolve_algorithms(
             f"{[a.name for a in algorithms]}"
         )
     return algorithms, settings
+
+
+def check_construction(
+    algorithms: Sequence[ResolvedAlgorithm],
+    settings: Mapping[str, Mapping[str, Any]],
+    make_env: Callable[[ResolvedAlgorithm], Callable[[], Any]],
+) -> None:
+    """Build each algorithm once, in this process, with its settings, before a sweep starts.
+
+    :func:`resolve_algorithms` checks the names a constructor declares; an adapter that passes
+    ``**hyperparameters`` on (the built-ins) or a configuration that checks values (``gamma`` in [0, 1]) is only
+    checked by building it. Building here ends a bad ``--hyperparams`` with one message in the parent instead
+    of a failure in every trial. Nothing is trained.
+
+    Args:
+        algorithms: The resolved algorithms.
+        settings: What each is built with, by name (:func:`resolve_algorithms`).
+        make_env: ``make_env(algorithm)``: the env factory a trial would give that algorithm (its form).
+
+    Raises:
+        ValueError: a constructor that raised ``TypeError`` or ``ValueError``: the algorithm, its settings and its
+            own message.
+
+    Examples:
+        >>> algos, settings = resolve_algorithms(["mappo"], {"mappo": {"gamma": 2.0}}, shared={})
+        >>> import pettingzoo, stmg_envs
+        >>> check_construction(algos, settings, lambda algo: lambda: pettingzoo.make("parallel", "stmg/Mixing-v0"))
+        Traceback (most recent call last):
+        ...
+        ValueError: mappo cannot be built with {"gamma": 2.0}: expected `gamma` in [0.0, 1.0], got 2.0.
+    """
+    for algo in algorithms:
+        hp = dict(settings[algo.name])
+        try:
+            algo.load()(make_env(algo), seed=0, **hp)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{algo.name} cannot be built with {json.dumps(hp, sort_keys=True, default=repr)}: {exc}"
+            ) from None

@@ -53,9 +53,11 @@ __all__ = [
     "control_trial",
 ]
 
-#: Priority orders of the STMG that sequential-form algorithms train on, by name (JSON-able trial arguments):
+#: Priority orders of the STMG that sequential-form algorithms train on, by name (JSON-able trial arguments): the
+#: STMG's own (:data:`stmg_envs.wrappers.priority_order.ORDER_NAMES`) and ``"merge_priority"`` (the highway tasks'
+#: :func:`stmg_envs.highway.merge_priority_order`); any other order is agents joined by ``+`` (``agent_1+agent_0``).
 #: ``"random"`` draws one each episode, and the policy is evaluated under :func:`evaluation_orders`.
-ORDERS = ("possible_agents", "merge_priority", "random")
+ORDERS = ("possible_agents", "reversed", "merge_priority", "random")
 
 #: Under ``order="random"`` the greedy policy is evaluated in the STMG of this many fixed orders...
 EVAL_ORDER_SAMPLE = 3
@@ -218,15 +220,14 @@ def evaluation_orders(possible_agents: list[Any]) -> list[list[Any]]:
 
 
 def _order_callable(order: str) -> Any:
-    if order == "possible_agents":
-        return None
-    if order == "random":
-        return "random"
+    """``stmg_v0``'s ``order=`` for an order of :data:`ORDERS` or agents joined by ``+`` (the STMG parses those)."""
     if order == "merge_priority":
         from stmg_envs.highway import merge_priority_order
 
         return merge_priority_order
-    raise ValueError(f"expected order in {ORDERS}, got {order!r}.")
+    if isinstance(order, str) and (order in ORDERS or "+" in order):
+        return order
+    raise ValueError(f"expected order in {ORDERS} or agents joined by '+' (agent_1+agent_0), got {order!r}.")
 
 
 def make_parallel_factory(
@@ -296,10 +297,11 @@ def control_trial(
             shared by the training copies, frozen during evaluation.
         normalize_rewards: Train on rewards scaled by the running standard deviation of the
             ``reward_gamma``-discounted return, as SB3's ``VecNormalize``; evaluations report the task's rewards.
-        order: The STMG's priority order for a sequential-form algorithm: ``"possible_agents"``,
-            ``"merge_priority"`` (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step)
-            or ``"random"`` (drawn each episode in training; every evaluation plays each order of
-            :func:`evaluation_orders` and reports their mean, ``order_returns`` each one's).
+        order: The STMG's priority order for a sequential-form algorithm: ``"possible_agents"``, ``"reversed"``,
+            agents joined by ``+`` (``"agent_1+agent_0"``), ``"merge_priority"``
+            (:func:`stmg_envs.highway.merge_priority_order`, recomputed every step) or ``"random"`` (drawn each
+            episode in training; every evaluation plays each order of :func:`evaluation_orders` and reports their
+            mean, ``order_returns`` each one's).
         hyperparameters: What the algorithm is built with (see :func:`stmg_bench.selection.resolve_algorithms`).
         reward_gamma: Discount of the reward scaling (the preset's ``gamma``).
 
@@ -321,10 +323,11 @@ def control_trial(
 
     import torch
 
-    from stmg_bench.contract import check_instance
+    from stmg_bench.contract import check_instance, uses_order
     from stmg_bench.deterministic_evaluation import evaluate_greedy, summarize_episodes
     from stmg_bench.registry import ResolvedAlgorithm
     from stmg_envs import stmg_v0
+    from stmg_envs.wrappers.priority_order import parse_order
 
     resolved = ResolvedAlgorithm.from_json(algorithm)
     order_fn = _order_callable(order)
@@ -387,7 +390,13 @@ def control_trial(
         return True
 
     start = time.perf_counter()
-    model = resolved.load()(make_env, seed=seed, **dict(hyperparameters or {}))
+    factory = resolved.load()
+    hp = dict(hyperparameters or {})
+    if uses_order(factory) and order != "merge_priority":
+        # the run's order reaches an algorithm that declares it uses one (:mod:`stmg_bench.contract`); the
+        # state-dependent merge order has no fixed form, so such an algorithm keeps its own default there
+        hp["order"] = parse_order(order, agents)  # "random", or the agents in priority order
+    model = factory(make_env, seed=seed, **hp)
     check_instance(model)
     n_agents = len(agents)
     evaluate(0)

@@ -28,7 +28,7 @@ import numpy as np
 from stmg_bench import selection
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
 from stmg_bench.registry import ResolvedAlgorithm
-from stmg_bench.suites.control import PRESETS, STEP_LEVERS, control_trial
+from stmg_bench.suites.control import ORDERS, PRESETS, STEP_LEVERS, control_trial
 from stmg_bench.sweep import SweepOptions, Trial
 from stmg_bench.sweep.reporting import default_workers
 
@@ -37,11 +37,16 @@ __all__ = [
     "TaskSpec",
     "WelchResult",
     "resolve_algorithms",
+    "order_problem",
+    "check_construction",
     "plan_steps",
     "calibrate",
     "make_trial",
     "group_records",
     "welch_difference",
+    "t_two_sided_p",
+    "holm",
+    "TESTS_NOTE",
     "significance_rows",
     "plot_curves",
 ]
@@ -104,6 +109,10 @@ class ControlArgs(SweepOptions):
             return "expected one of --steps (joint steps per trial) or --budget (minutes), got both"
         if self.eval_points < 0 or self.eval_episodes < 1:
             return f"expected --eval-points >= 0 and --eval-episodes >= 1, got {self.eval_points}, {self.eval_episodes}"
+        if not self.algos:
+            return "expected --algos to name at least one algorithm, got none"
+        if self.calibration_steps < 1:
+            return f"expected --calibration-steps >= 1, got {self.calibration_steps}"
         return None
 
     @property
@@ -129,6 +138,57 @@ class TaskSpec(NamedTuple):
     normalize_observations: bool
     normalize_rewards: bool
     order: str = "possible_agents"
+
+
+def order_problem(order: str, tasks: Mapping[str, TaskSpec], orders: Sequence[str] = ORDERS) -> str | None:
+    """A message for an ``--order`` that is neither one of ``orders`` nor agents joined by ``+`` that rank every
+    agent of each task (read with the STMG's parser, :func:`stmg_envs.wrappers.priority_order.parse_order`), or None.
+
+    Examples:
+        >>> order_problem("reverse", {}, ("possible_agents", "reversed", "random"))
+        "expected --order from ['possible_agents', 'reversed', 'random'] or agents joined by '+' (e.g. \
+agent_1+agent_0), got 'reverse'"
+    """
+    if order in orders:
+        return None
+    if "+" not in order:
+        return f"expected --order from {list(orders)} or agents joined by '+' (e.g. agent_1+agent_0), got {order!r}"
+    import pettingzoo
+
+    import stmg_envs  # noqa: F401  (registers the tasks)
+    from stmg_envs.wrappers.priority_order import InvalidOrderError, parse_order
+
+    for label, task in tasks.items():
+        env = pettingzoo.make("parallel", task.task_id, **dict(task.task_kwargs))
+        agents = list(env.possible_agents)
+        env.close()
+        try:
+            parse_order(order, agents, "--order")
+        except InvalidOrderError as exc:
+            return f"{exc} (task {label})"
+    return None
+
+
+def check_construction(
+    algorithms: Sequence[ResolvedAlgorithm], settings: Mapping[str, Mapping[str, Any]], task: TaskSpec
+) -> None:
+    """Build each algorithm once with its settings on ``task`` (its STMG in the task's order for the sequential
+    form), before the sweep: :func:`stmg_bench.selection.check_construction` (a ``ValueError`` names a setting the
+    class refuses)."""
+    import pettingzoo
+
+    from stmg_bench.suites.control import _order_callable
+    from stmg_envs import stmg_v0
+
+    def make_env(algo: ResolvedAlgorithm) -> Callable[[], Any]:
+        def game() -> Any:
+            return pettingzoo.make("parallel", task.task_id, **dict(task.task_kwargs))
+
+        if algo.form == "simultaneous":
+            return game
+        return lambda: stmg_v0(game(), order=_order_callable(task.order))
+
+    selection.check_construction(algorithms, settings, make_env)
 
 
 def resolve_algorithms(args: ControlArgs, preset: str) -> tuple[list[ResolvedAlgorithm], dict[str, dict[str, Any]]]:
@@ -245,7 +305,9 @@ class WelchResult(NamedTuple):
         low, high: Its 95% Welch interval (t quantile at the Welch-Satterthwaite degrees of
             freedom rounded down, so the interval is, if anything, too wide).
         df: The degrees of freedom.
-        significant: The interval excludes 0.
+        significant: The interval excludes 0 (before any correction for multiple comparisons).
+        p: The two-sided p-value of the difference (Student t at the same degrees of freedom, rounded down), so
+            that ``p < 0.05`` where ``significant``; :func:`holm` corrects a table's p-values.
     """
 
     difference: float
@@ -253,22 +315,83 @@ class WelchResult(NamedTuple):
     high: float
     df: float
     significant: bool
+    p: float = 1.0
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float]) -> WelchResult:
     """Welch's 95% interval of ``mean(a) - mean(b)``; needs at least two values on each side."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(x) < 2 or len(y) < 2:
-        return WelchResult(float(x.mean() - y.mean()), -math.inf, math.inf, 0.0, False)
+        return WelchResult(float(x.mean() - y.mean()), -math.inf, math.inf, 0.0, False, 1.0)
     vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
     diff = float(x.mean() - y.mean())
     se = math.sqrt(vx + vy)
     if se == 0:
-        return WelchResult(diff, diff, diff, math.inf, diff != 0)
+        return WelchResult(diff, diff, diff, math.inf, diff != 0, 0.0 if diff != 0 else 1.0)
     df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
-    t = T_975[min(int(df), len(T_975)) - 1] if df >= 1 else T_975[0]
+    whole = min(max(int(df), 1), len(T_975))  # the interval's degrees of freedom (the table's last = 30 and more)
+    t = T_975[whole - 1]
     low, high = diff - t * se, diff + t * se
-    return WelchResult(diff, low, high, df, bool(low > 0 or high < 0))
+    return WelchResult(diff, low, high, df, bool(low > 0 or high < 0), t_two_sided_p(abs(diff) / se, whole))
+
+
+def _beta_continued_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularised incomplete beta function (modified Lentz)."""
+    tiny, front, c = 1e-300, 1.0, 1.0
+    d = 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    front = d
+    for m in range(1, 300):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            front *= c * d
+        if abs(c * d - 1.0) < 1e-14:
+            break
+    return front
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """The two-sided p-value of Student's t statistic ``t`` at ``df`` degrees of freedom,
+    ``I_{df/(df+t^2)}(df/2, 1/2)``.
+
+    Examples:
+        >>> round(t_two_sided_p(2.776445, 4), 4), round(t_two_sided_p(0.0, 7), 4)
+        (0.05, 1.0)
+    """
+    x = df / (df + t * t)
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    a, b = df / 2.0, 0.5
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return min(1.0, math.exp(log_front) * _beta_continued_fraction(a, b, x) / a)
+    return min(1.0, 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values of a family of tests (in the order given): the i-th smallest p times the
+    number of tests not yet rejected, made monotone, at most 1. A test is shown at level alpha where its adjusted
+    p-value is below alpha; the chance of any false claim in the family stays at most alpha.
+
+    Examples:
+        >>> holm([0.01, 0.04, 0.03])
+        [0.03, 0.06, 0.06]
+    """
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = round(running, 12)
+    return adjusted
 
 
 def significance_rows(
@@ -277,9 +400,12 @@ def significance_rows(
     names: Sequence[str],
     metric: str = "team_return",
 ) -> list[dict[str, Any]]:
-    """Every pair of algorithms on every task: the difference of final means, its Welch interval, significant or not."""
-    rows = []
+    """Every pair of algorithms on every task: the difference of final means, its Welch interval and p-value, and
+    whether it is shown at 5%, uncorrected and after :func:`holm`'s correction over the pairs of that task (the
+    family of one table's comparisons on one task)."""
+    rows: list[dict[str, Any]] = []
     for task in tasks:
+        first_row = len(rows)
         for i, first in enumerate(names):
             for second in names[i + 1 :]:
                 a, b = groups.get((task, first)), groups.get((task, second))
@@ -296,25 +422,47 @@ def significance_rows(
                         "ci95_high": round(w.high, 3),
                         "df": round(w.df, 1),
                         "significant": w.significant,
+                        "p": round(w.p, 4),
+                        "_p": w.p,
                     }
                 )
+        family = rows[first_row:]
+        for row, adjusted in zip(family, holm([float(r.pop("_p")) for r in family]), strict=True):
+            row["p_holm"] = round(adjusted, 4)
+            row["significant_holm"] = adjusted < 0.05
     return rows
 
 
 def significance_lines(rows: Sequence[Mapping[str, Any]], metric_label: str) -> list[str]:
-    """A Markdown table of :func:`significance_rows`."""
-    lines = [f"| task | A | B | final {metric_label}: A - B (95% Welch CI) | shown at 5% |", "|---|---|---|---|---|"]
+    """A Markdown table of :func:`significance_rows` (rows without a Holm column, from an older CSV, say so)."""
+    lines = [
+        f"| task | A | B | final {metric_label}: A - B (95% Welch CI) | p | shown at 5% | Holm p | shown after Holm |",
+        "|---|---|---|---|---:|---|---:|---|",
+    ]
     for r in rows:
         interval = (
             f"({r['ci95_low']:.1f} .. {r['ci95_high']:.1f})"
             if math.isfinite(r["ci95_low"])
             else "(one seed on a side: no interval)"
         )
+        holm_p, holm_shown = (
+            (f"{r['p_holm']:.3f}", "yes" if r["significant_holm"] else "not shown") if "p_holm" in r else ("-", "-")
+        )
+        p_text = f"{r['p']:.3f}" if "p" in r else "-"
         lines.append(
-            f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} {interval} | "
-            f"{'yes' if r['significant'] else 'not shown'} |"
+            f"| {r['task']} | {r['a']} | {r['b']} | {r['difference']:.1f} {interval} | {p_text} | "
+            f"{'yes' if r['significant'] else 'not shown'} | {holm_p} | {holm_shown} |"
         )
     return lines
+
+
+#: What the reports say about the tests (one place for every control report).
+TESTS_NOTE = (
+    "Differences at the final point: Welch's test of every pair of algorithms; 'shown at 5%' where the 95% interval "
+    "excludes 0, uncorrected; 'shown after Holm' where the p-value stays below 5% after Holm's correction for the "
+    "several comparisons on the same task (each task's pairs are one family), so that the chance of any false "
+    "'shown' among them is at most 5%. Read the Holm column for a claim."
+)
 
 
 def final_interval(results: Sequence[Mapping[str, Any]], metric: str) -> Any:

@@ -36,8 +36,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from stmg_bench.contract import check_instance, has_probabilities
+from stmg_bench.contract import (
+    ContractError,
+    algorithm_execution,
+    check_instance,
+    checked_action,
+    checked_joint_probabilities,
+    checked_probabilities,
+    has_joint_probabilities,
+    has_probabilities,
+    uses_order,
+)
 from stmg_bench.registry import ResolvedAlgorithm
+from stmg_envs.wrappers.priority_order import ORDER_NAMES, parse_order
 
 __all__ = [
     "GAMES",
@@ -139,9 +150,11 @@ def expand_games(games: Sequence[str]) -> tuple[str, ...]:
     return expanded
 
 
-#: Named priority orders; any other order is a comma-separated list of agent names (``agent_1,agent_0``).
-#: ``"random"`` draws a new order each episode (training only: such a policy is evaluated under every order).
-ORDERS = ("possible_agents", "reversed", "random")
+#: Named priority orders (:data:`stmg_envs.wrappers.priority_order.ORDER_NAMES`: the STMG's own vocabulary); any
+#: other order is agent names joined by ``+`` on the command line and by ``,`` in a trial's order label
+#: (``agent_1,agent_0``, as records and reports list it). ``"random"`` draws a new order each episode (training
+#: only: such a policy is evaluated under every order).
+ORDERS = ORDER_NAMES
 
 
 def every_order(possible_agents: Sequence[str]) -> list[str]:
@@ -150,24 +163,19 @@ def every_order(possible_agents: Sequence[str]) -> list[str]:
 
 
 def order_indices(order: str, possible_agents: Sequence[str]) -> tuple[int, ...]:
-    """The order ``"possible_agents"``, ``"reversed"`` or ``"agent_1,agent_0"`` as player indices.
+    """The order label ``"possible_agents"``, ``"reversed"`` or ``"agent_1,agent_0"`` as player indices, read by the
+    STMG's parser (:func:`stmg_envs.wrappers.priority_order.parse_order`; a label's ``,`` is the command line's ``+``).
 
     Raises:
-        ValueError: an unknown name, ``"random"`` (no fixed order), or a list that is not a permutation of the agents.
+        ValueError: an unknown name, ``"random"`` (no fixed order), or agents that are not a permutation of the agents.
     """
     agents = list(possible_agents)
     if order == "random":
         raise ValueError(
             "the order 'random' has no fixed order to label under; label under every_order(agents) instead."
         )
-    if order == "possible_agents":
-        return tuple(range(len(agents)))
-    if order == "reversed":
-        return tuple(reversed(range(len(agents))))
-    names = [name.strip() for name in order.split(",")]
-    if sorted(names) != sorted(agents):
-        raise ValueError(f"expected an order in {ORDERS} or a comma-separated permutation of {agents}, got {order!r}.")
-    return tuple(agents.index(name) for name in names)
+    ranked = parse_order(order.replace(",", "+"), agents, "--orders")
+    return tuple(agents.index(agent) for agent in ranked)
 
 
 def make_env_factory(
@@ -267,41 +275,69 @@ def joint_policy(algorithm: Any, make_env: Callable[[], Any], seed: int) -> tupl
     """The greedy joint action (in ``possible_agents`` order) and, if available, the joint-action distribution.
 
     Both are read through the algorithm's form at the first state after ``reset(seed=seed)``; in the sequential
-    form the distribution multiplies each agent's probabilities along every context of :func:`walk_contexts`.
+    form the distribution multiplies each agent's probabilities along every context of :func:`walk_contexts`. A
+    centrally executed algorithm (:mod:`stmg_bench.contract`) gives both from every agent's observation at once
+    (``act_joint``, ``joint_probabilities``): its distribution need not be a product of marginals. What the algorithm
+    returns is checked (:func:`~stmg_bench.contract.checked_action` and friends): a bad value names the method.
     """
     env = make_env()
     agents = list(env.possible_agents)
-    probabilities = has_probabilities(algorithm)
     if algorithm.form == "simultaneous":
         observations, _ = env.reset(seed=seed)
-        greedy = tuple(int(algorithm.act(a, observations[a])) for a in agents)
-        if not probabilities:
+        n_actions = tuple(int(env.action_space(a).n) for a in agents)
+        if algorithm_execution(algorithm) == "centralized":
+            chosen = algorithm.act_joint({a: observations[a] for a in agents})
+            greedy = tuple(_checked_joint_action(algorithm, chosen, env, agents))
+            if not has_joint_probabilities(algorithm):
+                return greedy, None
+            joint_probs = algorithm.joint_probabilities({a: observations[a] for a in agents})
+            return greedy, checked_joint_probabilities(algorithm, joint_probs, n_actions)
+        greedy = tuple(
+            checked_action(algorithm, "act", a, algorithm.act(a, observations[a]), env.action_space(a)) for a in agents
+        )
+        if not has_probabilities(algorithm):
             return greedy, None
         joint = np.ones(())
-        for a in agents:
-            joint = np.multiply.outer(joint, algorithm.action_probabilities(a, observations[a]))
+        for a, n in zip(agents, n_actions):
+            pi = checked_probabilities(algorithm, a, algorithm.action_probabilities(a, observations[a]), n)
+            joint = np.multiply.outer(joint, pi)
         return greedy, joint
     env.reset(seed=seed)
     order = list(env.order)
     actions: dict[str, int] = {}
     for agent in order:  # one time step, every agent greedy on what the STMG shows it
-        actions[agent] = int(algorithm.act(agent, env.observe(agent)))
+        actions[agent] = checked_action(
+            algorithm, "act", agent, algorithm.act(agent, env.observe(agent)), env.action_space(agent)
+        )
         env.step(actions[agent])
     greedy = tuple(actions[a] for a in agents)
-    if not probabilities:
+    if not has_probabilities(algorithm):
         return greedy, None
-    n_actions = [int(env.action_space(a).n) for a in agents]
+    n_actions_of = {a: int(env.action_space(a).n) for a in agents}
     reach: dict[tuple[int, ...], float] = {(): 1.0}  # P(history), history in rank order
     for context in walk_contexts(make_env, seed):
-        pi = algorithm.action_probabilities(context.agent, context.observation)
+        n = n_actions_of[context.agent]
+        pi = checked_probabilities(
+            algorithm, context.agent, algorithm.action_probabilities(context.agent, context.observation), n
+        )
         p = reach.pop(context.history)
-        for action in range(n_actions[agents.index(context.agent)]):
+        for action in range(n):
             child = (*context.history, action)
             reach[child] = p * float(pi[action])
-    joint = np.zeros(n_actions)
+    joint = np.zeros([n_actions_of[a] for a in agents])
     for history, p in reach.items():
         joint[tuple(history[order.index(a)] for a in agents)] = p
     return greedy, joint
+
+
+def _checked_joint_action(algorithm: Any, chosen: Any, env: Any, agents: Sequence[str]) -> list[Any]:
+    """``act_joint``'s answer as one checked action per agent, in ``agents`` order."""
+    if not isinstance(chosen, Mapping) or sorted(map(str, chosen)) != sorted(map(str, agents)):
+        got = sorted(chosen) if isinstance(chosen, Mapping) else type(chosen).__name__
+        raise ContractError(
+            f"{type(algorithm).__qualname__}.act_joint returned {got}; expected a dict with an action for each of {agents}."
+        )
+    return [checked_action(algorithm, "act_joint", a, chosen[a], env.action_space(a)) for a in agents]
 
 
 def _marginals(joint: np.ndarray) -> list[list[float]]:
@@ -360,7 +396,11 @@ def matrix_trial(
     # the policy is evaluated in the STMG it trained on, or, trained on random orders, in the STMG of each order
     eval_order = {o: (o if order == "random" else order) for o in label_orders}
     eval_env = make_env_factory(resolved.form, task_id, task_kwargs, eval_order[label_orders[0]], agent_indicator)
-    model = resolved.load()(make_env, seed=seed, **dict(hyperparameters or {}))
+    factory = resolved.load()
+    hp = dict(hyperparameters or {})
+    if uses_order(factory):  # the run's priority order reaches an algorithm that declares it uses one
+        hp["order"] = parse_order(order.replace(",", "+"), agents, "--orders")
+    model = factory(make_env, seed=seed, **hp)
     check_instance(model)
     every = max(1, steps // curve_points) if curve_points else 0
     curve: list[list[Any]] = []
@@ -441,7 +481,9 @@ def plan_trials(
     A simultaneous-form algorithm does not see the order: it is trained once per
     (game, seed) and its outcome is labelled under every order (``by_order`` in its record);
     ``"random"`` stands for every order there. A sequential-form one trains once per order;
-    trained on ``"random"`` orders it is evaluated and labelled under every order. Trials come
+    trained on ``"random"`` orders it is evaluated and labelled under every order. So does a
+    simultaneous-form one that declares ``uses_order`` (:mod:`stmg_bench.contract`): the order
+    reaches its constructor (HAPPO's update order, MAT's decoding order). Trials come
     seed-major (every game and algorithm of seed 0, then of seed 1...), so a sweep stopped
     early has about as many seeds of each. With ``agent_indicator`` every trial's observations
     carry the agent's identity (:func:`make_env_factory`; ``_id`` in their keys, before the seed).
@@ -453,13 +495,15 @@ def plan_trials(
     specs = {game: game_spec(game) for game in games}
     agents_of = {game: _agents(specs[game]) for game in games}
     seed_range = range(seed_start, seed_start + seeds)
+    ordered = {algo.name: algo.form == "sequential" or uses_order(algo.load()) for algo in algorithms}
     for seed, game, algo in itertools.product(seed_range, games, algorithms):  # seed-major: any prefix is balanced
         task_id, kwargs = specs[game]
         hp = dict(hyperparameters.get(algo.name, {}))
         labels = [o for order in orders for o in (every_order(agents_of[game]) if order == "random" else [order])]
         labels = list(dict.fromkeys(labels))
-        # (training order, orders it is labelled under): the order only reaches sequential-form algorithms
-        if algo.form == "sequential":
+        # (training order, orders it is labelled under): the order reaches sequential-form algorithms and those
+        # that declare they use one
+        if ordered[algo.name]:
             plan = [(o, every_order(agents_of[game]) if o == "random" else [o]) for o in orders]
         else:
             plan = [("possible_agents", labels)]

@@ -31,10 +31,21 @@ from typing import Any
 import numpy as np
 
 from stmg_bench import selection
+from stmg_bench.contract import form_label
 from stmg_bench.registry import ResolvedAlgorithm
-from stmg_bench.suites.matrix import GAMES, SUITES, expand_games, game_spec, game_table, order_indices, plan_trials
+from stmg_bench.suites.matrix import (
+    GAMES,
+    ORDERS,
+    SUITES,
+    expand_games,
+    game_spec,
+    game_table,
+    make_env_factory,
+    order_indices,
+    plan_trials,
+)
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import default_workers, provenance_lines, refuse_overwrite, sweep_span_s, write_csv
 
 __all__ = [
     "Args",
@@ -48,6 +59,7 @@ __all__ = [
     "summarise",
     "RANDOM_POOLED",
     "wilson_interval",
+    "seed_power_lines",
     "targets",
     "write_markdown",
     "listed_orders",
@@ -65,9 +77,14 @@ def _spec_key(game: str) -> str:
 
 
 @functools.cache
+def _game_table(game: str) -> Any:
+    """:func:`game_table` of a game label, built once per label."""
+    return game_table(*game_spec(game))
+
+
 def game_payoffs(game: str) -> np.ndarray:
     """The payoff tensor of a game label (built once per label), players on the first axis."""
-    return game_table(*game_spec(game)).payoffs
+    return _game_table(game).payoffs
 
 
 @functools.cache
@@ -239,6 +256,62 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def seed_power_lines(seeds: int, shares: Sequence[float] = ()) -> list[str]:
+    """What the 95% Wilson interval of a row of ``seeds`` trials can and cannot show, in words, for the report.
+
+    ``shares``: the targets (minimum SE shares) that apply to the run's rows. Every number comes from
+    :func:`wilson_interval`.
+
+    Examples:
+        >>> print(seed_power_lines(10, [0.99])[0])  # doctest: +NORMALIZE_WHITESPACE
+        **What 10 seeds can show.** With 10 trials per row a 100% SE rate has a 95% interval of [72%-100%]: it cannot
+        show a rate above 72%, and 0% has [0%-28%]. Two rows are shown to differ only where their intervals do not
+        overlap, e.g. 10 of 10 against 4 of 10 or fewer; closer rates are not told apart. A target is shown only when
+        the interval's lower end reaches it, which takes all seeds at the SE and at least 381 of them for >= 99%;
+        "met" under Targets compares the rate itself with the target.
+    """
+    all_low = wilson_interval(seeds, seeds)[0]
+    none_high = wilson_interval(0, seeds)[1]
+    apart = [k for k in range(seeds + 1) if wilson_interval(k, seeds)[1] < all_low]
+    seeds_text, trials_text = (f"{seeds} seeds", f"{seeds} trials") if seeds != 1 else ("1 seed", "1 trial")
+    text = (
+        f"**What {seeds_text} can show.** With {trials_text} per row a 100% SE rate has a 95% interval of "
+        f"[{all_low:.0%}-100%]: it cannot show a rate above {all_low:.0%}, and 0% has [0%-{none_high:.0%}]. "
+    )
+    if apart:
+        text += (
+            f"Two rows are shown to differ only where their intervals do not overlap, e.g. {seeds} of {seeds} against "
+            f"{max(apart)} of {seeds} or fewer; closer rates are not told apart."
+        )
+    else:
+        text += (
+            f"No two rows can be told apart: even {seeds} of {seeds} against 0 of {seeds} have overlapping intervals."
+        )
+    if shares:
+        needed = []
+        for share in sorted(set(shares), reverse=True):
+            n = 1
+            while wilson_interval(n, n)[0] < share:
+                n += 1
+            needed.append(f"{n} of them for >= {share:.0%}")
+        text += (
+            " A target is shown only when the interval's lower end reaches it, which takes all seeds at the SE and at "
+            f'least {", ".join(needed)}; "met" under Targets compares the rate itself with the target.'
+        )
+    return [text]
+
+
+def _target_shares(keys: Sequence[tuple[str, str, str]]) -> list[float]:
+    """The minimum SE shares of :data:`TARGETS` that apply to the rows ``keys`` (as :func:`targets` applies them)."""
+    return [
+        share
+        for game, algo, order in keys
+        if order == "possible_agents"
+        for prefix, share in TARGETS.get(algo, ())
+        if game.startswith(prefix)
+    ]
+
+
 #: The reference agent's targets: (game prefix, minimum SE share). The paper's 2-agent games: >= 99%; the
 #: generated games of the nagent suite (and of nagent-robust): >= 95% with 3 agents, >= 90% with 4 and 5.
 STEP_TARGETS: tuple[tuple[str, float], ...] = (
@@ -388,14 +461,29 @@ class Args(SweepOptions):
         },
     )
     name: str = field(default="matrix_games", metadata={"help": "base name of the results files"})
-    out: Path = field(default=Path("benchmarks/results"), metadata={"help": "results folder"})
+    out: Path = field(
+        default=Path("runs"),
+        metadata={"help": "results folder (benchmarks/matrix_games.py: benchmarks/results/ next to it)"},
+    )
 
     def check(self) -> str | None:
-        """A message for the first bad setting, or None."""
+        """A message for the first bad setting, or None (every order is checked against every game's agents).
+
+        Examples:
+            >>> Args(games=("mixing",), orders=("reverse",)).check()
+            "--orders: expected an order: one of possible_agents, reversed, random, or the agents ['agent_0', \
+'agent_1'] joined by '+' in priority order (e.g. agent_1+agent_0), got 'reverse' for game mixing: neither an \
+order's name nor agents."
+        """
         try:
-            expand_games(self.games)
+            games = expand_games(self.games)
         except ValueError as exc:
             return str(exc)
+        for flag, given in (("--games", self.games), ("--algos", self.algos), ("--orders", self.orders)):
+            if not given:
+                return f"expected {flag} to name at least one, got none"
+        if problem := self._orders_problem(games):
+            return problem
         if self.seeds < 1 or self.steps < 1 or self.curve_points < 0:
             return f"expected --seeds >= 1, --steps >= 1 and --curve-points >= 0, got {self.seeds}, {self.steps}, {self.curve_points}"
         if not 0 <= self.seed_start <= 2**32 - 1 - self.seeds:
@@ -405,6 +493,26 @@ class Args(SweepOptions):
         if self.n_epochs is not None and self.n_epochs < 1:
             return f"expected --n-epochs >= 1, got {self.n_epochs}"
         return self._preset_problem()
+
+    def _orders_problem(self, games: Sequence[str]) -> str | None:
+        """A message for an order of ``--orders`` that some game cannot be played in, or None."""
+        from stmg_envs.wrappers.priority_order import InvalidOrderError, parse_order
+
+        if len(set(self.order_names())) < len(self.orders):
+            return f"expected distinct --orders, got {','.join(self.orders)}"
+        for order in self.orders:
+            if order in ORDERS:
+                continue
+            for game in games:
+                agents = _game_table(game).agents
+                try:
+                    parse_order(order, agents, "--orders:")
+                except InvalidOrderError as exc:
+                    text = str(exc)
+                    if f"got {order!r}" in text:  # name the game whose agents the order does not fit
+                        text = text.replace(f"got {order!r}", f"got {order!r} for game {game}", 1)
+                    return text
+        return None
 
     def _preset_problem(self) -> str | None:
         """A message for an unknown ``--preset`` or one given next to the flags it sets, or None."""
@@ -574,10 +682,26 @@ def _fmt_probs(m: Any) -> str:
     return " / ".join(f"{p:.2f}" for p in m)
 
 
+def _probability_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The headers of the report's action-probability columns: one per agent of the game with the most agents among
+    ``rows`` (the stats of the rows shown), named by its agents and actions, e.g. ``P(a1,a2,a3) agent_2``.
+
+    Examples:
+        >>> _probability_columns([{"agents": ["agent_0", "agent_1"], "marginals": [[0.5, 0.5]] * 2},
+        ...                       {"agents": ["agent_0", "agent_1", "agent_2"], "marginals": None}])
+        ['P(a1,a2) agent_0', 'P(a1,a2) agent_1', 'P(a1,a2) agent_2']
+    """
+    agents = max((list(r["agents"]) for r in rows), key=len, default=["agent_0", "agent_1"])
+    n_actions = max((len(p) for r in rows if r["marginals"] is not None for p in r["marginals"]), default=3)
+    actions = ",".join(f"a{j + 1}" for j in range(n_actions))
+    return [f"P({actions}) {agent}" for agent in agents]
+
+
 def reply_lines(
     stats: Mapping[tuple[str, str, str], Mapping[str, Any]], shown: Sequence[tuple[str, str, str]]
 ) -> list[str]:
-    """The report's section on replies: per row, the mean over seeds of each rank's contexts with a wrong reply.
+    """The report's section on replies: per row, the seeds whose replies on the SE path are right, those with every
+    reply right, and the mean over seeds of each rank's contexts with a wrong reply; opened by a plain summary.
 
     A reply is wrong when it pays less than the backward-induction reply of its context
     (:func:`~stmg_bench.suites.replies.joint_reply_errors`, the count of ``benchmarks/reply_errors.py``).
@@ -590,17 +714,23 @@ def reply_lines(
         "",
         "## Replies, rank by rank",
         "",
+        "**How to read this.** A policy plays the SE when each rank answers the ranks above it as backward induction "
+        "does on the SE path: the leader's SE action, the next rank's reply to it, and so on. *SE path right* counts "
+        "the seeds where every one of those replies is right: read it first. The other columns also look at the "
+        "situations off that path, which the SE never reaches: a wrong reply there does not change the outcome, so a "
+        "policy can reach the SE in every seed and still have 0 seeds with *every reply right*. Off-path replies "
+        "matter as what the ranks above learn against: a leader weighs each of its actions by the replies below it.",
+        "",
         "Read from each trial's final joint-action probabilities: in how many contexts (the actions of the ranks above) "
         "a rank's greedy reply pays its agent less than the backward-induction reply, the ranks below playing theirs "
         "(`stmg_bench.suites.replies.joint_reply_errors`; a reply as good as the solver's is not wrong); mean over "
-        "seeds, of the contexts there are. A policy with none plays an SE outcome; wrong replies off the SE path are "
-        "what the ranks above learn against. SE margin: the smallest payoff gap the SE depends on, the rank and "
+        "seeds, of the contexts there are. SE margin: the smallest payoff gap the SE depends on, the rank and "
         "context where it lies (`stmg_envs.equilibria.decisive_margin`: swapping that reply for the mover's "
         "next-best action changes the SE); a learner that estimates values from samples must resolve it.",
         "",
-        "| game | algo | order | trials | wrong replies per rank (mean over seeds / contexts) | seeds with every reply right "
-        "| SE margin (rank: context) |",
-        "|---|---|---|---:|---|---:|---|",
+        "| game | algo | order | trials | SE path right (seeds) | every reply right (seeds) "
+        "| wrong replies per rank (mean over seeds / contexts) | SE margin (rank: context) |",
+        "|---|---|---|---:|---:|---:|---|---|",
     ]
     for key in rows:
         replies = stats[key]["replies"]
@@ -608,6 +738,7 @@ def reply_lines(
         contexts = [c + u for c, u in zip(replies[0].contexts, replies[0].unread)]
         unread = sum(sum(r.unread) for r in replies)
         perfect = sum(not any(r.wrong) for r in replies)
+        on_path = sum(r.right_on_path for r in replies)
         per_rank = ", ".join(f"{w:.1f}/{c}" for w, c in zip(wrong, contexts))
         note = f" ({unread} contexts unread: zero probability)" if unread else ""
         margin = stats[key].get("margin")
@@ -616,8 +747,8 @@ def reply_lines(
         else:
             margin_text = f"{margin.margin:.2f} ({margin.rank}: {' '.join(f'a{a + 1}' for a in margin.context) or '-'})"
         lines.append(
-            f"| {key[0]} | {key[1]} | {key[2]} | {len(replies)} | {per_rank}{note} | {perfect} of {len(replies)} "
-            f"| {margin_text} |"
+            f"| {key[0]} | {key[1]} | {key[2]} | {len(replies)} | {on_path} of {len(replies)} | {perfect} of "
+            f"{len(replies)} | {per_rank}{note} | {margin_text} |"
         )
     return lines
 
@@ -633,6 +764,14 @@ def write_markdown(
 ) -> str:
     """The results page: outcome shares with their 95% intervals, the P(SE) distribution, settings, targets, time."""
     names = [a.name for a in algorithms]
+    probability_columns = _probability_columns(
+        [
+            stats[(game, name, order)]
+            for game in args.games
+            for name in names
+            for order in listed_orders(stats, game, name, args.order_names())
+        ]
+    )
     lines = [
         f"# Matrix games: {' vs '.join(names)} ({args.name})",
         "",
@@ -658,17 +797,20 @@ def write_markdown(
         "Settings per algorithm (shared settings, given to every algorithm that takes them, then its own):",
         "",
         *[
-            f"- `{a.name}` ({a.form} form, `{a.spec}`): `{json.dumps(dict(settings[a.name]), sort_keys=True)}`"
+            f"- `{a.name}` ({form_label(a.load())}, `{a.spec}`): `{json.dumps(dict(settings[a.name]), sort_keys=True)}`"
             for a in algorithms
         ],
         "",
         "Outcome = the greedy joint action after training, played through the algorithm's form and labelled by the "
         "exact solver (`stmg_envs.equilibria.classify_outcome`) under the order shown: SE = the Stackelberg equilibrium "
         "of that order; NE[i] = the i-th pure Nash equilibrium (row-major); none = neither. SE interval: 95% Wilson. "
-        "P(SE) = the probability that the final policy plays the SE (min / median / max over seeds).",
+        "P(SE) = the probability that the final policy plays the SE (min / median / max over seeds); P(a1,...) "
+        "agent_i = agent i's mean probability of each of its actions.",
         "",
-        "| game | algo | order | trials | SE [95% CI] | NE (which) | none | P(SE) min / med / max | P(a1,a2,a3) agent_0 | P(a1,a2,a3) agent_1 | avg reward | decisions/s |",
-        "|---|---|---|---:|---|---|---:|---|---|---|---:|---:|",
+        "| game | algo | order | trials | SE [95% CI] | NE (which) | none | P(SE) min / med / max | "
+        + " | ".join(probability_columns)
+        + " | avg reward | decisions/s |",
+        "|---|---|---|---:|---|---|---:|---|" + "---|" * len(probability_columns) + "---:|---:|",
     ]
     shown: list[tuple[str, str, str]] = []
     for game in args.games:
@@ -685,9 +827,12 @@ def write_markdown(
                 m = s["marginals"]
                 lines.append(
                     f"| {game} | {name} | {order} | {s['n']} | {s['se']:.0%} [{s['se_low']:.0%}-{s['se_high']:.0%}] | {ne} | "
-                    f"{s['none']:.0%} | {p_text} | {_fmt_probs(m[0]) if m is not None else '-'} | "
-                    f"{_fmt_probs(m[1]) if m is not None and len(m) > 1 else '-'} | "
-                    f"{float(np.mean(s['rewards'])) if s['rewards'] is not None else float('nan'):.2f} | {s['dps']:,.0f} |"
+                    f"{s['none']:.0%} | {p_text} | "
+                    + "".join(
+                        f"{_fmt_probs(m[i]) if m is not None and i < len(m) else '-'} | "
+                        for i in range(len(probability_columns))
+                    )
+                    + f"{float(np.mean(s['rewards'])) if s['rewards'] is not None else float('nan'):.2f} | {s['dps']:,.0f} |"
                 )
     failing = [(k, stats[k]["failing_seeds"]) for k in sorted(shown) if stats[k]["failing_seeds"] and k[1] in TARGETS]
     if failing:
@@ -699,6 +844,7 @@ def write_markdown(
                 for (g, a, o), seeds in failing
             ),
         ]
+    lines += ["", *seed_power_lines(args.seeds, _target_shares(shown))]
     lines += reply_lines(stats, shown)
     pooled = [k for k in shown if k[2] == RANDOM_POOLED]
     if pooled:
@@ -723,13 +869,14 @@ def write_markdown(
                 f"{high} ({shares[high]:.0%}) |"
             )
     if failures:
-        lines += ["", f"## Failed trials ({len(failures)}; no record, so a rerun retries them)", ""]
+        lines += ["", f"## Failed trials ({len(failures)}; no record, so a rerun with --overwrite retries them)", ""]
         lines += [f"- `{key}`: {(tb.strip().splitlines() or ['?'])[-1]}" for key, tb in sorted(failures.items())]
     if args.compare_with:
         lines += ["", *compare_lines(stats, args.out / f"{args.compare_with}.csv", args.compare_with)]
-    lines += ["", "## Targets", ""]
-    for text, ok, value in targets(stats, args.games):
-        lines.append(f"- {text}: **{value}** ({'met' if ok else 'NOT met'})")
+    met = targets(stats, args.games)
+    if met:  # no heading when no target applies to the run
+        lines += ["", "## Targets", ""]
+        lines += [f"- {text}: **{value}** ({'met' if ok else 'NOT met'})" for text, ok, value in met]
     elapsed = sweep_span_s(list(records)) if len(records) else 0.0
     busy = sum(r["wall_s"] for r in records)
     workers = default_workers(args.workers)
@@ -883,11 +1030,23 @@ def run(args: Args, *, progress: bool = True) -> str:
 
     Returns:
         The Markdown text (also written to ``<out>/<name>.md``).
+
+    Raises:
+        ReportExistsError: ``<out>/<name>.md`` or ``.csv`` exists and ``args.overwrite`` is not set (nothing has run).
     """
     if (problem := args.check()) is not None:
         raise ValueError(problem)
+    refuse_overwrite(args.out, args.name, args.overwrite)  # before any trial runs
     args = dataclasses.replace(args.with_preset(), games=expand_games(args.games))
     algorithms, settings = resolve_algorithms(args)
+    if not args.saved_only:  # a --hyperparams value the class refuses ends here, not in every trial
+        task_id, task_kwargs = game_spec(args.games[0])
+        order = args.order_names()[0]
+        selection.check_construction(
+            algorithms,
+            settings,
+            lambda algo: make_env_factory(algo.form, task_id, task_kwargs, order, args.agent_indicator),
+        )
     trials = plan_trials(
         args.games,
         algorithms,

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import platform
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from stmg_bench.provenance import git_commit
 from stmg_bench.suites.matrix_study import TARGETS, game_margin, game_payoffs, wilson_interval
 from stmg_bench.sweep.reporting import write_csv
 
@@ -156,7 +159,8 @@ def write_markdown(
     lines = [
         f"# Matrix games, several runs in one table ({args.name})",
         "",
-        f"Written by `benchmarks/matrix_summary.py` with --runs {','.join(args.runs)}, from each run's per-trial CSV and "
+        f"Written by `benchmarks/matrix_summary.py` at commit `{git_commit() or 'not recorded'}` with --runs "
+        f"{','.join(args.runs)} ({platform.machine()}, {os.cpu_count()} CPUs), from each run's per-trial CSV and "
         "trial records (nothing trained here). Each run's report says how it was run; trajectories are reproducible on "
         "one machine and may differ across CPUs through floating-point rounding.",
         "",

@@ -22,16 +22,19 @@ How it is evaluated: the greedy policy through each algorithm's form on fixed
 evaluation episodes: the team return (mean over the episode's agents of their
 episode returns), the average speed of the controlled vehicles (m/s, over agents and
 decisions) and the crash rate (fraction of episodes with a crash; a crash ends the
-episode). At the final point every pair of algorithms is compared by Welch's test.
+episode). At the final point every pair of algorithms is compared by Welch's test, its p-values
+Holm-corrected over the pairs of each task (:func:`~stmg_bench.suites.control_study.holm`).
 
 Budget: ``--steps`` joint steps per trial, the same for every algorithm (default 50,000);
 or ``--budget`` minutes, turned into steps by measuring each algorithm's training throughput now
 (each task gets an equal share of the core-seconds).
 
-What is written, in ``benchmarks/results/``: ``<name>.md``, ``<name>.csv`` (final metrics
-per task and algorithm: mean and 95% t-interval over seeds), ``<name>_tests.csv``,
+What is written, in ``--out`` (``runs/``; the script: ``benchmarks/results/``): ``<name>.md``,
+``<name>.csv`` (final metrics per task and algorithm: mean and 95% t-interval over seeds), ``<name>_tests.csv``,
 ``<name>_curves.csv``, ``<name>_curves.png`` (return, Fig. 8) and ``<name>_speed_crash.png``
-(Fig. 9); trial records in ``benchmarks/results/trials/<name>/`` (an interrupted run resumes).
+(Fig. 9); trial records in ``<out>/trials/<name>/`` (an interrupted run resumes). An existing
+``<name>.md`` or ``<name>.csv`` is never replaced unless ``--overwrite`` is given (the run stops before any trial;
+``--name NEW`` writes a new report instead).
 
 Usage::
 
@@ -57,9 +60,11 @@ from stmg_bench.learning_curves import aggregate_curves, t_interval
 from stmg_bench.suites import control_study as study
 from stmg_bench.suites.control import ONRAMP_HYPERPARAMETERS, ORDERS
 from stmg_bench.sweep import run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import default_workers, provenance_lines, refuse_overwrite, sweep_span_s, write_csv
 
-RESULTS = Path("benchmarks/results")
+#: The results folder of ``stmg-bench``, a folder of the user's own (``benchmarks/onramp.py`` writes into
+#: ``benchmarks/results/`` next to itself instead).
+RESULTS = Path("runs")
 #: Task label -> (registered ID, arguments). The on-ramp difficulties and the two-car merge.
 TASKS: dict[str, tuple[str, dict]] = {
     **{d: ("stmg/OnRampMerge-v0", {"difficulty": d}) for d in ("easy", "medium", "hard")},
@@ -84,20 +89,23 @@ class Args(study.ControlArgs):
     order: str = field(
         default="merge_priority",
         metadata={
-            "help": f"priority order of the STMG for sequential-form algorithms, from {list(ORDERS)}",
-            "choices": ORDERS,
+            "help": f"priority order of the STMG for sequential-form algorithms, from {list(ORDERS)}, or agents "
+            "joined by '+' (agent_1+agent_0)",
         },
     )
     eval_episodes: int = field(default=5, metadata={"help": "greedy episodes per evaluation"})
     name: str = field(default="onramp", metadata={"help": "base name of the results files"})
-    out: Path = field(default=RESULTS, metadata={"help": "results folder"})
+    out: Path = field(
+        default=RESULTS,
+        metadata={"help": "results folder (benchmarks/onramp.py: benchmarks/results/ next to it)"},
+    )
 
     def check(self) -> str | None:
         if (problem := super().check()) is not None:
             return problem
         if not self.tasks or [t for t in self.tasks if t not in TASKS]:
             return f"expected --tasks from {list(TASKS)}, got {list(self.tasks)}"
-        return None
+        return study.order_problem(self.order, {t: task(self, t) for t in self.tasks}, ORDERS)
 
 
 def parse_args(argv: list[str] | None = None, prog: str | None = None) -> Args:
@@ -248,7 +256,7 @@ def write_markdown(
     if tests:
         lines += [
             "",
-            "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):",
+            study.TESTS_NOTE,
             "",
             *study.significance_lines(tests, "team return"),
         ]
@@ -295,8 +303,11 @@ def main(argv: list[str] | None = None, prog: str | None = None, out: Path | Non
     args = parse_args(argv, prog)
     if out is not None and args.out == RESULTS:
         args = dataclasses.replace(args, out=out)
+    refuse_overwrite(args.out, args.name, args.overwrite)  # before any trial runs, calibration included
     args.out.mkdir(parents=True, exist_ok=True)
     algorithms, settings = study.resolve_algorithms(args, "onramp")
+    if not args.saved_only:  # a setting a class refuses ends here, not in every trial
+        study.check_construction(algorithms, settings, task(args, args.tasks[0]))
     steps, source = plan(args, algorithms, settings)
     trials = make_trials(args, algorithms, settings, steps)
     print(f"{args.name}: {len(trials)} trials; joint steps per trial: {steps}", file=sys.stderr, flush=True)

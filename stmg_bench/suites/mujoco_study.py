@@ -22,20 +22,22 @@ How it is evaluated: the greedy policy, periodically, through the algorithm's ow
 form, on fixed evaluation episodes; the metric is the team's episode return (the
 reward is shared). At the final point every pair of algorithms is compared by
 Welch's test (a difference whose interval covers 0 is "not shown"), and so is every
-pair of the ablation's betas.
+pair of the ablation's betas; the p-values are Holm-corrected over the pairs of each task
+(:func:`~stmg_bench.suites.control_study.holm`), and the report shows both.
 
 Budget: ``--steps`` joint steps per trial, the same for every algorithm; or
 ``--budget`` minutes (the default, without either: 100,000 steps), which the script turns into steps by measuring each
 algorithm's training throughput now (each sub-scenario and the ablation get an
 equal share of the core-seconds). The results state the steps behind each number.
 
-What is written, in ``benchmarks/results/``: ``<name>.md`` and ``<name>.csv`` (final
-return per sub-scenario, algorithm and beta: mean and 95% t-interval over seeds),
+What is written, in ``--out`` (``runs/``; the script: ``benchmarks/results/``): ``<name>.md`` and
+``<name>.csv`` (final return per sub-scenario, algorithm and beta: mean and 95% t-interval over seeds),
 ``<name>_tests.csv`` (the Welch comparisons; ``<name>_beta_tests.csv``: those between the
 ablation's betas), ``<name>_curves.csv`` (every curve
 point), ``<name>_curves.png`` and ``<name>_beta_ablation.png``; trial records in
-``benchmarks/results/trials/<name>/`` (an interrupted run resumes; a record made by
-other code or settings is run again).
+``<out>/trials/<name>/`` (an interrupted run resumes; a record made by
+other code or settings is run again). An existing ``<name>.md`` or ``<name>.csv`` is never replaced unless
+``--overwrite`` is given (the run stops before any trial; ``--name NEW`` writes a new report instead).
 
 Usage::
 
@@ -61,9 +63,13 @@ from stmg_bench.learning_curves import aggregate_curves
 from stmg_bench.suites import control_study as study
 from stmg_bench.suites.control import EVAL_ORDER_SAMPLE, MUJOCO_HYPERPARAMETERS
 from stmg_bench.sweep import run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import default_workers, provenance_lines, refuse_overwrite, sweep_span_s, write_csv
 
-RESULTS = Path("benchmarks/results")
+#: The results folder of ``stmg-bench``, a folder of the user's own (``benchmarks/mamujoco.py`` writes into
+#: ``benchmarks/results/`` next to itself instead).
+RESULTS = Path("runs")
+#: The orders ``--order`` takes by name (the STMG's; any other: agents joined by ``+``).
+ORDERS = ("possible_agents", "reversed", "random")
 
 #: Sub-scenario label -> (registered task, agent_conf): the paper's nine.
 SCENARIOS: dict[str, tuple[str, str]] = {
@@ -109,13 +115,16 @@ class Args(study.ControlArgs):
     order: str = field(
         default="possible_agents",
         metadata={
-            "help": "priority order of the STMG for sequential-form algorithms: possible_agents, or random (drawn "
-            "each episode; evaluated under a fixed sample of orders, stmg_bench.suites.control.evaluation_orders)",
-            "choices": ("possible_agents", "random"),
+            "help": "priority order of the STMG for sequential-form algorithms: possible_agents, reversed, random "
+            "(drawn each episode; evaluated under a fixed sample of orders, stmg_bench.suites.control.evaluation_orders) "
+            "or agents joined by '+' (agent_1+agent_0)",
         },
     )
     name: str = field(default="mujoco", metadata={"help": "base name of the results files"})
-    out: Path = field(default=RESULTS, metadata={"help": "results folder"})
+    out: Path = field(
+        default=RESULTS,
+        metadata={"help": "results folder (benchmarks/mamujoco.py: benchmarks/results/ next to it)"},
+    )
 
     def check(self) -> str | None:
         if (problem := super().check()) is not None:
@@ -130,11 +139,17 @@ class Args(study.ControlArgs):
             return f"expected --betas as comma-separated numbers, got {self.betas}"
         if any(b < 0 for b in betas):
             return f"expected betas >= 0, got {betas}"
+        if not betas and self.ablation_scenario != "none":
+            return (
+                "expected --betas to name at least one value for the ablation, got none (or --ablation-scenario none)"
+            )
         if self.episode_length < 1:
             return f"expected --episode-length >= 1, got {self.episode_length}"
         if not self.scenarios and self.ablation_scenario == "none":
             return "nothing to run: no scenarios and no ablation"
-        return None
+        scenarios = tuple(SCENARIOS) if "all" in self.scenarios else self.scenarios
+        used = {s: task(self, s) for s in (*scenarios, self.ablation_scenario) if s in SCENARIOS}
+        return study.order_problem(self.order, used, ORDERS)
 
 
 def parse_args(argv: list[str] | None = None, prog: str | None = None) -> Args:
@@ -396,7 +411,7 @@ def write_markdown(
     if tests:
         lines += [
             "",
-            "Differences at the final point (Welch's test; 'not shown' where the interval covers 0):",
+            study.TESTS_NOTE,
             "",
             *study.significance_lines(tests, "return"),
         ]
@@ -416,7 +431,7 @@ def write_markdown(
         if beta_tests:
             lines += [
                 "",
-                "Differences between betas at the final point (Welch's test; 'not shown' where the interval covers 0):",
+                "Differences between betas at the final point: the same tests, the betas' pairs one family.",
                 "",
                 *study.significance_lines(beta_tests, "return"),
             ]
@@ -480,8 +495,15 @@ def main(argv: list[str] | None = None, prog: str | None = None, out: Path | Non
     args = parse_args(argv, prog)
     if out is not None and args.out == RESULTS:
         args = dataclasses.replace(args, out=out)
+    refuse_overwrite(args.out, args.name, args.overwrite)  # before any trial runs, calibration included
     args.out.mkdir(parents=True, exist_ok=True)
     algorithms, settings = study.resolve_algorithms(args, "mujoco")
+    if not args.saved_only:  # a setting a class refuses ends here, not in every trial
+        if args.scenarios:
+            study.check_construction(algorithms, settings, task(args, args.scenarios[0]))
+        if (target := ablation(args)) is not None:
+            ablated, base = ablation_base(args, algorithms, settings)
+            study.check_construction([ablated], {ablated.name: {**base, "beta": max(betas(args))}}, task(args, target))
     steps, source = plan(args, algorithms, settings)
     trials = make_trials(args, algorithms, settings, steps)
     print(f"{args.name}: {len(trials)} trials; joint steps per trial: {steps}", file=sys.stderr, flush=True)

@@ -241,6 +241,14 @@ class JointReplies(NamedTuple):
     contexts: tuple[int, ...]
     #: Contexts the distribution gives zero probability (their reply cannot be read).
     unread: tuple[int, ...]
+    #: Per rank, 1 when its greedy reply in the context on the SE path (the backward-induction replies of the ranks
+    #: above) is wrong, else 0: the replies that decide the outcome. Wrong replies off that path do not change it.
+    wrong_on_path: tuple[int, ...] = ()
+
+    @property
+    def right_on_path(self) -> bool:
+        """No rank's reply on the SE path is wrong: the policy's greedy play follows the SE path (up to ties)."""
+        return not any(self.wrong_on_path)
 
 
 def joint_reply_errors(
@@ -258,6 +266,7 @@ def joint_reply_errors(
     (the lowest index on a tie). It is wrong when it is not the backward-induction reply and pays the mover
     less than that reply (by more than ``atol``), the ranks below playing their backward-induction replies:
     :func:`reply_errors`' ``wrong`` without the ties a team game has, read from a policy that is gone.
+    ``wrong_on_path`` marks, rank by rank, a wrong reply in the one context on the SE path.
 
     Args:
         payoffs: ``(N, A_1, ..., A_N)`` payoff tensor.
@@ -272,9 +281,10 @@ def joint_reply_errors(
     Examples:
         >>> payoffs = np.zeros((2, 2, 2)); payoffs[1] = [[1, 0], [0, 1]]  # the follower should copy the leader
         >>> joint_reply_errors(payoffs, [[0.5, 0.0], [0.0, 0.5]])
-        JointReplies(wrong=(0, 0), contexts=(1, 2), unread=(0, 0))
-        >>> joint_reply_errors(payoffs, [[0.5, 0.0], [0.5, 0.0]]).wrong  # always a1: wrong after a2
-        (0, 1)
+        JointReplies(wrong=(0, 0), contexts=(1, 2), unread=(0, 0), wrong_on_path=(0, 0))
+        >>> always_a1 = joint_reply_errors(payoffs, [[0.5, 0.0], [0.5, 0.0]])  # wrong after a2, off the SE path
+        >>> always_a1.wrong, always_a1.right_on_path
+        ((0, 1), True)
     """
     from stmg_envs.equilibria.payoffs import as_order, as_payoff_tensor
 
@@ -289,6 +299,7 @@ def joint_reply_errors(
         replies = backward_induction_replies(table, priority)
     by_rank = probabilities.transpose(priority)  # axes in priority order
     wrong, read, unread = [0] * len(priority), [0] * len(priority), [0] * len(priority)
+    wrong_at: set[tuple[int, ...]] = set()
     for rank in range(len(priority)):
         for context in rank_contexts(table.shape[1:], priority, rank):
             mass = by_rank[context].reshape(by_rank.shape[rank], -1).sum(axis=1)
@@ -301,5 +312,10 @@ def joint_reply_errors(
                 player = priority[rank]
                 value = _induced_payoffs(table, priority, replies, (*context, greedy))[player]
                 best = _induced_payoffs(table, priority, replies, (*context, replies[context]))[player]
-                wrong[rank] += bool(value < best - atol)
-    return JointReplies(tuple(wrong), tuple(read), tuple(unread))
+                if value < best - atol:
+                    wrong[rank] += 1
+                    wrong_at.add(context)
+    path: list[tuple[int, ...]] = [()]
+    for _ in priority[:-1]:
+        path.append((*path[-1], replies[path[-1]]))
+    return JointReplies(tuple(wrong), tuple(read), tuple(unread), tuple(int(c in wrong_at) for c in path))

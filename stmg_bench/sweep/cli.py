@@ -7,7 +7,9 @@ Examples:
     >>> sweep_kwargs(args)
     {'backend': 'ray', 'workers': 4, 'address': None, 'fresh': False, 'saved_only': False, 'saved_from': ()}
 
-    A script then calls ``run_sweep(trials, results_dir, **sweep_kwargs(args))``.
+    A script then calls ``run_sweep(trials, results_dir, **sweep_kwargs(args))``; one that writes a report calls
+    :func:`stmg_bench.sweep.reporting.refuse_overwrite` with ``args.overwrite`` (``--overwrite``) first, before
+    any trial runs, so that an existing report is replaced only when asked.
 """
 
 from __future__ import annotations
@@ -110,5 +112,13 @@ class SweepOptions:
         metadata={
             "help": "with --saved-only: also read the records of these earlier runs (names of trial folders next to "
             "this run's, or paths) for the trials this run has none of: one report over several runs"
+        },
+    )
+    overwrite: bool = field(
+        default=False,
+        metadata={
+            "help": "replace the report if --out already holds one of this --name (without it the run stops before "
+            "any trial runs, so that a saved report is never rewritten by accident; its trial records are resumed "
+            "either way)"
         },
     )

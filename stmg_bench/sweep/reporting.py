@@ -17,7 +17,57 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["sweep_span_s", "write_csv", "parse_csv_list", "default_workers", "provenance_lines"]
+__all__ = [
+    "sweep_span_s",
+    "write_csv",
+    "parse_csv_list",
+    "default_workers",
+    "provenance_lines",
+    "REPORT_SUFFIXES",
+    "ReportExistsError",
+    "refuse_overwrite",
+]
+
+#: The files that make a report ``<out>/<name><suffix>``: every suite writes its Markdown page and its CSV table.
+REPORT_SUFFIXES = (".md", ".csv")
+
+
+class ReportExistsError(ValueError):
+    """A run would rewrite a report that already exists, and ``--overwrite`` was not given (see :func:`refuse_overwrite`).
+
+    A ``ValueError``, so :func:`stmg_bench.cli.reported_errors` turns it into one line and exit status 2.
+    """
+
+
+def refuse_overwrite(out: str | os.PathLike[str], name: str, overwrite: bool) -> None:
+    """Stop a run that would replace the report ``<out>/<name>.md`` (or ``.csv``) unless ``overwrite`` is set.
+
+    Every suite calls it before any trial runs (calibration included). The trial records are not a report:
+    a run interrupted before writing its report resumes without ``--overwrite``, and with ``--overwrite`` a
+    rerun still reuses every saved record whose fingerprint matches.
+
+    Raises:
+        ReportExistsError: The report exists and ``overwrite`` is false; the message says how to proceed.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> refuse_overwrite(folder, "quick", overwrite=False)  # nothing there yet: go ahead
+        >>> _ = (folder / "quick.md").write_text("# an earlier report")
+        >>> refuse_overwrite(folder, "quick", overwrite=True)  # asked for
+        >>> refuse_overwrite(folder, "quick", overwrite=False)
+        Traceback (most recent call last):
+        ...
+        stmg_bench.sweep.reporting.ReportExistsError: .../quick.md exists; pass --overwrite to replace it (the saved trials of 'quick' are reused: only trials without a matching record run), or --name NEW (or --out FOLDER) to write a new report
+    """
+    if overwrite:
+        return
+    existing = [path for path in (Path(out) / f"{name}{suffix}" for suffix in REPORT_SUFFIXES) if path.exists()]
+    if existing:
+        raise ReportExistsError(
+            f"{existing[0]} exists; pass --overwrite to replace it (the saved trials of {name!r} are reused: only "
+            "trials without a matching record run), or --name NEW (or --out FOLDER) to write a new report"
+        )
 
 
 def sweep_span_s(records: list[dict]) -> float:
@@ -67,6 +117,11 @@ def provenance_lines(records: Any) -> list[str]:
         commits[commit] = commits.get(commit, 0) + 1
     made = ", ".join(f"`{c}` ({n} records)" for c, n in commits.items())
     lines = [f"- Trial records made at commit {made}."] if commits else []
+    if any(c.endswith("+dirty") for c in commits):
+        lines.append(
+            "- Records labelled `+dirty` were made by a checkout with uncommitted changes (outside "
+            "`benchmarks/results/`): the commit alone does not give their code; their fingerprint's code hash does."
+        )
     outdated, missing = getattr(records, "outdated", ()), getattr(records, "missing", ())
     if outdated:
         lines.append(

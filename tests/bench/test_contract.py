@@ -105,3 +105,67 @@ def test_a_factory_returning_an_object_without_learn_is_caught_after_constructio
 
     with pytest.raises(ContractError, match="lacks `learn` on the object its factory returned"):
         check_instance(Half())
+
+
+def test_declarations_promise_what_the_class_has():
+    """execution = 'centralized' needs act_joint; uses_order needs an `order` keyword; bad values are named."""
+    import pytest
+
+    from stmg_bench.contract import ContractError, check_algorithm
+
+    class Central:
+        form, execution = "simultaneous", "centralized"
+
+        def __init__(self, make_env, seed):
+            pass
+
+        def learn(self, total_timesteps, callback=None):
+            return self
+
+        def act(self, agent, observation):
+            return 0
+
+    with pytest.raises(ContractError, match="declares execution = 'centralized' but has no `act_joint`"):
+        check_algorithm(Central)
+
+    class Ordered(Central):
+        execution, uses_order = "decentralized", True
+
+    with pytest.raises(ContractError, match="declares uses_order = True but its constructor takes no `order`"):
+        check_algorithm(Ordered)
+
+    class Odd(Central):
+        execution = "remote"
+
+    with pytest.raises(ContractError, match=r"execution must be one of \('decentralized', 'centralized'\)"):
+        check_algorithm(Odd)
+
+
+@pytest.mark.parametrize(
+    "learn",
+    [
+        lambda self, total_timesteps: self,
+        lambda self, total_timesteps, cb=None: self,
+        lambda self: self,
+    ],
+    ids=["no-callback", "callback-misnamed", "no-arguments"],
+)
+def test_a_learn_the_harness_cannot_call_with_callback_is_refused(learn):
+    """The harness calls learn(total_timesteps, callback=...): a learn without a `callback` parameter (or without
+    total_timesteps) is refused before anything is trained, naming its signature and the one expected; a learn
+    that takes *args and **kwargs passes."""
+
+    class NoCallback(Good):
+        pass
+
+    NoCallback.learn = learn
+    with pytest.raises(ContractError) as info:
+        check_algorithm(NoCallback)
+    assert "cannot be called as learn(total_timesteps, callback=callback)" in str(info.value)
+    assert "expected learn(self, total_timesteps, callback=None)" in str(info.value)
+
+    class Flexible(Good):
+        def learn(self, *args, **kwargs):
+            return self
+
+    check_algorithm(Flexible)

@@ -20,6 +20,7 @@ MODULES = [
     "stmg_bench.cli",
     "stmg_bench.suites.matrix_study",
     "stmg_bench.suites.matrix_summary",
+    "stmg_bench.suites.summary",
     "stmg_bench.suites.control_study",
     pytest.param("stmg_bench.builtins", marks=pytest.mark.agents),
     pytest.param("stmg_bench.suites.matrix", marks=pytest.mark.agents),

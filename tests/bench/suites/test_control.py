@@ -535,8 +535,48 @@ def test_the_significance_table_says_when_one_seed_leaves_no_interval():
         ("t", "c"): [{"final": {"team_return": 1.5}}, {"final": {"team_return": 2.5}}],
     }
     lines = study.significance_lines(study.significance_rows(groups, ["t"], ["a", "b", "c"]), "return")
-    assert lines[2] == "| t | a | b | 3.5 (one seed on a side: no interval) | not shown |"
+    assert lines[2] == "| t | a | b | 3.5 (one seed on a side: no interval) | 1.000 | not shown | 1.000 | not shown |"
     assert lines[4].startswith("| t | b | c | -0.5 (") and "inf" not in "".join(lines)
+
+
+def test_welch_p_values_agree_with_the_interval_and_holm_corrects_each_task_apart():
+    """Guards the Holm correction of the control tables: the Welch p-value is below 5% exactly where the interval
+    excludes 0, the Holm-adjusted p-values are the step-down products over the pairs of one task (another task's
+    pairs are another family), and a difference shown uncorrected can be not shown after Holm."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a, b = rng.normal(0, 1, 4), rng.normal(rng.uniform(0, 3), rng.uniform(0.5, 2), 5)
+        w = study.welch_difference(a, b)
+        assert (w.p < 0.05) == w.significant
+    assert study.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert study.holm([0.2, 0.001]) == pytest.approx([0.2, 0.002])
+
+    def seeds(*values):
+        return [{"final": {"team_return": v}} for v in values]
+
+    groups = {
+        ("t", "a"): seeds(0.0, 1.0, 2.0, 1.0),
+        ("t", "b"): seeds(1.6, 2.6, 3.6, 2.6),
+        ("t", "c"): seeds(0.1, 1.1, 2.1, 1.1),
+        ("u", "a"): seeds(0.0, 1.0, 2.0),
+        ("u", "b"): seeds(10.0, 11.0, 12.0),
+    }
+    rows = study.significance_rows(groups, ["t", "u"], ["a", "b", "c"])
+    t_rows = [r for r in rows if r["task"] == "t"]
+    expected = study.holm(
+        [
+            study.welch_difference(*pair).p
+            for pair in (
+                ([0.0, 1.0, 2.0, 1.0], [1.6, 2.6, 3.6, 2.6]),
+                ([0.0, 1.0, 2.0, 1.0], [0.1, 1.1, 2.1, 1.1]),
+                ([1.6, 2.6, 3.6, 2.6], [0.1, 1.1, 2.1, 1.1]),
+            )
+        ]
+    )
+    assert [r["p_holm"] for r in t_rows] == pytest.approx(expected, abs=1e-4)
+    (u_row,) = [r for r in rows if r["task"] == "u"]
+    assert u_row["p_holm"] == u_row["p"] and u_row["significant_holm"]  # a family of one: no correction
+    assert any(r["significant"] and not r["significant_holm"] for r in t_rows)
 
 
 # ---------------------------------------------------------------- docstring examples
@@ -563,7 +603,8 @@ def test_docstring_examples_run(name):
 @needs_highway
 def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
     """`stmg-bench merge --tasks two-car` trains and evaluates the two-car merge and writes its report; a
-    `--saved-only` render of a larger plan says which commit made the records and how many trials have none."""
+    `--saved-only` render of a larger plan (with --overwrite: the report exists) says which commit made the records
+    and how many trials have none."""
     from stmg_bench.cli import main as cli_main
 
     def argv(seeds: int, *extra: str) -> list[str]:
@@ -577,7 +618,7 @@ def test_the_two_car_merge_runs_through_the_merge_study(tmp_path, capsys):
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "| two-car | mappo | 2 |" in text
     assert (tmp_path / "twocar_curves.png").exists() and (tmp_path / "twocar_tests.csv").exists()
-    assert cli_main(argv(3, "--saved-only")) == 0
+    assert cli_main(argv(3, "--saved-only", "--overwrite")) == 0
     text = (tmp_path / "twocar.md").read_text()
     assert "| two-car | step | 2 |" in text and "- Trial records made at commit" in text
     assert "2 planned trial(s) have no record and are not in these numbers" in text
@@ -602,3 +643,85 @@ def test_a_long_curve_title_is_wrapped_inside_the_figure(tmp_path, monkeypatch):
     assert "\n" in figure._suptitle.get_text()
     assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (box, figure.bbox)
     plt.close(figure)
+
+
+def test_a_centrally_executed_algorithm_plays_evaluation_episodes_through_act_joint():
+    """evaluate_greedy asks a centralized algorithm for the joint action of the live agents (its act raises)."""
+    from stmg_bench.deterministic_evaluation import evaluate_greedy
+    from stmg_envs.matrix import penalty
+
+    from .tiny_algorithms import JointLeaderFirst
+
+    algorithm = JointLeaderFirst(lambda: penalty(k=0.0), seed=0)
+    [summary] = evaluate_greedy(algorithm, lambda: penalty(k=0.0, episode_length=3), seeds=[0])
+    assert summary.length == 3 and summary.team_return == 30.0  # (a1, a3) pays 10 each step
+
+
+ORDER_PROBE = """
+import json
+
+
+class OrderProbe:
+    form = "sequential"
+
+    def __init__(self, make_env, seed, out=None):
+        env = make_env()
+        env.reset(seed=0)
+        with open(out, "w") as fh:
+            json.dump(list(env.order), fh)
+
+    def learn(self, total_timesteps, callback=None):
+        return self
+
+    def act(self, agent, observation):
+        return 0
+"""
+
+
+def test_a_control_trial_trains_in_any_order_of_the_stmgs_vocabulary(tmp_path):
+    """control_trial gives a sequential algorithm the STMG in 'possible_agents', 'reversed' or agents joined by
+    '+' (the STMG's own parser reads them), and refuses a typo naming what it takes."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(ORDER_PROBE)
+    algorithm = resolve(f"{probe}:OrderProbe").to_json()
+    out = tmp_path / "order.json"
+    for order, expected in (
+        ("possible_agents", ["agent_0", "agent_1"]),
+        ("reversed", ["agent_1", "agent_0"]),
+        ("agent_1+agent_0", ["agent_1", "agent_0"]),
+    ):
+        control_trial(
+            algorithm, "stmg/Penalty-v0", {}, seed=0, steps=1, eval_points=0, eval_episodes=1, order=order,
+            hyperparameters={"out": str(out)},
+        )  # fmt: skip
+        assert json.loads(out.read_text()) == expected, order
+    with pytest.raises(ValueError, match=r"expected order in .* or agents joined by '\+'"):
+        trial("step", "stmg/Penalty-v0", order="reverse")
+
+
+def test_the_control_studies_check_their_arguments_before_any_trial(tmp_path, capsys):
+    """`stmg-bench mujoco`/`merge` end a bad --order or an empty --algos with exit 2 and one message in the command
+    line's syntax, before anything runs or is written; an order of agents is checked against every task's agents,
+    and a setting the class refuses is found by building it once (check_construction), not in every trial."""
+    from stmg_bench.cli import main as cli_main
+
+    base = ["--steps", "10", "--out", str(tmp_path)]
+    assert cli_main(["mujoco", "--order", "reverse", *base]) == 2
+    err = capsys.readouterr().err
+    assert "expected --order from ['possible_agents', 'reversed', 'random'] or agents joined by '+'" in err
+    assert "got 'reverse'" in err
+    assert cli_main(["merge", "--order", "sideways", *base]) == 2
+    assert "['possible_agents', 'reversed', 'merge_priority', 'random']" in capsys.readouterr().err
+    assert cli_main(["mujoco", "--algos", "", *base]) == 2
+    assert "expected --algos to name at least one algorithm, got none" in capsys.readouterr().err
+    assert cli_main(["mujoco", "--betas", "", *base]) == 2
+    assert "expected --betas to name at least one value for the ablation, got none" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    tasks = {"penalty": study.TaskSpec("stmg/Penalty-v0", {}, "mujoco", False, False)}
+    problem = study.order_problem("agent_1+agent_9", tasks)
+    assert problem is not None and "unknown agents ['agent_9']" in problem and problem.endswith("(task penalty)")
+    assert study.order_problem("agent_1+agent_0", tasks) is None and study.order_problem("reversed", tasks) is None
+    with pytest.raises(ValueError, match=r"mappo cannot be built with \{\"gamma\": 2.0\}: expected `gamma` in"):
+        study.check_construction([resolve("mappo")], {"mappo": {"gamma": 2.0}}, tasks["penalty"])
+    with pytest.raises(ValueError, match="step cannot be built with .*expected beta"):
+        study.check_construction([resolve("step")], {"step": {"beta": -1.0}}, tasks["penalty"])

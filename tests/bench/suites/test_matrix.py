@@ -220,14 +220,16 @@ def test_plan_is_seed_major_and_random_expands_to_every_order_for_labels():
 
 
 def test_unknown_order_is_a_clear_error():
-    """An order that is not a permutation of the agents names what is accepted."""
-    with pytest.raises(ValueError, match=r"permutation of \['agent_0', 'agent_1'\], got 'agent_0,agent_9'"):
+    """An order that is not a permutation of the agents names what is accepted, in the command line's spelling
+    (the STMG's parser: names, or agents joined by '+')."""
+    with pytest.raises(ValueError, match=r"agents \['agent_0', 'agent_1'\] joined by '\+'.*got 'agent_0\+agent_9'"):
         matrix.order_indices("agent_0,agent_9", ["agent_0", "agent_1"])
 
 
 def test_cli_benchmarks_an_algorithm_from_a_local_file_on_the_process_pool(tmp_path):
     """`stmg-bench matrix` runs a user's class (a file outside the package) next to a built-in on two worker
-    processes, with its own hyperparameters, and the results name it; a rerun reuses every trial."""
+    processes, with its own hyperparameters, and the results name it; a rerun (with --overwrite: the report exists)
+    reuses every trial."""
     argv = [
         "matrix",
         "--algos",
@@ -258,7 +260,9 @@ def test_cli_benchmarks_an_algorithm_from_a_local_file_on_the_process_pool(tmp_p
     assert len(rows) == 1 + 2 * 2 * 2
     records = [json.loads(p.read_text()) for p in (tmp_path / "trials" / "mine").glob("*.json")]
     assert len(records) == 8 and all(r["fingerprint"]["code"] for r in records)
-    again = subprocess.run([sys.executable, "-m", "stmg_bench.cli", *argv], capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "stmg_bench.cli", *argv, "--overwrite"], capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0 and "8 trials: 0 run, 8 reused" in again.stderr
 
 
@@ -576,8 +580,86 @@ def test_the_report_reads_every_ranks_replies_from_the_saved_joint_distribution(
     cells = ", ".join(f"{w:.1f}/{c}" for w, c in zip(expected.wrong, (1, 3, 9)))
     perfect = int(not any(expected.wrong))
     assert (
-        f"| {game} | copy-leader | possible_agents | 1 | {cells} (10 contexts unread: zero probability) | {perfect} of 1 "
-        "| 0.63 (1: a1) |" in section
+        f"| {game} | copy-leader | possible_agents | 1 | {int(expected.right_on_path)} of 1 | {perfect} of 1 | {cells} "
+        "(10 contexts unread: zero probability) | 0.63 (1: a1) |" in section
     )  # general-sum:3:0's SE hinges on agent_1's reply to a1 (a gap of 0.63)
     header, row = (tmp_path / "replies3.csv").read_text().splitlines()[:2]
     assert row.split(",")[header.split(",").index("wrong_replies")] == " ".join(map(str, expected.wrong))
+
+
+def test_a_centrally_executed_algorithm_is_read_through_act_joint_and_its_joint_distribution():
+    """A centralized algorithm's greedy joint action comes from act_joint and P(SE) from joint_probabilities, not from
+    a product of marginals (which would put 0.25 on each corner); the order of the run reaches its constructor."""
+    record = matrix.matrix_trial(
+        resolve(f"{TINY}:JointLeaderFirst").to_json(),
+        task_id="stmg/Penalty-v0",
+        task_kwargs={"k": -100.0},
+        steps=100,
+        curve_points=0,
+        order="reversed",
+    )
+    assert record["greedy_joint_action"] == [2, 0]  # reversed: agent_1 first plays 0, agent_0 plays 2
+    assert record["p_se"] == pytest.approx(0.5)  # the SE (a1, a3) has half the mass, the swap the other half
+    joint = np.asarray(record["joint_probabilities"])
+    assert joint[0, 0] == 0 and joint[0, 2] == pytest.approx(0.5)
+
+
+def test_an_order_aware_simultaneous_algorithm_is_trained_once_per_order():
+    """uses_order = True: a simultaneous algorithm gets a trial per order of the run, labelled under that order, and the
+    report says it is executed centrally and uses the order."""
+    algo = resolve(f"{TINY}:JointLeaderFirst")
+    trials = matrix.plan_trials(["mixing"], [algo], {}, 1, 100, 0, ("possible_agents", "reversed"))
+    assert [(t.kwargs["order"], t.kwargs["label_orders"]) for t in trials] == [
+        ("possible_agents", ["possible_agents"]),
+        ("reversed", ["reversed"]),
+    ]
+    from stmg_bench.contract import form_label
+
+    assert form_label(algo.load()) == "simultaneous form, centralized execution, uses the priority order"
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "message"),
+    [
+        ({"length": 2}, r"BadProbabilities.action_probabilities returned an array of shape \(2,\) for 'agent_0'"),
+        ({"action": 3}, r"BadProbabilities.act returned 3 for 'agent_0'; expected an action of Discrete\(3\)"),
+    ],
+)
+def test_what_an_algorithm_returns_is_checked_and_the_error_names_the_method(hyperparameters, message):
+    """Probabilities of the wrong length or an action out of range raise ContractError naming the method that gave
+    them, not a raw IndexError deep in the suite."""
+    from stmg_bench.contract import ContractError
+
+    algo = resolve(f"{TINY}:BadProbabilities")
+    make_env = matrix.make_env_factory(algo.form, "stmg/Penalty-v0", {"k": 0.0})
+    with pytest.raises(ContractError, match=message):
+        matrix.joint_policy(algo.load()(make_env, seed=0, **hyperparameters), make_env, seed=0)
+
+
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        (["--orders", "reverse"], "got 'reverse' for game mixing: neither an order's name nor agents"),
+        (["--games", "mixing,team-trap:3:0", "--orders", "agent_1+agent_0"], "for game team-trap:3:0: missing agents"),
+        (["--orders", "reversed,reversed"], "expected distinct --orders, got reversed,reversed"),
+        (["--games", ""], "expected --games to name at least one, got none"),
+        (["--algos", ""], "expected --algos to name at least one, got none"),
+        (
+            ["--algos", "mappo", "--hyperparams", 'mappo={"gamma": 2.0}'],
+            'mappo cannot be built with {"gamma": 2.0, "n_envs": 8}: expected `gamma` in [0.0, 1.0], got 2.0',
+        ),
+    ],
+)
+def test_cli_refuses_bad_orders_and_empty_lists_before_any_trial(tmp_path, capsys, extra, fragment):
+    """Every order of --orders is checked against every game's agents in the parent: a typo ends the command with
+    exit 2 and one message in the command line's syntax (names, agents joined by '+'), before any trial ran or any
+    file was written (it used to fail inside every worker, saying "comma-separated"); so does a --hyperparams value
+    the class refuses (each algorithm is built once in the parent)."""
+    argv = ["matrix", "--games", "mixing", "--algos", f"{TINY}:CopyLeader", "--seeds", "1", "--steps", "100"]
+    assert cli_main([*argv, "--workers", "1", "--out", str(tmp_path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "comma-separated" not in err and "Traceback" not in err
+    if "--orders" in extra and "distinct" not in fragment:
+        assert "expected an order: one of possible_agents, reversed, random, or the agents" in err
+        assert "joined by '+'" in err
+    assert not any(tmp_path.iterdir())

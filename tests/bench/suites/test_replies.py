@@ -206,7 +206,22 @@ def test_joint_replies_as_good_as_the_solvers_are_not_wrong_and_unreachable_cont
     team = common_payoff_tensor([[1.0, 1.0], [0.0, 2.0]])  # after a1 both follower replies pay 1
     tie = np.array([[0.05, 0.05], [0.0, 0.9]])  # after a1 the follower is indifferent: either reply is right
     assert joint_reply_errors(team, tie).wrong == (0, 0)
-    assert joint_reply_errors(team, np.array([[0.0, 0.0], [0.1, 0.9]])) == ((0, 0), (1, 1), (0, 1))
+    assert joint_reply_errors(team, np.array([[0.0, 0.0], [0.1, 0.9]])) == ((0, 0), (1, 1), (0, 1), (0, 0))
     assert joint_reply_errors(team, np.array([[0.0, 0.0], [0.9, 0.1]])).wrong == (0, 1)  # 0 after a2: pays 0 < 2
     with pytest.raises(ValueError, match=r"expected a joint distribution of shape \(2, 2\).*got \(4,\)"):
         joint_reply_errors(team, np.full(4, 0.25))
+
+
+def test_a_wrong_reply_off_the_se_path_leaves_the_path_right_and_one_on_it_is_marked_at_its_rank():
+    """`wrong_on_path` marks the ranks whose reply in the SE-path context is wrong, so a report can tell a policy
+    that plays the SE with wrong replies elsewhere (they do not change the outcome) from one that misses it."""
+    from stmg_bench.suites.replies import joint_reply_errors
+    from stmg_envs.equilibria import common_payoff_tensor
+
+    team = common_payoff_tensor([[1.0, 0.0], [0.0, 2.0]])  # SE: a2, a2; after a1 the follower should play a1
+    off_path = joint_reply_errors(team, np.array([[0.0, 0.1], [0.0, 0.9]]))  # after a1 it plays a2: pays 0 < 1
+    assert off_path.wrong == (0, 1) and off_path.wrong_on_path == (0, 0) and off_path.right_on_path
+    follower = joint_reply_errors(team, np.array([[0.0, 0.0], [0.9, 0.1]]))  # after a2 it plays a1: on the path
+    assert follower.wrong_on_path == (0, 1) and not follower.right_on_path
+    leader = joint_reply_errors(team, np.array([[0.1, 0.9], [0.0, 0.0]]))  # the leader plays a1; (a2,) unread
+    assert leader.wrong == (1, 1) and leader.wrong_on_path == (1, 0) and not leader.right_on_path

@@ -70,3 +70,60 @@ class ByIdentity:
     def act(self, agent, observation):
         own = np.asarray(observation["observation"]).reshape(-1)
         return self.plays[int(np.argmax(own[-self.n :]))]
+
+
+class JointLeaderFirst:
+    """Simultaneous, centrally executed and order-aware: the first agent of the given order plays `first`, each later
+    one the (n-1)-th... action mirrored: a correlated joint distribution half on (first, 2 - first), half on the swap,
+    which no product of marginals gives. Records the order it was given."""
+
+    form = "simultaneous"
+    name = "joint-leader-first"
+    execution = "centralized"
+    uses_order = True
+
+    def __init__(self, make_env, seed, order=None, first=0):
+        self.agents = list(make_env().possible_agents)
+        self.order = order
+        self.first = first
+        self.num_timesteps = 0
+
+    def learn(self, total_timesteps, callback=None):
+        self.num_timesteps = total_timesteps
+        if callback is not None:
+            callback(total_timesteps)
+        return self
+
+    def act(self, agent, observation):
+        raise RuntimeError("a centrally executed policy: use act_joint")
+
+    def act_joint(self, observations):
+        ranked = self.agents if self.order in (None, "random") else list(self.order)
+        return {a: (self.first if i == 0 else 2 - self.first) for i, a in enumerate(ranked)}
+
+    def joint_probabilities(self, observations):
+        joint = np.zeros((3,) * len(self.agents))
+        joint[(self.first, 2 - self.first)] = 0.5
+        joint[(2 - self.first, self.first)] = 0.5
+        return joint
+
+
+class BadProbabilities:
+    """Simultaneous: plays 0, but its action_probabilities have `length` entries (the game has 3 actions), or it plays
+    `action` out of range."""
+
+    form = "simultaneous"
+    name = "bad-probabilities"
+
+    def __init__(self, make_env, seed, length=2, action=0):
+        self.length = length
+        self.action = action
+
+    def learn(self, total_timesteps, callback=None):
+        return self
+
+    def act(self, agent, observation):
+        return self.action
+
+    def action_probabilities(self, agent, observation):
+        return np.full(self.length, 1.0 / self.length)

@@ -34,6 +34,34 @@ def ray_instance():
     ray.shutdown()
 
 
+def test_rays_own_messages_are_condensed_to_one_line_on_stderr_while_a_sweep_runs(capsys):
+    """Ray's messages to the driver (here a dead raylet's, with the `[state-dump]` log tail Ray appends) print as
+    their first line on stderr inside `ray_messages_condensed`, through the path Ray's error listener takes; a
+    trial's own output still prints as Ray prints it; Ray's printing is restored afterwards."""
+    from ray._private import worker
+
+    from stmg_bench.sweep.ray_backend import ray_messages_condensed
+
+    died = {
+        "pid": "raylet",
+        "is_err": False,
+        "lines": [
+            "Raylet is terminated. Termination is unexpected. Last 2 lines of the Raylet logs:\n"
+            "    [state-dump] NodeManager:\n    [state-dump] Node ID: 1f\n"
+        ],
+    }
+    trial_output = {"pid": 4321, "task_name": "trial:t0", "is_err": False, "lines": ["hello from trial t0"]}
+    original = worker.print_worker_logs
+    with ray_messages_condensed(ray):
+        worker.print_to_stdstream(died, ignore_prefix=False)
+        worker.print_worker_logs(trial_output, sys.stdout)
+    assert worker.print_worker_logs is original
+    captured = capsys.readouterr()
+    assert captured.err == "(raylet) Raylet is terminated. Termination is unexpected.\n"
+    assert "hello from trial t0" in captured.out
+    assert "[state-dump]" not in captured.out + captured.err
+
+
 def test_sweep_starts_and_shuts_down_its_own_local_instance(tmp_path, monkeypatch):
     """Without a running Ray, the sweep starts a local instance, runs the trials there and stops it."""
     assert not ray.is_initialized()

@@ -9,13 +9,13 @@ algorithm in a local module reaches every worker of the local pool and of Ray.
 
 Examples:
     >>> sorted(registered())[:3]
-    ['biac', 'ippo', 'mappo']
+    ['biac', 'biac-ac', 'happo']
     >>> resolve("step").form
     'sequential'
     >>> resolve("no-such-algo")
     Traceback (most recent call last):
     ...
-    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, ippo, mappo, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
+    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, biac-ac, happo, ippo, maddpg, mappo, mat, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ _REGISTRY: dict[str, str] = {
     "ippo": "stmg_bench.builtins:IPPOAlgorithm",
     "seq-ppo": "stmg_bench.builtins:SeqPPOAlgorithm",
     "biac": "stmg_agents.baselines.biac:BiLevelQLearning",
+    "biac-ac": "stmg_agents.baselines.biac_ac:BiLevelActorCritic",
+    "happo": "stmg_agents.baselines.happo:HAPPO",
+    "maddpg": "stmg_agents.baselines.maddpg:MADDPG",
+    "mat": "stmg_agents.baselines.mat:MAT",
 }
 
 

@@ -48,6 +48,8 @@ __all__ = [
     "UncheckedCategoricalDistribution",
     "UncheckedDiagGaussianDistribution",
     "unchecked",
+    "gumbel_noise",
+    "gumbel_softmax",
 ]
 
 #: ``log(2 pi)``, of the Gaussian density (also used by STEP's NumPy snapshot).
@@ -130,3 +132,32 @@ def unchecked(distribution: Distribution) -> Distribution:
     if type(distribution) is DiagGaussianDistribution:
         return UncheckedDiagGaussianDistribution(distribution.action_dim)
     return distribution
+
+
+def gumbel_noise(like: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
+    """Standard Gumbel noise ``-log(-log(U))`` shaped like ``like``, from ``generator`` (torch's global one if None)."""
+    uniform = th.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device).clamp_(1e-10, 1.0 - 1e-7)
+    return -th.log(-th.log(uniform))
+
+
+def gumbel_softmax(
+    logits: th.Tensor, temperature: float = 1.0, *, hard: bool = False, generator: th.Generator | None = None
+) -> th.Tensor:
+    """A Gumbel-softmax sample of ``softmax(logits)`` (the relaxed categorical of MADDPG's and Bi-AC's actors).
+
+    ``softmax((logits + g) / temperature)`` with ``g`` standard Gumbel noise from ``generator``; with ``hard`` the
+    straight-through form: the one-hot of its argmax forward (an exact sample of ``softmax(logits)`` whatever the
+    temperature), the relaxed sample's gradient backward. Torch's ``F.gumbel_softmax`` computes the same but draws
+    only from torch's global generator; a learner with a generator of its own needs this one.
+
+    Examples:
+        >>> g = th.Generator().manual_seed(0)
+        >>> sample = gumbel_softmax(th.tensor([[0.0, 50.0]]), hard=True, generator=g)
+        >>> sample.tolist()
+        [[0.0, 1.0]]
+    """
+    soft = F.softmax((logits + gumbel_noise(logits, generator)) / temperature, dim=-1)
+    if not hard:
+        return soft
+    one_hot = F.one_hot(soft.argmax(dim=-1), logits.shape[-1]).to(soft.dtype)
+    return one_hot - soft.detach() + soft

@@ -21,19 +21,29 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from stmg_agents.schedules import check_ent_coef
 
-__all__ = ["SharedPPOConfig", "IPPOConfig", "MAPPOConfig", "Activation", "CriticInput"]
+__all__ = [
+    "KeywordConfig",
+    "SharedPPOConfig",
+    "IPPOConfig",
+    "MAPPOConfig",
+    "Activation",
+    "CriticInput",
+    "check_hidden_sizes",
+    "check_bools",
+]
 
 Activation = Literal["relu", "tanh"]
 CriticInput = Literal["state", "concat_obs"]
 
-_ConfigT = TypeVar("_ConfigT", bound="SharedPPOConfig")
+_ConfigT = TypeVar("_ConfigT", bound="KeywordConfig")
 
 #: Names used by SB3 and by the MAPPO reference code, mapped to ours (for error hints).
 _ALIASES = {
@@ -76,8 +86,86 @@ def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ValueError(f"expected `{name}` to be one of {choices}, got {value!r}.")
 
 
+def check_hidden_sizes(value: Any) -> None:
+    """``hidden_sizes`` is a non-empty tuple of positive ints (a config turns a list into a tuple first)."""
+    if (
+        not isinstance(value, tuple)
+        or not value
+        or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in value)
+    ):
+        raise ValueError(
+            f"expected `hidden_sizes` to be a non-empty tuple of positive ints such as (64, 64), got {value!r}."
+        )
+
+
+def check_bools(config: Any, *names: str) -> None:
+    """Each named field of ``config`` is a bool (not 0 or 1)."""
+    for name in names:
+        if not isinstance(getattr(config, name), bool):
+            raise ValueError(f"expected `{name}` to be a bool, got {getattr(config, name)!r}.")
+
+
+class KeywordConfig:
+    """What every algorithm's frozen config dataclass shares: built from keyword arguments, read back as a dict.
+
+    A subclass is a frozen dataclass whose fields are the algorithm's hyperparameters, checked in its
+    ``__post_init__``. :meth:`from_kwargs` refuses an unknown name with a hint (SB3's and the reference codes'
+    names, :data:`_ALIASES`, or the closest field), :meth:`to_dict` gives the fields back JSON-friendly, and
+    :meth:`constructor_signature` tells the harness (:func:`stmg_bench.contract.accepted_hyperparameters`) which
+    names an algorithm that takes ``**hyperparameters`` accepts, so a suite's shared settings it has no use for
+    are not passed to it.
+    """
+
+    #: The algorithm's name in error messages (default: the config class's name).
+    algorithm_label: ClassVar[str | None] = None
+
+    @classmethod
+    def from_kwargs(cls: type[_ConfigT], hyper_parameters: Mapping[str, Any]) -> _ConfigT:
+        """Build the config from keyword arguments, rejecting unknown names clearly.
+
+        Args:
+            hyper_parameters: Field names and values; a list given for ``hidden_sizes`` becomes a tuple.
+
+        Returns:
+            The validated config.
+
+        Raises:
+            TypeError: If a name is not a field of this config.
+        """
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        label = cls.algorithm_label or cls.__name__
+        for key in hyper_parameters:
+            if key not in names:
+                alias = _ALIASES.get(key)
+                close = [alias] if alias in names else difflib.get_close_matches(key, names, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise TypeError(f"unknown hyper-parameter {key!r} for {label}; {hint}expected one of {names}.")
+        values = dict(hyper_parameters)
+        if isinstance(values.get("hidden_sizes"), list):
+            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-friendly dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}  # type: ignore[call-overload]
+
+    @classmethod
+    def constructor_signature(cls) -> inspect.Signature:
+        """``(self, make_env, seed=0, *, <every field with its default>)``: the signature of an algorithm's
+        ``__init__`` that takes ``**hyperparameters`` and builds this config from them."""
+        parameter = inspect.Parameter
+        params = [
+            parameter("self", parameter.POSITIONAL_OR_KEYWORD),
+            parameter("make_env", parameter.POSITIONAL_OR_KEYWORD),
+            parameter("seed", parameter.POSITIONAL_OR_KEYWORD, default=0),
+        ]
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        params += [parameter(f.name, parameter.KEYWORD_ONLY, default=f.default) for f in fields]
+        return inspect.Signature(params)
+
+
 @dataclass(frozen=True)
-class SharedPPOConfig:
+class SharedPPOConfig(KeywordConfig):
     """PPO hyper-parameters shared by :class:`IPPOConfig` and :class:`MAPPOConfig`.
 
     Attributes:
@@ -139,19 +227,9 @@ class SharedPPOConfig:
         _expect_float("vf_coef", self.vf_coef, 0.0, math.inf)
         _expect_float("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
         _expect_float("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True)
-        if (
-            not isinstance(self.hidden_sizes, tuple)
-            or not self.hidden_sizes
-            or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden_sizes)
-        ):
-            raise ValueError(
-                f"expected `hidden_sizes` to be a non-empty tuple of positive ints such as (64, 64), "
-                f"got {self.hidden_sizes!r}."
-            )
+        check_hidden_sizes(self.hidden_sizes)
         _expect_choice("activation", self.activation, ("relu", "tanh"))
-        for flag in ("normalize_advantage", "agent_indicator"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ValueError(f"expected `{flag}` to be a bool, got {getattr(self, flag)!r}.")
+        check_bools(self, "normalize_advantage", "agent_indicator")
         if self.torch_num_threads is not None:
             _expect_int("torch_num_threads", self.torch_num_threads, 1)
 
@@ -180,36 +258,6 @@ class SharedPPOConfig:
                 f"got n_minibatches={self.n_minibatches}."
             )
         return samples // self.n_minibatches
-
-    @classmethod
-    def from_kwargs(cls: type[_ConfigT], hyper_parameters: Mapping[str, Any]) -> _ConfigT:
-        """Build the config from keyword arguments, rejecting unknown names clearly.
-
-        Args:
-            hyper_parameters: Field names and values; lists given for
-                ``hidden_sizes`` are turned into tuples.
-
-        Returns:
-            The validated config.
-
-        Raises:
-            TypeError: If a name is not a field of this config.
-        """
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in hyper_parameters:
-            if key not in names:
-                alias = _ALIASES.get(key)
-                close = [alias] if alias in names else difflib.get_close_matches(key, names, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise TypeError(f"unknown hyper-parameter {key!r} for {cls.__name__}; {hint}expected one of {names}.")
-        values = dict(hyper_parameters)
-        if isinstance(values.get("hidden_sizes"), list):
-            values["hidden_sizes"] = tuple(values["hidden_sizes"])
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-friendly dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -256,8 +304,6 @@ class MAPPOConfig(SharedPPOConfig):
         if self.critic_learning_rate is not None:
             _expect_float("critic_learning_rate", self.critic_learning_rate, 0.0, math.inf, low_open=True)
         _expect_choice("critic_input", self.critic_input, ("state", "concat_obs"))
-        for flag in ("clip_value_loss", "value_norm", "feature_norm"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ValueError(f"expected `{flag}` to be a bool, got {getattr(self, flag)!r}.")
+        check_bools(self, "clip_value_loss", "value_norm", "feature_norm")
         if self.huber_delta is not None:
             _expect_float("huber_delta", self.huber_delta, 0.0, math.inf, low_open=True)

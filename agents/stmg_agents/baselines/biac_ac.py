@@ -258,6 +258,8 @@ class BiLevelActorCritic:
 
     form: ClassVar[str] = "sequential"
     name: ClassVar[str] = "biac-ac"
+    #: The frozen config its ``**hyperparameters`` build (``stmg-bench describe`` lists its fields).
+    config_class: ClassVar[type[BiACConfig]] = BiACConfig
 
     def __init__(self, make_env: Callable[[], Any], seed: int = 0, **hyperparameters: Any) -> None:
         self.config = BiACConfig.from_kwargs(hyperparameters)

@@ -150,14 +150,16 @@ class KeywordConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}  # type: ignore[call-overload]
 
     @classmethod
-    def constructor_signature(cls) -> inspect.Signature:
-        """``(self, make_env, seed=0, *, <every field with its default>)``: the signature of an algorithm's
-        ``__init__`` that takes ``**hyperparameters`` and builds this config from them."""
+    def constructor_signature(cls, *keywords: str) -> inspect.Signature:
+        """``(self, make_env, seed=0, <keywords>=None, *, <every field with its default>)``: the signature of an
+        algorithm's ``__init__`` that takes ``**hyperparameters`` and builds this config from them (``keywords``:
+        the constructor's own arguments besides them, such as ``order``)."""
         parameter = inspect.Parameter
         params = [
             parameter("self", parameter.POSITIONAL_OR_KEYWORD),
             parameter("make_env", parameter.POSITIONAL_OR_KEYWORD),
             parameter("seed", parameter.POSITIONAL_OR_KEYWORD, default=0),
+            *(parameter(name, parameter.POSITIONAL_OR_KEYWORD, default=None) for name in keywords),
         ]
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
         params += [parameter(f.name, parameter.KEYWORD_ONLY, default=f.default) for f in fields]

@@ -288,6 +288,8 @@ class MADDPG:
     name: ClassVar[str] = "maddpg"
     execution: ClassVar[str] = "decentralized"
     uses_order: ClassVar[bool] = False
+    #: The frozen config its ``**hyperparameters`` build (``stmg-bench describe`` lists its fields).
+    config_class: ClassVar[type[MADDPGConfig]] = MADDPGConfig
 
     def __init__(self, make_env: Any, seed: int = 0, **hyperparameters: Any) -> None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:

@@ -384,6 +384,8 @@ class MAT:
     name: ClassVar[str] = "mat"
     execution: ClassVar[str] = "centralized"
     uses_order: ClassVar[bool] = True
+    #: The frozen config its ``**hyperparameters`` build (``stmg-bench describe`` lists its fields).
+    config_class: ClassVar[type[MATConfig]] = MATConfig
 
     def __init__(
         self,
@@ -841,3 +843,8 @@ class MAT:
     def __repr__(self) -> str:
         order = self.order if isinstance(self.order, str) else list(self.order)
         return f"MAT(agents={list(self.possible_agents)}, order={order!r}, num_timesteps={self.num_timesteps})"
+
+
+# The harness reads the names MAT takes from its signature, so a suite's shared settings it has no field for
+# (the control presets' ``hidden_sizes``: MAT's width is ``n_embd``) are not passed to it.
+MAT.__init__.__signature__ = MATConfig.constructor_signature("order")  # type: ignore[attr-defined]

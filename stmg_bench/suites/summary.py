@@ -120,7 +120,7 @@ MATRIX_2AGENT = MatrixTable(
     games=("penalty:0", "penalty:-25", "penalty:-50", "penalty:-75", "penalty:-100", "mixing", "escape", "maintain"),
     columns=(
         Column(f"STEP {_EXPLORE}, tuning seeds 0-99", "step-explore", ("matrix_games_explore",), "0-99"),
-        Column(f"STEP {_EXPLORE}, held-out seeds 100-199", "step-explore", ("heldout_paper_explore",), "100-199"),
+        Column(f"STEP {_EXPLORE}, held-out seeds from 100", "step-explore", ("heldout_paper_explore",), "100-199"),
         Column(f"seq-ppo {_PRESET}", "seq-ppo", ("matrix_games_preset_baselines",), "0-99"),
         Column(f"MAPPO {_PRESET}", "mappo", ("matrix_games_preset_baselines",), "0-99"),
         Column("STEP, defaults", "step", ("matrix_games",), "0-99"),

@@ -420,10 +420,14 @@ def training_section(args: Args, ours_rates: dict[tuple[str, str], float]) -> tu
         f"{preset.n_envs} copies x {preset.n_steps} steps, the `mujoco` preset of `stmg_bench.suites.control`, "
         "as the MuJoCo study trains) through `control_trial` (no evaluations during training); `train steps/s` is "
         "its `steps_per_s` (training time only: rollouts and updates). The reference is our parallel env's "
-        "stepping speed with random actions from the section above (one copy, no policy). Target: >= 50%.",
+        "stepping speed with random actions from the section above (one copy, no policy). Target: >= 50%. "
+        "Memory: the resident memory of this process after the trial and what the trial added to it (the trials "
+        "run one after another in one process, so the process's peak would mix them; a replay buffer shows as "
+        "memory added).",
         "",
-        "| sub-scenario | algorithm | train steps/s | env steps/s | train / env | target >= 50% |",
-        "|---|---|---:|---:|---:|---|",
+        "| sub-scenario | algorithm | train steps/s | env steps/s | train / env | target >= 50% | RSS after (MB) "
+        "| added (MB) |",
+        "|---|---|---:|---:|---:|---|---:|---:|",
     ]
     rows, profiles = [], []
     for task_id, conf in TRAINING_SCENARIOS:
@@ -446,11 +450,14 @@ def training_section(args: Args, ours_rates: dict[tuple[str, str], float]) -> tu
                     reward_gamma=preset.gamma,
                 )
 
-            rate = train(steps)["steps_per_s"]
+            record = train(steps)
+            rate = record["steps_per_s"]
             ratio = rate / env_rate
+            rss = [point["rss_mb"] for point in record["curve"] if point.get("rss_mb") is not None]
+            rss_after, rss_added = (rss[-1], rss[-1] - rss[0]) if rss else (float("nan"), float("nan"))
             lines.append(
                 f"| {name} | {algo.name} | {rate:,.0f} | {env_rate:,.0f} | {ratio:.0%} | "
-                f"{'met' if ratio >= 0.5 else 'NOT met'} |"
+                f"{'met' if ratio >= 0.5 else 'NOT met'} | {rss_after:,.0f} | {rss_added:,.0f} |"
             )
             rows.append(
                 {
@@ -460,6 +467,8 @@ def training_section(args: Args, ours_rates: dict[tuple[str, str], float]) -> tu
                     "ours_steps_per_s": round(env_rate),
                     "train_vs_env": round(ratio, 3),
                     "met": ratio >= 0.5,
+                    "rss_after_mb": round(rss_after, 1),
+                    "rss_added_mb": round(rss_added, 1),
                 }
             )
             if args.profile and ratio < 0.5:  # a second, profiled run (the profiler slows what it measures)

@@ -119,6 +119,16 @@ class ControlArgs(SweepOptions):
     def budget_text(self) -> str:
         return f"--steps {self.steps}" if self.steps is not None else f"--budget {self.budget:g} min"
 
+    @property
+    def algos_text(self) -> str:
+        """``--algos`` and every ``--hyperparams`` as given, for the report's command line."""
+        import json
+
+        text = f"--algos {','.join(self.algos)}"
+        for name, hp in sorted(self.hyperparams.items()):
+            text += f" --hyperparams {name}='{json.dumps(hp, sort_keys=True)}'"
+        return text
+
 
 class TaskSpec(NamedTuple):
     """One task of a control study.

@@ -225,7 +225,8 @@ def write_markdown(
     lines = [
         f"# Highway merging: {' vs '.join(names)} ({args.name})",
         "",
-        f"Written by `benchmarks/onramp.py` (`stmg-bench merge`) with --tasks {','.join(args.tasks)}, {args.budget_text}, --seeds {args.seeds}, --order {args.order}, "
+        f"Written by `benchmarks/onramp.py` (`stmg-bench merge`) with {args.algos_text}, --tasks {','.join(args.tasks)}, "
+        f"{args.budget_text}, --seeds {args.seeds}, --order {args.order}, "
         f"--eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, {default_workers(args.workers)} workers "
         f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}). Steps per trial from "
         f"{steps_source}: " + ", ".join(f"{d} {n:,}" for d, n in steps.items()) + " joint steps "

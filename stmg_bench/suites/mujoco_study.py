@@ -366,7 +366,14 @@ def write_markdown(
     lines = [
         f"# Multi-Agent MuJoCo: {' vs '.join(names)} ({args.name})",
         "",
-        f"Written by `benchmarks/mamujoco.py` (`stmg-bench mujoco`) with {args.budget_text}, --seeds {args.seeds}, --episode-length "
+        f"Written by `benchmarks/mamujoco.py` (`stmg-bench mujoco`) with {args.algos_text}, --scenarios "
+        f"{','.join(args.scenarios)}, --ablation-scenario {args.ablation_scenario}"
+        + (
+            f", --ablation-algo {args.ablation_algo}, --betas {','.join(args.betas)}"
+            if args.ablation_scenario != "none"
+            else ""
+        )
+        + f", --order {args.order}, {args.budget_text}, --seeds {args.seeds}, --episode-length "
         f"{args.episode_length}, --eval-points {args.eval_points}, --eval-episodes {args.eval_episodes}, "
         f"{default_workers(args.workers)} workers ({platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}). Steps per trial from {steps_source}: "

@@ -18,22 +18,13 @@ import stmg_envs  # noqa: E402  (registers the tasks)
 from stmg_agents.baselines.biac_ac import BiACConfig, BiLevelActorCritic, _Batch  # noqa: E402
 from stmg_envs.wrappers import stmg_v0  # noqa: E402
 
-pytestmark = pytest.mark.agents
+pytestmark = [pytest.mark.agents, pytest.mark.usefixtures("one_torch_thread")]  # one torch thread (conftest)
 
 #: Maintain (Bi-AC Table 1b): the leader's best cell (a2, a1) = 30 is not its Stackelberg outcome,
 #: because the follower answers a2 with a2; the SE is (a1, a1) = (20, 15).
 MAINTAIN_LEADER = [[20.0, 0.0, 0.0], [30.0, 10.0, 0.0], [0.0, 0.0, 5.0]]
 MAINTAIN_FOLLOWER = [[15.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 10.0]]
 SMALL = {"hidden_sizes": (8,), "batch_size": 4, "buffer_size": 16, "learning_starts": 4}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These networks are tiny: on a shared 2-core machine two torch threads only wait on each other."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def escape():

@@ -19,13 +19,7 @@ AGENTS = ("agent_0", "agent_1")
 TARGET = (0.5, -0.3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These networks are tiny: on a shared 2-core machine two torch threads only wait on each other."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread (conftest)
 
 
 class QuadraticGame(ParallelEnv):

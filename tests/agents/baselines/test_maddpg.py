@@ -19,17 +19,7 @@ from stmg_bench.suites.matrix import joint_policy
 TINY = {"hidden_sizes": (16,), "batch_size": 16, "learning_starts": 16}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run these tests on one torch thread, as the benchmark's trials do, and restore the count afterwards.
-
-    MADDPG itself leaves torch's process-wide setting alone; on a busy 2-core machine two threads make
-    its tiny updates several times slower (idle threads spin), which the learning tests cannot afford.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread (conftest)
 
 
 def penalty(k: float = 0.0):

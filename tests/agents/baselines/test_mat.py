@@ -18,13 +18,7 @@ PENALTY = {"k": -100.0}
 SMALL = {"n_envs": 2, "n_steps": 5, "n_epochs": 2, "n_embd": 16}  # tiny runs for the behaviour checks
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """These networks are tiny: on a shared 2-core machine two torch threads only wait on each other."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread (conftest)
 
 
 def penalty_env():

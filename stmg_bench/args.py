@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from stmg_bench.sweep.reporting import parse_csv_list
 
-__all__ = ["parse_dataclass", "build_parser", "add_fields", "parse_csv_list", "parse_mapping"]
+__all__ = ["parse_dataclass", "build_parser", "add_fields", "parse_csv_list", "parse_mapping", "command_line"]
 
 T = TypeVar("T")
 
@@ -162,3 +162,42 @@ def parse_dataclass(
         if problem:
             parser.error(problem)
     return args
+
+
+def command_line(args: Any, skip: Sequence[str] = ()) -> str:
+    """The flags that give ``args`` (a dataclass instance) from its defaults: the inverse of :func:`parse_dataclass`.
+
+    Every field whose value differs from its default is written as its flag, in field order, so a report can name
+    the full command that made it; ``skip`` names fields to leave out (e.g. where the output went).
+
+    Examples:
+        >>> from dataclasses import dataclass, field
+        >>> @dataclass(frozen=True)
+        ... class Args:
+        ...     seeds: int = 3
+        ...     games: tuple[str, ...] = ("mixing",)
+        ...     fresh: bool = False
+        ...     hyperparams: dict = field(default_factory=dict)
+        >>> command_line(Args(seeds=5, games=("a", "b"), fresh=True, hyperparams={"step": {"beta": 0.5}}))
+        '--seeds 5 --games a,b --fresh --hyperparams step=\\'{"beta": 0.5}\\''
+        >>> command_line(Args())
+        ''
+    """
+    parts: list[str] = []
+    for f in dataclasses.fields(args):
+        if f.name in skip:
+            continue
+        value = getattr(args, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
+        if value == default:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{f.name.replace('_', '-')}")
+        elif isinstance(value, tuple):
+            parts.append(f"{flag} {','.join(map(str, value))}")
+        elif isinstance(value, dict):
+            parts.extend(f"{flag} {name}='{json.dumps(hp, sort_keys=True)}'" for name, hp in value.items())
+        elif value is not None:
+            parts.append(f"{flag} {value}")
+    return " ".join(parts)

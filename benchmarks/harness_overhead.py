@@ -27,15 +27,17 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from stmg_bench.args import parse_dataclass
 from stmg_bench.cli import reported_errors
 from stmg_bench.provenance import git_commit
-from stmg_bench.registry import resolve
+from stmg_bench.registry import load_object, resolve
 from stmg_bench.suites.matrix import GAMES, matrix_trial
 from stmg_bench.sweep.reporting import write_csv
 
@@ -59,27 +61,39 @@ class Args:
 SETTINGS = {"n_envs": 8, "gamma": 0.0}  # the matrix study's shared settings
 
 
+def _sequential_readout(model: Any, seed: int) -> object:
+    from stmg_agents.step.evaluation import joint_policy_readout
+
+    return joint_policy_readout(model, seed=seed)
+
+
+def _simultaneous_readout(model: Any, seed: int) -> object:
+    return model.action_readout()
+
+
+#: The built-ins' own read-out of the policy, by form: STEP's joint-policy read-out, the baselines' action read-out.
+READOUTS: dict[str, Callable[[Any, int], object]] = {
+    "sequential": _sequential_readout,
+    "simultaneous": _simultaneous_readout,
+}
+
+
 def direct(algo: str, task_id: str, kwargs: dict, seed: int, steps: int, curve_points: int) -> None:
-    """The trial as the benchmark ran it before the harness: the class itself, its own callback and read-out."""
+    """The trial as the benchmark ran it before the harness: the class itself, its own callback and read-out.
+
+    The class is the one behind the built-in's adapter (its ``target``), built from the task id with the matrix
+    study's settings (under which a registered variant's overrides lie); its read-out is its form's.
+    """
     from stable_baselines3.common.callbacks import BaseCallback
 
     every = max(1, steps // curve_points)
     curve: list = []
-    if algo == "step":
-        from stmg_agents import STEP
-        from stmg_agents.step.evaluation import joint_policy_readout
+    resolved = resolve(algo)
+    model_cls = load_object(resolved.load().target)
+    model = model_cls(task_id, seed=seed, env_kwargs=dict(kwargs), **resolved.settings(SETTINGS))
 
-        model = STEP(task_id, seed=seed, env_kwargs=dict(kwargs), **SETTINGS)
-
-        def readout() -> object:
-            return joint_policy_readout(model, seed=seed)
-    else:
-        from stmg_agents import IPPO, MAPPO
-
-        model = {"mappo": MAPPO, "ippo": IPPO}[algo](task_id, seed=seed, env_kwargs=dict(kwargs), **SETTINGS)
-
-        def readout() -> object:
-            return model.action_readout()
+    def readout() -> object:
+        return READOUTS[resolved.form](model, seed)
 
     class Curve(BaseCallback):
         def _on_step(self) -> bool:

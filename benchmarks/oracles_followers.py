@@ -57,8 +57,8 @@ from stmg_envs.equilibria.iterated import (
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-#: Method label -> the algorithm class (both satisfy :mod:`stmg_bench.contract`).
-METHODS: dict[str, Any] = {"oaf": OraclesAndFollowers, "oaf-tabularq": QLearningFollower}
+#: Method label (the class's ``name``, its registered name) -> the algorithm class (both satisfy the contract).
+METHODS: dict[str, Any] = {cls.name: cls for cls in (OraclesAndFollowers, QLearningFollower)}
 
 
 @dataclass(frozen=True)

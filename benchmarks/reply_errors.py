@@ -50,7 +50,7 @@ from stmg_bench.args import parse_dataclass
 from stmg_bench.builtins import STEPAlgorithm
 from stmg_bench.cli import reported_errors
 from stmg_bench.provenance import git_commit
-from stmg_bench.registry import resolve
+from stmg_bench.registry import merge_settings, resolve
 from stmg_bench.selection import settings_for
 from stmg_bench.suites.matrix import game_spec, make_env_factory
 from stmg_bench.suites.replies import reply_errors
@@ -124,19 +124,34 @@ def parse_args(argv: list[str] | None = None) -> Args:
     return parse_dataclass(Args, argv, description=__doc__.split("\n\n")[0])
 
 
-def run_factory(run: str, args: Args) -> tuple[Any, dict[str, Any]]:
-    """``(algorithm class, its settings)`` of a run name (see the docstring) or of a registry spec."""
-    own: dict[str, Any] = {}
-    if run in ("step-backward", "step-backward-ent"):
-        factory = resolve("step-backward").load()
-        own = {"ent_coef": args.entropy} if run == "step-backward-ent" else {}
-    elif run in ("last-follower", "last-follower-ent0"):
-        factory = LastFollowerAlgorithm
-        own = {"ent_coef": args.entropy} if run == "last-follower" else {}
+@dataclass(frozen=True)
+class OwnRun:
+    """One of this script's own runs (see the docstring): what it trains and whether it takes ``--entropy``."""
+
+    algorithm: str | type  # a registry spec, or a class of the contract
+    entropy: bool
+
+
+#: This script's own runs, by name; any other name of ``--runs`` is a registry spec (``step-backward`` too).
+OWN_RUNS: dict[str, OwnRun] = {
+    "step-backward-ent": OwnRun("step-backward", entropy=True),
+    "last-follower": OwnRun(LastFollowerAlgorithm, entropy=True),
+    "last-follower-ent0": OwnRun(LastFollowerAlgorithm, entropy=False),
+}
+
+
+def run_factory(run: str, args: Args) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """``(algorithm class, a registered variant's overrides, the run's settings)`` of a run name (see the docstring)
+    or of a registry spec; the class is built with the overrides under the settings (``merge_settings``)."""
+    own_run = OWN_RUNS.get(run, OwnRun(run, entropy=False))
+    if isinstance(own_run.algorithm, str):
+        resolved = resolve(own_run.algorithm)
+        factory, overrides = resolved.load(), dict(resolved.overrides)
     else:
-        factory = resolve(run).load()
+        factory, overrides = own_run.algorithm, {}
+    own: dict[str, Any] = {"ent_coef": args.entropy} if own_run.entropy else {}
     own.update(args.hyperparams.get(run, {}))
-    return factory, settings_for(factory, {"n_envs": args.n_envs, "gamma": args.gamma}, own)
+    return factory, overrides, settings_for(factory, {"n_envs": args.n_envs, "gamma": args.gamma}, own)
 
 
 def trial(game: str, run: str, seed: int, args: Args) -> list[dict[str, Any]]:
@@ -150,12 +165,12 @@ def trial(game: str, run: str, seed: int, args: Args) -> list[dict[str, Any]]:
     task_id, task_kwargs = game_spec(game)
     payoffs = pettingzoo.make("parallel", task_id, **task_kwargs).payoffs
     make_env = make_env_factory("sequential", task_id, task_kwargs, args.order.replace("+", ","))
-    factory, settings = run_factory(run, args)
+    factory, overrides, settings = run_factory(run, args)
     if getattr(factory, "form", None) != "sequential":  # before training, not after
         raise ValueError(
             f"run {run!r}: expected a sequential-form algorithm, got form {getattr(factory, 'form', None)!r}"
         )
-    algorithm = factory(make_env, seed=seed, **settings)
+    algorithm = factory(make_env, seed=seed, **merge_settings(overrides, settings))
     every = max(1, args.steps // args.checkpoints)
     rows: list[dict[str, Any]] = []
     read_outs = [0]
@@ -230,7 +245,7 @@ def report(rows: list[dict[str, Any]], args: Args, minutes: float) -> str:
             final = [r for r in group if r["step"] == max(x["step"] for x in group if x["seed"] == r["seed"])]
             seeds = sorted({r["seed"] for r in final})
             se = sum(1 for s in seeds if next(r for r in final if r["seed"] == s)["greedy_is_se"])
-            settings = run_factory(run, args)[1]
+            settings = run_factory(run, args)[2]
             shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("n_envs", "gamma")) or "-"
             for rank in sorted({r["rank"] for r in final}):
                 ranked = [r for r in final if r["rank"] == rank]

@@ -48,7 +48,6 @@ from stmg_bench.provenance import git_commit
 from stmg_bench.sweep.reporting import write_csv
 
 RESULTS = Path(__file__).resolve().parent / "results"
-POLICIES = ("step", "mlp")
 
 
 @dataclass(frozen=True)
@@ -104,29 +103,43 @@ def last_follower_problem(game: str, seed: int):
     return model, tensors, prior, th.as_tensor(payoffs, dtype=th.float32), contexts
 
 
+def step_network(model, tensors, prior: th.Tensor, n_actions: int):
+    """STEP's own policy network (its hypernetwork heads): ``(parameters, probabilities())``."""
+    parameters = list(model.policy.parameters())
+
+    def probabilities() -> th.Tensor:
+        return model.policy.action_probabilities(tensors)
+
+    return parameters, probabilities
+
+
+def mlp_network(model, tensors, prior: th.Tensor, n_actions: int):
+    """A plain MLP (64, 64, tanh) over the superiors' one-hot actions: ``(parameters, probabilities())``."""
+    mlp = th.nn.Sequential(
+        th.nn.Linear(prior.shape[1], 64),
+        th.nn.Tanh(),
+        th.nn.Linear(64, 64),
+        th.nn.Tanh(),
+        th.nn.Linear(64, n_actions),
+    )
+
+    def probabilities() -> th.Tensor:
+        return th.softmax(mlp(prior), dim=-1)
+
+    return list(mlp.parameters()), probabilities
+
+
+#: The networks compared, each with its label in the results: ``(label, builder)``.
+NETWORKS = (("step", step_network), ("mlp", mlp_network))
+POLICIES = tuple(label for label, _ in NETWORKS)
+
+
 def ascend(policy: str, game: str, eta: float, seed: int, args: Args) -> dict:
     """Exact gradient ascent on the last follower's replies; the outcome of one run."""
     model, tensors, prior, payoffs, contexts = last_follower_problem(game, seed)
     th.manual_seed(seed)
-    if policy == "step":
-        parameters = list(model.policy.parameters())
-
-        def probabilities() -> th.Tensor:
-            return model.policy.action_probabilities(tensors)
-
-    else:
-        mlp = th.nn.Sequential(
-            th.nn.Linear(prior.shape[1], 64),
-            th.nn.Tanh(),
-            th.nn.Linear(64, 64),
-            th.nn.Tanh(),
-            th.nn.Linear(64, payoffs.shape[1]),
-        )
-        parameters = list(mlp.parameters())
-
-        def probabilities() -> th.Tensor:
-            return th.softmax(mlp(prior), dim=-1)
-
+    network = dict(NETWORKS)[policy]
+    parameters, probabilities = network(model, tensors, prior, payoffs.shape[1])
     optimizer = th.optim.Adam(parameters, lr=args.learning_rate, eps=1e-5)
     for _ in range(args.iterations):
         p = probabilities()

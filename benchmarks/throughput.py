@@ -408,10 +408,13 @@ def training_section(args: Args, ours_rates: dict[tuple[str, str], float]) -> tu
     import pstats
 
     from stmg_bench import selection
-    from stmg_bench.suites.control import PRESETS, STEP_LEVERS, control_trial
+    from stmg_bench.registry import suite_settings
+    from stmg_bench.suites.control import PRESETS, control_trial
 
     preset = PRESETS["mujoco"]
-    algorithms, settings = selection.resolve_algorithms(args.training_algos, {}, preset.as_kwargs(), base=STEP_LEVERS)
+    algorithms, settings = selection.resolve_algorithms(
+        args.training_algos, {}, preset.as_kwargs(), base=suite_settings("control")
+    )
     steps = args.training_rollouts * preset.rollout_joint_steps
     lines = [
         "## Training near the simulator: the built-ins with the control preset",

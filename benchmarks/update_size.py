@@ -37,6 +37,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -60,13 +61,6 @@ TASKS: dict[str, tuple[str, dict, bool, str]] = {
     "Ant-2x4": ("stmg/Ant-v0", {"agent_conf": "2x4", "episode_length": 1000}, True, "mujoco"),
     "HalfCheetah-2x3": ("stmg/HalfCheetah-v0", {"agent_conf": "2x3", "episode_length": 1000}, True, "mujoco"),
     "OnRamp-easy": ("stmg/OnRampMerge-v0", {"difficulty": "easy"}, False, "onramp"),
-}
-#: Variant label -> (algorithm, STEP's hyper_scale_by_width; None for the baselines).
-VARIANTS: dict[str, tuple[str, bool | None]] = {
-    "step (plain hypernetwork)": ("step", False),
-    "step (width-scaled hypernetwork)": ("step", True),
-    "mappo": ("mappo", None),
-    "ippo": ("ippo", None),
 }
 
 
@@ -101,8 +95,9 @@ def update_size(old_log_prob: th.Tensor, new_log_prob: th.Tensor, clip_range: fl
     return float(((ratio - 1) - log_ratio).mean()), float(((ratio - 1).abs() > clip_range).double().mean())
 
 
-def train_step(factory: Callable, hp, seed: int, steps: int, scale: bool, record: Callable) -> None:
-    """STEP; after each update, every rank's decisions of the rollout are scored by the new policy."""
+def train_step(factory: Callable, hp, seed: int, steps: int, record: Callable, *, scale: bool) -> None:
+    """STEP (``scale``: its hypernetwork scaled by its width); after each update, every rank's decisions of the
+    rollout are scored by the new policy."""
     from stmg_agents.step.algorithm import STEP
     from stmg_envs import stmg_v0
 
@@ -136,8 +131,8 @@ def train_mappo(factory: Callable, hp, seed: int, steps: int, record: Callable) 
     from stmg_agents.baselines import MAPPO
 
     class MeasuredMAPPO(MAPPO):
-        def _update(self, batch) -> None:
-            super()._update(batch)
+        def _update(self, batch, **kwargs) -> None:
+            super()._update(batch, **kwargs)
             active = th.from_numpy(batch.active.reshape(-1))
             obs = th.from_numpy(batch.obs.reshape(active.shape[0], -1))[active]
             actions = batch.actions.reshape(active.shape[0], *batch.actions.shape[3:])[active]
@@ -170,16 +165,28 @@ def train_ippo(factory: Callable, hp, seed: int, steps: int, record: Callable) -
     agent.learn(steps)
 
 
-#: How each baseline is instrumented (STEP, with its hypernetwork variant, by :func:`train_step`).
-TRAINERS: dict[str, Callable] = {"mappo": train_mappo, "ippo": train_ippo}
+@dataclass(frozen=True)
+class Variant:
+    """One algorithm measured: its label in the results, and how it is trained and instrumented."""
+
+    label: str
+    train: Callable[..., None]  # train(factory, preset, seed, steps, record)
 
 
-def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[float, float]]:
+#: The algorithms measured, in the results' order.
+VARIANTS: tuple[Variant, ...] = (
+    Variant("step (plain hypernetwork)", functools.partial(train_step, scale=False)),
+    Variant("step (width-scaled hypernetwork)", functools.partial(train_step, scale=True)),
+    Variant("mappo", train_mappo),
+    Variant("ippo", train_ippo),
+)
+
+
+def measure(task: str, variant: Variant, seed: int, updates: int) -> list[tuple[float, float]]:
     from stmg_bench.normalization import ObservationStatistics
     from stmg_bench.suites.control import PRESETS, make_parallel_factory
 
     task_id, task_kwargs, normalize_observations, preset = TASKS[task]
-    algo, scale = VARIANTS[variant]
     hp = PRESETS[preset]
     factory = make_parallel_factory(
         task_id,
@@ -195,10 +202,7 @@ def measure(task: str, variant: str, seed: int, updates: int) -> list[tuple[floa
         sizes.append(update_size(old.reshape(-1), new.reshape(-1), hp.clip_range))
 
     steps = updates * hp.rollout_joint_steps
-    if scale is not None:
-        train_step(factory, hp, seed, steps, scale, record)
-    else:
-        TRAINERS[algo](factory, hp, seed, steps, record)
+    variant.train(factory, hp, seed, steps, record)
     return sizes
 
 
@@ -241,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(
                 {
                     "task": task,
-                    "variant": variant,
+                    "variant": variant.label,
                     "updates": len(sizes),
                     "kl_mean": float(kl.mean()),
                     "kl_max": float(kl.max()),
@@ -250,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(
-                f"{task} {variant}: KL {kl.mean():.4f}, beyond clip {clipped.mean():.3f}", file=sys.stderr, flush=True
+                f"{task} {variant.label}: KL {kl.mean():.4f}, beyond clip {clipped.mean():.3f}",
+                file=sys.stderr,
+                flush=True,
             )
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / f"{args.name}.csv", rows)

@@ -5,8 +5,9 @@ What it holds:
 * :mod:`stmg_bench.contract`: the one contract an algorithm satisfies (``form``,
   ``__init__(make_env, seed, **hp)``, ``learn``, ``act``) and its checker;
 * :mod:`stmg_bench.registry`: algorithm names and specs (``"step"``,
-  ``"package.module:Class"``, ``"path/to/file.py:Class"``);
-* :mod:`stmg_bench.builtins`: STEP, its variants, MAPPO and IPPO on the contract;
+  ``"package.module:Class"``, ``"path/to/file.py:Class"``); a name is a class plus settings
+  (:class:`~stmg_bench.registry.RegistryEntry`: STEP's variants are STEP plus theirs);
+* :mod:`stmg_bench.builtins`: STEP, seq-ppo, MAPPO and IPPO on the contract;
 * :mod:`stmg_bench.suites`: the suites: ``matrix`` (trials) with ``matrix_study`` (report), ``control``
   (trials) with ``control_study`` (planning, calibration, tests, plots), ``mujoco_study`` and ``merge_study``;
 * :mod:`stmg_bench.deterministic_evaluation`: greedy episodes through an algorithm's form, with task metrics;
@@ -24,13 +25,21 @@ Examples:
 """
 
 from stmg_bench.contract import FORMS, Algorithm, ContractError, check_algorithm
-from stmg_bench.registry import ResolvedAlgorithm, UnknownAlgorithmError, register, registered, resolve
+from stmg_bench.registry import (
+    RegistryEntry,
+    ResolvedAlgorithm,
+    UnknownAlgorithmError,
+    register,
+    registered,
+    resolve,
+)
 
 __all__ = [
     "FORMS",
     "Algorithm",
     "ContractError",
     "check_algorithm",
+    "RegistryEntry",
     "ResolvedAlgorithm",
     "UnknownAlgorithmError",
     "register",

@@ -1,11 +1,12 @@
-"""The built-in algorithms on the contract: STEP, its named variants, seq-ppo, MAPPO and IPPO, through one adapter.
+"""The built-in algorithms on the contract: STEP, seq-ppo, MAPPO and IPPO, through one adapter.
 
 STEP, MAPPO and IPPO share Stable-Baselines3's surface: ``cls(env, seed=..., **hp)``,
 ``learn(total_timesteps, callback)``, ``predict``, ``action_probabilities``,
 ``save``/``load``. :class:`SB3SurfaceAlgorithm` reaches the contract of
 :mod:`stmg_bench.contract` from that surface; each built-in is a two-line
 subclass naming its class and form, and :mod:`stmg_bench.registry` maps the
-names to them. Importing this module imports no torch: the class behind an
+names to them (STEP's named variants, ``step-explore`` and the others, are STEP plus
+settings there, not classes). Importing this module imports no torch: the class behind an
 adapter is imported when the first one is built.
 
 Examples:
@@ -19,7 +20,6 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,11 +30,6 @@ from stmg_bench.registry import load_object
 __all__ = [
     "SB3SurfaceAlgorithm",
     "STEPAlgorithm",
-    "STEPScaledAlgorithm",
-    "STEPNoRegularizerAlgorithm",
-    "STEPTwoTimescalesAlgorithm",
-    "STEPBackwardAlgorithm",
-    "STEPExploreAlgorithm",
     "MAPPOAlgorithm",
     "IPPOAlgorithm",
     "SeqPPOAlgorithm",
@@ -77,9 +72,9 @@ def _sb3_progress(callback: ProgressCallback) -> Any:
 class SB3SurfaceAlgorithm:
     """Adapter from an algorithm with SB3's surface to the benchmark contract.
 
-    Subclasses set :attr:`target` (the class, as ``"module:Attribute"``), :attr:`form`,
-    :attr:`name` and optionally :attr:`defaults` (hyperparameters applied before the
-    user's). The model itself is :attr:`model`.
+    Subclasses set :attr:`target` (the class, as ``"module:Attribute"``), :attr:`form`
+    and :attr:`name`. The model itself is :attr:`model`. (A variant's settings are not
+    the adapter's: the registry's entry holds them, :class:`stmg_bench.registry.RegistryEntry`.)
 
     Args:
         make_env: Builds a fresh env in the algorithm's form (passed to the class as its env factory).
@@ -90,12 +85,10 @@ class SB3SurfaceAlgorithm:
     target: ClassVar[str]
     form: ClassVar[str]
     name: ClassVar[str]
-    #: Hyperparameters the variant applies before the user's (a user's value wins).
-    defaults: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, make_env: EnvFactory, seed: int, **hyperparameters: Any) -> None:
         cls = load_object(self.target)
-        self.model = cls(make_env, seed=seed, **self.translate(_merge(self.defaults, hyperparameters)))
+        self.model = cls(make_env, seed=seed, **self.translate(hyperparameters))
         self.make_env = make_env
 
     @classmethod
@@ -142,17 +135,6 @@ class SB3SurfaceAlgorithm:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model!r})"
-
-
-def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """``defaults`` updated by ``given``, one level deep for dict values such as ``policy_kwargs``."""
-    merged = dict(defaults)
-    for key, value in given.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
 
 
 def _as_env_action(action: Any) -> Any:
@@ -235,51 +217,6 @@ class STEPAlgorithm(SB3SurfaceAlgorithm):
         assert isinstance(self, STEPAlgorithm)
         self._snapshot, self._snapshot_at, self._rng = None, None, np.random.default_rng(0)
         return self
-
-
-class STEPScaledAlgorithm(STEPAlgorithm):
-    """STEP with the width-scaled hypernetwork (``policy_kwargs=dict(hyper_scale_by_width=True)``)."""
-
-    name = "step-scaled"
-    defaults = {"policy_kwargs": {"hyper_scale_by_width": True}}
-
-
-class STEPNoRegularizerAlgorithm(STEPAlgorithm):
-    """STEP without the hypernetwork regulariser of Eq. 11 (``beta=0``)."""
-
-    name = "step-beta0"
-    defaults = {"beta": 0.0}
-
-
-class STEPTwoTimescalesAlgorithm(STEPAlgorithm):
-    """STEP with two timescales: rank ``i`` learns at ``lr * 2**i`` (``rank_lr_ratio=2.0``; followers faster)."""
-
-    name = "step-timescales"
-    defaults = {"rank_lr_ratio": 2.0}
-
-
-class STEPBackwardAlgorithm(STEPAlgorithm):
-    """STEP with a backward-induction curriculum: the leader starts learning halfway (``leader_start=0.5``).
-
-    Of ``N`` ranks, rank ``i`` starts at ``0.5 * (N - 1 - i) / (N - 1)`` of training: the last
-    follower from the start, so each rank learns its replies to every context of the ranks above it.
-    """
-
-    name = "step-backward"
-    defaults = {"leader_start": 0.5}
-
-
-class STEPExploreAlgorithm(STEPAlgorithm):
-    """``step-backward`` whose leaders keep exploring for their followers (``leader_explore=0.25``).
-
-    The backward-induction curriculum (``leader_start=0.5``), and in rollouts each decision of a rank with
-    ranks below it is a uniform action with probability 0.25 (left out of its own rank's update and of the
-    ranks above it in that step), so the followers keep learning their replies to every context however
-    sharp the leaders become. Discrete actions only.
-    """
-
-    name = "step-explore"
-    defaults = {"leader_start": 0.5, "leader_explore": 0.25}
 
 
 class SeqPPOAlgorithm(STEPAlgorithm):

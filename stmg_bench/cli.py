@@ -10,7 +10,9 @@ Commands:
 * ``stmg-bench matrix [--algos ... --games ... --seeds N ...]``: the matrix suite
   (``stmg-bench matrix --help`` lists every option; the same as ``benchmarks/matrix_games.py``);
 * ``stmg-bench mujoco [...]``: the Multi-Agent MuJoCo study (``benchmarks/mamujoco.py``);
-* ``stmg-bench merge [...]``: the highway merge study (``benchmarks/onramp.py``).
+* ``stmg-bench merge [...]``: the highway merge study (``benchmarks/onramp.py``);
+* ``stmg-bench iterated [...]``: Oracles & Followers' iterated games, the leader's committed policy scored by the
+  exact solver (``benchmarks/iterated_games.py``).
 
 A spec ``package.module:Class`` is imported from the current folder first, as
 ``python -m`` would, and reaches every worker of the sweep.
@@ -44,7 +46,7 @@ from typing import Any, NamedTuple
 __all__ = ["main", "reported_errors"]
 
 USAGE = (
-    "usage: stmg-bench {list,check SPEC,describe SPEC,matrix,mujoco,merge} [options]; stmg-bench COMMAND --help "
+    "usage: stmg-bench {list,check SPEC,describe SPEC,matrix,mujoco,merge,iterated} [options]; stmg-bench COMMAND --help "
     "for a command's options"
 )
 
@@ -128,7 +130,8 @@ def _check(rest: list[str]) -> int:
         parser.error(f"--hyperparams: {exc}")
     [algo], settings = resolve_algorithms([args.spec], hyperparams, {})
     given = f" with {json.dumps(settings[algo.name], sort_keys=True)}" if settings[algo.name] else ""
-    print(f"{algo.name}: ok ({algo.form} form, {algo.target}){given}")
+    variant = f" with {_overrides_text(algo.overrides)}" if algo.overrides else ""
+    print(f"{algo.name}: ok ({algo.form} form, {algo.target}{variant}){given}")
     return 0
 
 
@@ -254,21 +257,20 @@ def _constructor_parameters(builder: Callable[..., Any]) -> list[inspect.Paramet
     return [p for p in params[1:] if p.name != "seed" and not p.name.startswith("_") and p.kind is not p.VAR_POSITIONAL]
 
 
-def _hyperparameter_rows(factory: Any) -> tuple[str, list[_Row]]:
+def _hyperparameter_rows(factory: Any, overrides: Mapping[str, Any] | None = None) -> tuple[str, list[_Row]]:
     """Where an algorithm's hyperparameters come from (one phrase) and one row per hyperparameter.
 
-    Generic: an adapter (:class:`~stmg_bench.builtins.SB3SurfaceAlgorithm`) is described by its ``target`` class
-    with its ``defaults`` marked as the variant's; a class with a ``config_class`` dataclass by that config's fields
-    (its parameters of its own first); anything else by its constructor's parameters. Docs come from the Google
-    ``Args:`` / ``Attributes:`` sections and attribute docstrings of the classes involved.
+    Generic: an adapter (:class:`~stmg_bench.builtins.SB3SurfaceAlgorithm`) is described by its ``target`` class;
+    a class with a ``config_class`` dataclass by that config's fields (its parameters of its own first); anything
+    else by its constructor's parameters. A registered variant's ``overrides`` are marked as the variant's. Docs come
+    from the Google ``Args:`` / ``Attributes:`` sections and attribute docstrings of the classes involved.
     """
     from stmg_bench.builtins import SB3SurfaceAlgorithm
     from stmg_bench.registry import load_object
 
-    builder, variant_defaults, label = factory, {}, getattr(factory, "__qualname__", repr(factory))
+    builder, variant_defaults, label = factory, dict(overrides or {}), getattr(factory, "__qualname__", repr(factory))
     if inspect.isclass(factory) and issubclass(factory, SB3SurfaceAlgorithm):
         builder = load_object(factory.target)
-        variant_defaults = dict(factory.defaults)
         label = builder.__qualname__
     config = getattr(builder, "config_class", None)
     if not (inspect.isclass(config) and dataclasses.is_dataclass(config)):
@@ -314,7 +316,7 @@ def _describe(rest: list[str]) -> int:
     """``stmg-bench describe SPEC``: what an algorithm is and every hyperparameter it takes, with defaults and docs."""
     from stmg_bench.builtins import SB3SurfaceAlgorithm
     from stmg_bench.contract import form_label
-    from stmg_bench.registry import resolve
+    from stmg_bench.registry import registered, resolve
 
     parser = _command_parser(
         "describe",
@@ -328,13 +330,17 @@ def _describe(rest: list[str]) -> int:
     args = parser.parse_args(rest)
     algo = resolve(args.spec)
     factory = algo.load()
-    summary = (inspect.getdoc(factory) or "").strip().split("\n\n")[0]
+    entry = registered().get(algo.spec)
+    summary = (entry.doc if entry is not None and entry.doc else inspect.getdoc(factory) or "").strip()
+    summary = summary.split("\n\n")[0]
     cls = algo.target
     if inspect.isclass(factory) and issubclass(factory, SB3SurfaceAlgorithm):
         cls += f", an adapter of {factory.target}"
-    source, rows = _hyperparameter_rows(factory)
+    source, rows = _hyperparameter_rows(factory, algo.overrides)
     print(f"name:     {algo.name}")
     print(f"class:    {cls}")
+    if algo.overrides:
+        print(f"variant:  {_overrides_text(algo.overrides)} over the class's defaults (the user's settings win)")
     print(f"summary:  {_plain(summary) or 'no docs'}")
     print(f"form:     {form_label(factory)}")
     print(f"hyperparameters ({source}):")
@@ -349,17 +355,25 @@ def _describe(rest: list[str]) -> int:
     return 0
 
 
+def _overrides_text(overrides: Mapping[str, Any]) -> str:
+    """A variant's overrides as one JSON object (``{"leader_explore": 0.25, "leader_start": 0.5}``)."""
+    return json.dumps(dict(overrides), sort_keys=True, default=repr)
+
+
 def _run(command: str, rest: list[str]) -> int:
     """One command of :func:`main` (errors go through :func:`reported_errors` there)."""
     from stmg_bench.registry import registered, resolve
 
     if command == "list":
-        _command_parser("list", "The registered algorithms: name, form and class.").parse_args(rest)
+        _command_parser(
+            "list", "The registered algorithms: name, form and class (and a variant's settings)."
+        ).parse_args(rest)
         rows = [(name, resolve(name)) for name in sorted(registered())]
         name_width = max((len(name) for name, _ in rows), default=0)
         form_width = max((len(algo.form) for _, algo in rows), default=0)
         for name, algo in rows:
-            print(f"{name:{name_width}s}  {algo.form:{form_width}s}  {algo.target}")
+            overrides = f" with {_overrides_text(algo.overrides)}" if algo.overrides else ""
+            print(f"{name:{name_width}s}  {algo.form:{form_width}s}  {algo.target}{overrides}")
         return 0
     if command == "check":
         return _check(rest)
@@ -377,7 +391,7 @@ def _run(command: str, rest: list[str]) -> int:
         )
         print(matrix_study.run(options))
         return 0
-    if command in ("mujoco", "merge"):
+    if command in ("mujoco", "merge", "iterated"):
         import importlib
 
         importlib.import_module(f"stmg_bench.suites.{command}_study").main(rest, prog=f"stmg-bench {command}")

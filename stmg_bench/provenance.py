@@ -3,9 +3,9 @@
 The fingerprint holds the package version, a hash of the source code the trial
 runs (the environments; the harness's contract, registry, adapters, evaluation and
 trial execution, and the suite module that holds the trial function; the
-algorithm's own package or file), and the algorithm with its settings. Reports,
-planning and command lines are not part of it: editing them reuses the trials. A resumed sweep reruns
-the trials whose record carries another fingerprint, and says how many, instead
+algorithm's own package or file), and the algorithm with its settings (a registered
+variant's overrides too). Reports, planning and command lines are not part of it: editing
+them reuses the trials. A resumed sweep reruns the trials whose record carries another fingerprint, and says how many, instead
 of silently reusing results of other code or settings. The git commit is
 recorded beside it for the reader, but not compared: committing results or
 editing a README does not make trials stale.
@@ -89,12 +89,15 @@ def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any]
             sys.path[:] = saved
         if root:
             roots.append(root)
-    return {
+    stamp = {
         "version": stmg_envs.__version__,
         "code": source_hash(*roots),
         "algorithm": algorithm.target,
         "hyperparameters": dict(hyperparameters),
     }
+    if algorithm.overrides:  # a registered variant: the class alone does not say what it is built with
+        stamp["overrides"] = algorithm.to_json()["overrides"]
+    return stamp
 
 
 @functools.lru_cache(maxsize=1)

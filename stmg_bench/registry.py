@@ -1,4 +1,4 @@
-"""Algorithm names and specs: one registry maps a name to the class behind it, so nothing branches on a name.
+"""Algorithm names and specs: one table maps a name to the class behind it and its settings, so nothing branches on a name.
 
 An algorithm is given to the harness, the CLI and every benchmark script by a
 *spec*: a registered name (``"step"``, ``"mappo"``...), an import path
@@ -7,15 +7,28 @@ An algorithm is given to the harness, the CLI and every benchmark script by a
 the same spec again, with the same ``search_path`` on ``sys.path``, so an
 algorithm in a local module reaches every worker of the local pool and of Ray.
 
+A registered name is a :class:`RegistryEntry`: a class (``target``) plus the
+settings it is built with (``overrides``). A *variant* is an entry whose
+overrides are not empty: ``step-explore`` is STEP built with
+``leader_start=0.5, leader_explore=0.25``, and its results are labelled
+``step-explore``. The user's settings win over a variant's overrides
+(:meth:`ResolvedAlgorithm.settings`), so ``--hyperparams '{"leader_explore": 0.5}'``
+with ``step-explore`` trains with 0.5.
+
 Examples:
     >>> sorted(registered())[:3]
     ['biac', 'biac-ac', 'happo']
     >>> resolve("step").form
     'sequential'
+    >>> explore = resolve("step-explore")
+    >>> explore.name, dict(explore.overrides)
+    ('step-explore', {'leader_start': 0.5, 'leader_explore': 0.25})
+    >>> explore.settings({"leader_explore": 0.5, "gamma": 0.0})
+    {'leader_start': 0.5, 'leader_explore': 0.5, 'gamma': 0.0}
     >>> resolve("no-such-algo")
     Traceback (most recent call last):
     ...
-    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, biac-ac, happo, ippo, maddpg, mappo, mat, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
+    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, biac-ac, happo, ippo, maddpg, mappo, mat, oaf, oaf-tabularq, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
 """
 
 from __future__ import annotations
@@ -25,14 +38,25 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from stmg_bench.contract import ContractError, algorithm_form, check_algorithm
 
-__all__ = ["register", "registered", "resolve", "load_object", "ResolvedAlgorithm", "UnknownAlgorithmError"]
+__all__ = [
+    "register",
+    "registered",
+    "resolve",
+    "load_object",
+    "merge_settings",
+    "suite_settings",
+    "RegistryEntry",
+    "ResolvedAlgorithm",
+    "UnknownAlgorithmError",
+]
 
 _IDENT = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _MODULE_SPEC = re.compile(rf"(?P<module>{_IDENT}):(?P<attr>{_IDENT})")
@@ -43,47 +67,179 @@ class UnknownAlgorithmError(ValueError):
     """A spec that is neither a registered name nor an importable ``module:Attribute``."""
 
 
-#: name -> ``"module:Attribute"`` of a class or factory satisfying :mod:`stmg_bench.contract`.
-_REGISTRY: dict[str, str] = {
-    "step": "stmg_bench.builtins:STEPAlgorithm",
-    "step-scaled": "stmg_bench.builtins:STEPScaledAlgorithm",
-    "step-beta0": "stmg_bench.builtins:STEPNoRegularizerAlgorithm",
-    "step-timescales": "stmg_bench.builtins:STEPTwoTimescalesAlgorithm",
-    "step-backward": "stmg_bench.builtins:STEPBackwardAlgorithm",
-    "step-explore": "stmg_bench.builtins:STEPExploreAlgorithm",
-    "mappo": "stmg_bench.builtins:MAPPOAlgorithm",
-    "ippo": "stmg_bench.builtins:IPPOAlgorithm",
-    "seq-ppo": "stmg_bench.builtins:SeqPPOAlgorithm",
-    "biac": "stmg_agents.baselines.biac:BiLevelQLearning",
-    "biac-ac": "stmg_agents.baselines.biac_ac:BiLevelActorCritic",
-    "happo": "stmg_agents.baselines.happo:HAPPO",
-    "maddpg": "stmg_agents.baselines.maddpg:MADDPG",
-    "mat": "stmg_agents.baselines.mat:MAT",
+def merge_settings(overrides: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` updated by ``given`` (``given`` wins), one level deep for dict values such as ``policy_kwargs``.
+
+    Examples:
+        >>> merge_settings({"beta": 0.0, "policy_kwargs": {"hyper_scale_by_width": True}},
+        ...                {"beta": 0.5, "policy_kwargs": {"net_arch": [32]}})
+        {'beta': 0.5, 'policy_kwargs': {'hyper_scale_by_width': True, 'net_arch': [32]}}
+    """
+    merged = dict(overrides)
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _frozen(settings: Mapping[str, Any] | None, what: str) -> Mapping[str, Any]:
+    """A read-only copy of ``settings`` (a mapping with string keys), its dict values copied too."""
+    if settings is None:
+        return MappingProxyType({})
+    if not isinstance(settings, Mapping) or not all(isinstance(k, str) for k in settings):
+        raise ValueError(f"expected {what} as a mapping of setting names to values, got {settings!r}.")
+    return MappingProxyType({k: dict(v) if isinstance(v, Mapping) else v for k, v in settings.items()})
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """What a registered name stands for: a class (or factory) and the settings it is built with.
+
+    Attributes:
+        target: ``"module:Attribute"`` of a class or factory satisfying :mod:`stmg_bench.contract`.
+        overrides: Settings the name builds it with, under the user's (:func:`merge_settings`: a user's
+            setting wins; a dict-valued one such as ``policy_kwargs`` is merged key by key). Non-empty
+            for a variant, which is then labelled by its registered name, not by the class's ``name``.
+        doc: One paragraph on what the name is (``stmg-bench describe`` shows it); default: the class's summary.
+        suite_settings: Settings a suite gives the name before the user's ``--hyperparams``, by suite
+            (``"control"``: the MuJoCo and on-ramp benchmarks); unlike ``overrides`` they apply only there.
+    """
+
+    target: str
+    overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    doc: str = ""
+    suite_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, str) or not _MODULE_SPEC.fullmatch(self.target):
+            raise ValueError(f"expected target as 'package.module:Attribute', got {self.target!r}.")
+        object.__setattr__(self, "overrides", _frozen(self.overrides, "overrides"))
+        if not isinstance(self.suite_settings, Mapping):
+            raise ValueError(
+                f"expected suite_settings as a mapping of suite names to settings, got {self.suite_settings!r}."
+            )
+        object.__setattr__(
+            self,
+            "suite_settings",
+            MappingProxyType(
+                {suite: _frozen(s, f"suite_settings[{suite!r}]") for suite, s in self.suite_settings.items()}
+            ),
+        )
+
+
+#: The registered names: each a class plus the settings it is built with. The STEP variants are STEP with
+#: research levers set (see :class:`stmg_agents.STEP` for each lever's meaning).
+_REGISTRY: dict[str, RegistryEntry] = {
+    "step": RegistryEntry(
+        "stmg_bench.builtins:STEPAlgorithm",
+        # STEP's own lever in both control benchmarks: the hypernetwork output scaled by its width. With the
+        # plain hypernetwork at these learning rates the KL of each of STEP's updates was 8 to 20 times the
+        # baselines' on MuJoCo and about a third of its samples ended an on-ramp update beyond the PPO clip
+        # (``benchmarks/results/update_size.md``); on the Ant robots STEP learned to fall within the first
+        # 20,000 steps (best greedy return 1 to 397 on the six Ant-family sub-scenarios in ``mujoco_all.md``
+        # at commit b899169; 861 to 983 with the scaling).
+        suite_settings={"control": {"hyper_scale_by_width": True}},
+    ),
+    "step-scaled": RegistryEntry(
+        "stmg_bench.builtins:STEPAlgorithm",
+        {"policy_kwargs": {"hyper_scale_by_width": True}},
+        "STEP with the width-scaled hypernetwork (``policy_kwargs=dict(hyper_scale_by_width=True)``).",
+    ),
+    "step-beta0": RegistryEntry(
+        "stmg_bench.builtins:STEPAlgorithm",
+        {"beta": 0.0},
+        "STEP without the hypernetwork regulariser of Eq. 11 (``beta=0``).",
+    ),
+    "step-timescales": RegistryEntry(
+        "stmg_bench.builtins:STEPAlgorithm",
+        {"rank_lr_ratio": 2.0},
+        "STEP with two timescales: rank ``i`` learns at ``lr * 2**i`` (``rank_lr_ratio=2.0``; followers faster).",
+    ),
+    "step-backward": RegistryEntry(
+        "stmg_bench.builtins:STEPAlgorithm",
+        {"leader_start": 0.5},
+        "STEP with a backward-induction curriculum: the leader starts learning halfway (``leader_start=0.5``).\n\n"
+        "Of ``N`` ranks, rank ``i`` starts at ``0.5 * (N - 1 - i) / (N - 1)`` of training: the last follower "
+        "from the start, so each rank learns its replies to every context of the ranks above it.",
+    ),
+    "step-explore": RegistryEntry(
+        "stmg_bench.builtins:STEPAlgorithm",
+        {"leader_start": 0.5, "leader_explore": 0.25},
+        "``step-backward`` whose leaders keep exploring for their followers (``leader_explore=0.25``).\n\n"
+        "The backward-induction curriculum (``leader_start=0.5``), and in rollouts each decision of a rank with ranks "
+        "below it is a uniform action with probability 0.25 (left out of its own rank's update and of the ranks "
+        "above it in that step), so the followers keep learning their replies to every context however sharp "
+        "the leaders become. Discrete actions only.",
+    ),
+    "mappo": RegistryEntry("stmg_bench.builtins:MAPPOAlgorithm"),
+    "ippo": RegistryEntry("stmg_bench.builtins:IPPOAlgorithm"),
+    "seq-ppo": RegistryEntry("stmg_bench.builtins:SeqPPOAlgorithm"),
+    "biac": RegistryEntry("stmg_agents.baselines.biac:BiLevelQLearning"),
+    "biac-ac": RegistryEntry("stmg_agents.baselines.biac_ac:BiLevelActorCritic"),
+    "happo": RegistryEntry("stmg_agents.baselines.happo:HAPPO"),
+    "maddpg": RegistryEntry("stmg_agents.baselines.maddpg:MADDPG"),
+    "mat": RegistryEntry("stmg_agents.baselines.mat:MAT"),
+    "oaf": RegistryEntry("stmg_agents.baselines.oracles_followers:OraclesAndFollowers"),
+    "oaf-tabularq": RegistryEntry("stmg_agents.baselines.oracles_followers:QLearningFollower"),
 }
 
 
-def register(name: str, target: str, *, overwrite: bool = False) -> None:
-    """Register ``target`` (``"module:Attribute"``) under ``name``, for this process.
+def register(
+    name: str,
+    target: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    doc: str = "",
+    suite_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    overwrite: bool = False,
+) -> None:
+    """Register ``target`` (``"module:Attribute"``) under ``name``, built with ``overrides``, for this process.
+
+    A variant is a name with ``overrides``: ``register("step-fast", "stmg_bench.builtins:STEPAlgorithm",
+    {"learning_rate": 1e-3})`` trains STEP with that learning rate wherever ``step-fast`` is given, and labels
+    its results ``step-fast``; a user's own settings still win over the overrides (:func:`merge_settings`).
 
     Workers resolve specs again in their own process, so a name registered at run
     time is known there only if the module that registers it is imported there too;
     pass the ``module:Attribute`` spec to a sweep instead.
 
+    Args:
+        name: Lower-case letters, digits, ``.``, ``_`` or ``-``.
+        target: The class or factory, as ``"package.module:Attribute"``.
+        overrides: Settings it is built with, under the user's (see :class:`RegistryEntry`).
+        doc: What the name is, for ``stmg-bench describe``.
+        suite_settings: Settings a suite gives it before the user's, by suite name (see :class:`RegistryEntry`).
+        overwrite: Replace an entry registered under ``name`` already.
+
     Raises:
-        ValueError: ``name`` is taken (and ``overwrite`` is false) or ``target`` is malformed.
+        ValueError: ``name`` is taken by another entry (and ``overwrite`` is false), or ``target`` or
+            ``overrides`` is malformed.
     """
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise ValueError(f"expected a lower-case name of letters, digits, '.', '_' or '-', got {name!r}.")
-    if not _MODULE_SPEC.fullmatch(target):
-        raise ValueError(f"expected target as 'package.module:Attribute', got {target!r}.")
-    if name in _REGISTRY and not overwrite and _REGISTRY[name] != target:
+    entry = RegistryEntry(target, overrides or {}, doc, suite_settings or {})
+    if name in _REGISTRY and not overwrite and _REGISTRY[name] != entry:
         raise ValueError(f"algorithm {name!r} is registered already (as {_REGISTRY[name]!r}); pass overwrite=True.")
-    _REGISTRY[name] = target
+    _REGISTRY[name] = entry
 
 
-def registered() -> dict[str, str]:
-    """A copy of the registry: name -> ``"module:Attribute"``."""
+def registered() -> dict[str, RegistryEntry]:
+    """A copy of the registry: name -> :class:`RegistryEntry` (its class and settings)."""
     return dict(_REGISTRY)
+
+
+def suite_settings(suite: str) -> dict[str, dict[str, Any]]:
+    """name -> the settings the suite ``suite`` gives it before the user's (:attr:`RegistryEntry.suite_settings`).
+
+    Examples:
+        >>> suite_settings("control")
+        {'step': {'hyper_scale_by_width': True}}
+    """
+    return {
+        name: dict(entry.suite_settings[suite]) for name, entry in _REGISTRY.items() if suite in entry.suite_settings
+    }
 
 
 def load_object(spec: str, search_path: Sequence[str] = ()) -> Any:
@@ -142,11 +298,13 @@ class ResolvedAlgorithm:
     """An algorithm spec, resolved.
 
     Attributes:
-        name: Its label in results: the class's ``name`` attribute, else the registered name or the spec.
+        name: Its label in results: a variant's registered name; else the class's ``name`` attribute, else the
+            registered name or the spec.
         spec: What it was given by (a registered name or an import spec).
         target: The ``module:Attribute`` or ``file.py:Attribute`` it resolves to.
         form: ``"sequential"`` or ``"simultaneous"``.
         search_path: Folders put first on ``sys.path`` before importing it (in every worker too).
+        overrides: The registered name's settings under the user's (:class:`RegistryEntry`); empty for an import spec.
     """
 
     name: str
@@ -154,10 +312,22 @@ class ResolvedAlgorithm:
     target: str
     form: str
     search_path: tuple[str, ...] = ()
+    overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", _frozen(self.overrides, "overrides"))
 
     def load(self) -> Any:
-        """The class or factory (imported in this process)."""
+        """The class or factory (imported in this process), without the overrides: build it with :meth:`build`."""
         return load_object(self.target, self.search_path)
+
+    def settings(self, hyperparameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What it is built with for the user's ``hyperparameters``: the overrides, under them (:func:`merge_settings`)."""
+        return merge_settings(self.overrides, hyperparameters or {})
+
+    def build(self, make_env: Callable[[], Any], seed: int, **hyperparameters: Any) -> Any:
+        """A new instance: ``load()(make_env, seed=seed, **settings(hyperparameters))``."""
+        return self.load()(make_env, seed=seed, **self.settings(hyperparameters))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON form for trial arguments; :meth:`from_json` rebuilds it in a worker."""
@@ -167,22 +337,31 @@ class ResolvedAlgorithm:
             "target": self.target,
             "form": self.form,
             "search_path": list(self.search_path),
+            "overrides": {k: dict(v) if isinstance(v, Mapping) else v for k, v in self.overrides.items()},
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ResolvedAlgorithm:
-        return cls(data["name"], data["spec"], data["target"], data["form"], tuple(data.get("search_path", ())))
+    def from_json(cls, data: Mapping[str, Any]) -> ResolvedAlgorithm:
+        return cls(
+            data["name"],
+            data["spec"],
+            data["target"],
+            data["form"],
+            tuple(data.get("search_path", ())),
+            data.get("overrides") or {},
+        )
 
 
 def resolve(
-    spec: str, search_path: Sequence[str] | None = None, hyperparameters: dict[str, Any] | None = None
+    spec: str, search_path: Sequence[str] | None = None, hyperparameters: Mapping[str, Any] | None = None
 ) -> ResolvedAlgorithm:
     """Resolve a spec and check it against the contract (with ``hyperparameters``, if given).
 
     Args:
         spec: A registered name, ``"package.module:Attribute"`` or ``"path/to/file.py:Attribute"``.
         search_path: Folders to import from first; default: the current folder, as ``python -m`` does.
-        hyperparameters: If given, checked to be accepted by the algorithm's constructor.
+        hyperparameters: If given, checked to be accepted by the algorithm's constructor, together with a
+            registered name's overrides (what it would be built with).
 
     Raises:
         UnknownAlgorithmError: the spec names nothing importable.
@@ -191,18 +370,22 @@ def resolve(
     if not isinstance(spec, str) or not spec:
         raise UnknownAlgorithmError(f"expected an algorithm spec as a non-empty string, got {spec!r}.")
     folders = tuple(search_path) if search_path is not None else (os.getcwd(),)
-    target = _REGISTRY.get(spec, spec)
-    if spec in _REGISTRY:
+    entry = _REGISTRY.get(spec)
+    target = entry.target if entry is not None else spec
+    overrides: Mapping[str, Any] = entry.overrides if entry is not None else {}
+    if entry is not None:
         folders = ()
     if _FILE_SPEC.fullmatch(target):
         file, _, attr = target.rpartition(":")
         target = f"{Path(file).expanduser().resolve()}:{attr}"
     factory = load_object(target, folders)
-    check_algorithm(factory, hyperparameters)
+    check_algorithm(factory, None if hyperparameters is None else merge_settings(overrides, hyperparameters))
     name = getattr(factory, "name", None)
-    if not isinstance(name, str) or not name:
-        name = spec
-    return ResolvedAlgorithm(name=name, spec=spec, target=target, form=algorithm_form(factory), search_path=folders)
+    if overrides or not isinstance(name, str) or not name:
+        name = spec  # a variant is labelled by its registered name, not by its class's
+    return ResolvedAlgorithm(
+        name=name, spec=spec, target=target, form=algorithm_form(factory), search_path=folders, overrides=overrides
+    )
 
 
 __all__ += ["ContractError"]

@@ -3,8 +3,11 @@
 :func:`resolve_algorithms` resolves the specs of ``--algos`` and gives each, in this
 order: the suite's shared settings that its constructor takes (settings that are not
 part of any method: environment copies, discount, a PPO preset), the suite's base
-settings for it (``base``, e.g. STEP's lever in the control benchmarks), then the
-user's ``--hyperparams`` for it, keyed by its spec or its name.
+settings for it (``base``, e.g. :func:`stmg_bench.registry.suite_settings` of the control
+benchmarks: STEP's lever there), then the user's ``--hyperparams`` for it, keyed by its
+spec or its name. A registered variant's overrides lie under all of them
+(:meth:`ResolvedAlgorithm.settings`): the settings given here are the user's, which
+trial records keep, and the trial builds the algorithm with the overrides under them.
 
 Examples:
     >>> algos, settings = resolve_algorithms(["mappo"], {"mappo": {"lr": 0.1}}, shared={"gamma": 0.0})
@@ -58,7 +61,7 @@ def resolve_algorithms(
         }
         factory = algo.load()
         hp = settings_for(factory, shared, own)
-        check_algorithm(factory, hp)
+        check_algorithm(factory, algo.settings(hp))
         if algo.name in settings:
             raise ValueError(
                 f"two algorithms of --algos are named {algo.name!r}; give one a `name` attribute of its own"
@@ -105,7 +108,7 @@ def check_construction(
     for algo in algorithms:
         hp = dict(settings[algo.name])
         try:
-            algo.load()(make_env(algo), seed=0, **hp)
+            algo.build(make_env(algo), seed=0, **hp)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"{algo.name} cannot be built with {json.dumps(hp, sort_keys=True, default=repr)}: {exc}"

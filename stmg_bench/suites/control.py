@@ -45,7 +45,6 @@ __all__ = [
     "MUJOCO_HYPERPARAMETERS",
     "ONRAMP_HYPERPARAMETERS",
     "PRESETS",
-    "STEP_LEVERS",
     "EVAL_SEED_OFFSET",
     "make_parallel_factory",
     "resident_memory_mb",
@@ -162,14 +161,6 @@ ONRAMP_HYPERPARAMETERS = ControlHyperparameters(
 
 #: The presets, by the name the benchmark scripts give (``preset=`` of :func:`control_trial`).
 PRESETS: dict[str, ControlHyperparameters] = {"mujoco": MUJOCO_HYPERPARAMETERS, "onramp": ONRAMP_HYPERPARAMETERS}
-
-#: STEP's own lever in both control benchmarks, under what ``--hyperparams`` gives it: the hypernetwork
-#: output scaled by its width. With the plain hypernetwork at these learning rates the KL of each of
-#: STEP's updates was 8 to 20 times the baselines' on MuJoCo and about a third of its samples ended an
-#: on-ramp update beyond the PPO clip (``benchmarks/results/update_size.md``); on the Ant robots STEP
-#: learned to fall within the first 20,000 steps (best greedy return 1 to 397 on the six Ant-family
-#: sub-scenarios in ``mujoco_all.md`` at commit b899169; 861 to 983 with the scaling).
-STEP_LEVERS: dict[str, dict[str, Any]] = {"step": {"hyper_scale_by_width": True}}
 
 
 def resident_memory_mb() -> float | None:
@@ -321,11 +312,12 @@ def control_trial(
     """
     import resource
 
-    import torch
+    import torch  # noqa: F401  (imported before single_threaded(), which then sets its thread count)
 
     from stmg_bench.contract import check_instance, uses_order
     from stmg_bench.deterministic_evaluation import evaluate_greedy, summarize_episodes
     from stmg_bench.registry import ResolvedAlgorithm
+    from stmg_bench.sweep.execution import single_threaded
     from stmg_envs import stmg_v0
     from stmg_envs.wrappers.priority_order import parse_order
 
@@ -338,90 +330,90 @@ def control_trial(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"expected {name} to be an int >= {minimum}, got {value!r}.")
-    torch.set_num_threads(1)
-    task_kwargs = dict(task_kwargs or {})
+    with single_threaded():  # the harness's one thread per trial, restored after (also when called directly)
+        task_kwargs = dict(task_kwargs or {})
 
-    statistics = None
-    if normalize_observations or normalize_rewards:
-        from stmg_bench.normalization import ObservationStatistics
+        statistics = None
+        if normalize_observations or normalize_rewards:
+            from stmg_bench.normalization import ObservationStatistics
 
-        statistics = ObservationStatistics()
-    train_factory = make_parallel_factory(
-        task_id,
-        task_kwargs,
-        statistics,
-        update=True,
-        normalize_observations=bool(normalize_observations),
-        reward_gamma=reward_gamma if normalize_rewards else None,
-    )
-    eval_factory = make_parallel_factory(
-        task_id, task_kwargs, statistics, update=False, normalize_observations=bool(normalize_observations)
-    )
-    eval_seeds = [EVAL_SEED_OFFSET + i for i in range(eval_episodes)]
-    every = max(1, steps // eval_points) if eval_points else steps
-    if resolved.form == "sequential":
-        make_env: Callable[[], Any] = lambda: stmg_v0(train_factory(), order=order_fn)  # noqa: E731
-    else:
-        make_env = train_factory
-
-    curve: list[dict[str, Any]] = []
-    eval_time = [0.0]
-
-    agents = list(train_factory().possible_agents)
-    eval_orders = evaluation_orders(agents) if order == "random" and resolved.form == "sequential" else None
-
-    def evaluate(step: int) -> None:
-        if curve and curve[-1]["step"] == step:
-            return
-        start = time.perf_counter()
-        extra: dict[str, Any] = {}
-        if eval_orders is None:
-            summaries = evaluate_greedy(model, eval_factory, eval_seeds, order=order_fn)
+            statistics = ObservationStatistics()
+        train_factory = make_parallel_factory(
+            task_id,
+            task_kwargs,
+            statistics,
+            update=True,
+            normalize_observations=bool(normalize_observations),
+            reward_gamma=reward_gamma if normalize_rewards else None,
+        )
+        eval_factory = make_parallel_factory(
+            task_id, task_kwargs, statistics, update=False, normalize_observations=bool(normalize_observations)
+        )
+        eval_seeds = [EVAL_SEED_OFFSET + i for i in range(eval_episodes)]
+        every = max(1, steps // eval_points) if eval_points else steps
+        if resolved.form == "sequential":
+            make_env: Callable[[], Any] = lambda: stmg_v0(train_factory(), order=order_fn)  # noqa: E731
         else:
-            per_order = [evaluate_greedy(model, eval_factory, eval_seeds, order=o) for o in eval_orders]
-            summaries = [s for group in per_order for s in group]
-            extra["order_returns"] = [summarize_episodes(group)["team_return"] for group in per_order]
-        curve.append({"step": int(step), **summarize_episodes(summaries), **extra, "rss_mb": resident_memory_mb()})
-        eval_time[0] += time.perf_counter() - start
+            make_env = train_factory
 
-    def on_update(num_timesteps: int) -> bool:
-        if not curve or num_timesteps >= curve[-1]["step"] + every:
-            evaluate(num_timesteps)
-        return True
+        curve: list[dict[str, Any]] = []
+        eval_time = [0.0]
 
-    start = time.perf_counter()
-    factory = resolved.load()
-    hp = dict(hyperparameters or {})
-    if uses_order(factory) and order != "merge_priority":
-        # the run's order reaches an algorithm that declares it uses one (:mod:`stmg_bench.contract`); the
-        # state-dependent merge order has no fixed form, so such an algorithm keeps its own default there
-        hp["order"] = parse_order(order, agents)  # "random", or the agents in priority order
-    model = factory(make_env, seed=seed, **hp)
-    check_instance(model)
-    n_agents = len(agents)
-    evaluate(0)
-    model.learn(steps, callback=on_update)
-    done = int(getattr(model, "num_timesteps", steps))
-    evaluate(done)
-    train_s = time.perf_counter() - start - eval_time[0]
-    return {
-        "algo": resolved.name,
-        "form": resolved.form,
-        "task_id": task_id,
-        "task_kwargs": task_kwargs,
-        "seed": seed,
-        "order": order,
-        "eval_orders": eval_orders,
-        "normalize_observations": bool(normalize_observations),
-        "normalize_rewards": bool(normalize_rewards),
-        "hyperparameters": dict(hyperparameters or {}),
-        "n_agents": n_agents,
-        "eval_episodes": eval_episodes,
-        "steps": done,
-        "curve": curve,
-        "final": curve[-1],
-        "train_s": train_s,
-        "eval_s": eval_time[0],
-        "steps_per_s": done / train_s if train_s > 0 else float("nan"),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+        agents = list(train_factory().possible_agents)
+        eval_orders = evaluation_orders(agents) if order == "random" and resolved.form == "sequential" else None
+
+        def evaluate(step: int) -> None:
+            if curve and curve[-1]["step"] == step:
+                return
+            start = time.perf_counter()
+            extra: dict[str, Any] = {}
+            if eval_orders is None:
+                summaries = evaluate_greedy(model, eval_factory, eval_seeds, order=order_fn)
+            else:
+                per_order = [evaluate_greedy(model, eval_factory, eval_seeds, order=o) for o in eval_orders]
+                summaries = [s for group in per_order for s in group]
+                extra["order_returns"] = [summarize_episodes(group)["team_return"] for group in per_order]
+            curve.append({"step": int(step), **summarize_episodes(summaries), **extra, "rss_mb": resident_memory_mb()})
+            eval_time[0] += time.perf_counter() - start
+
+        def on_update(num_timesteps: int) -> bool:
+            if not curve or num_timesteps >= curve[-1]["step"] + every:
+                evaluate(num_timesteps)
+            return True
+
+        start = time.perf_counter()
+        factory = resolved.load()
+        hp = dict(hyperparameters or {})
+        if uses_order(factory) and order != "merge_priority":
+            # the run's order reaches an algorithm that declares it uses one (:mod:`stmg_bench.contract`); the
+            # state-dependent merge order has no fixed form, so such an algorithm keeps its own default there
+            hp["order"] = parse_order(order, agents)  # "random", or the agents in priority order
+        model = resolved.build(make_env, seed=seed, **hp)
+        check_instance(model)
+        n_agents = len(agents)
+        evaluate(0)
+        model.learn(steps, callback=on_update)
+        done = int(getattr(model, "num_timesteps", steps))
+        evaluate(done)
+        train_s = time.perf_counter() - start - eval_time[0]
+        return {
+            "algo": resolved.name,
+            "form": resolved.form,
+            "task_id": task_id,
+            "task_kwargs": task_kwargs,
+            "seed": seed,
+            "order": order,
+            "eval_orders": eval_orders,
+            "normalize_observations": bool(normalize_observations),
+            "normalize_rewards": bool(normalize_rewards),
+            "hyperparameters": dict(hyperparameters or {}),
+            "n_agents": n_agents,
+            "eval_episodes": eval_episodes,
+            "steps": done,
+            "curve": curve,
+            "final": curve[-1],
+            "train_s": train_s,
+            "eval_s": eval_time[0],
+            "steps_per_s": done / train_s if train_s > 0 else float("nan"),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }

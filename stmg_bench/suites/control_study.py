@@ -27,8 +27,8 @@ import numpy as np
 
 from stmg_bench import selection
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
-from stmg_bench.registry import ResolvedAlgorithm
-from stmg_bench.suites.control import ORDERS, PRESETS, STEP_LEVERS, control_trial
+from stmg_bench.registry import ResolvedAlgorithm, suite_settings
+from stmg_bench.suites.control import ORDERS, PRESETS, control_trial
 from stmg_bench.sweep import SweepOptions, Trial
 from stmg_bench.sweep.reporting import default_workers
 
@@ -202,11 +202,14 @@ def check_construction(
 
 
 def resolve_algorithms(args: ControlArgs, preset: str) -> tuple[list[ResolvedAlgorithm], dict[str, dict[str, Any]]]:
-    """Resolve ``--algos``: each gets the preset's shared settings it takes, :data:`STEP_LEVERS`, then its own.
+    """Resolve ``--algos``: each gets the preset's shared settings it takes, its registry entry's settings for the
+    control suite (:func:`stmg_bench.registry.suite_settings`: STEP's hypernetwork scaled by its width), then its own.
 
     See :func:`stmg_bench.selection.resolve_algorithms` (and what it raises).
     """
-    return selection.resolve_algorithms(args.algos, args.hyperparams, PRESETS[preset].as_kwargs(), base=STEP_LEVERS)
+    return selection.resolve_algorithms(
+        args.algos, args.hyperparams, PRESETS[preset].as_kwargs(), base=suite_settings("control")
+    )
 
 
 def make_trial(

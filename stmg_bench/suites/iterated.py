@@ -46,6 +46,7 @@ from stmg_bench.contract import (
     checked_action,
 )
 from stmg_bench.registry import ResolvedAlgorithm
+from stmg_envs.equilibria.iterated import FollowerModel
 
 __all__ = ["TASK_ID", "GAMES", "FOLLOWER_MODELS", "make_env_factory", "Readout", "read_policies", "iterated_trial"]
 
@@ -56,7 +57,7 @@ TASK_ID = "stmg/IteratedMatrix-v0"
 #: is a commitment to mutual cooperation (stag hunt, chicken).
 GAMES = ("ipd", "smipd", "bots", "stag_hunt", "chicken")
 #: The follower models a committed policy is scored against (:mod:`stmg_envs.equilibria.iterated`).
-FOLLOWER_MODELS = ("memory-1", "markov")
+FOLLOWER_MODELS: tuple[FollowerModel, ...] = ("memory-1", "markov")
 #: The leader and the follower of every game (the row player leads).
 LEADER, FOLLOWER = "agent_0", "agent_1"
 

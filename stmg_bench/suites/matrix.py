@@ -383,86 +383,89 @@ def matrix_trial(
         are under the first of ``label_orders``; ``by_order`` holds them for each (with the greedy joint action,
         marginals and expected payoffs of each, where the evaluation differs by order).
     """
-    import torch
+    import torch  # noqa: F401  (imported before single_threaded(), which then sets its thread count)
 
+    from stmg_bench.sweep.execution import single_threaded
     from stmg_envs.equilibria import classify_outcome, stackelberg_equilibrium
 
-    torch.set_num_threads(1)
-    resolved = ResolvedAlgorithm.from_json(algorithm)
-    task_kwargs = dict(task_kwargs or {})
-    payoffs, agents = game_table(task_id, task_kwargs)
-    label_orders = list(label_orders or (every_order(agents) if order == "random" else [order]))
-    make_env = make_env_factory(resolved.form, task_id, task_kwargs, order, agent_indicator)
-    # the policy is evaluated in the STMG it trained on, or, trained on random orders, in the STMG of each order
-    eval_order = {o: (o if order == "random" else order) for o in label_orders}
-    eval_env = make_env_factory(resolved.form, task_id, task_kwargs, eval_order[label_orders[0]], agent_indicator)
-    factory = resolved.load()
-    hp = dict(hyperparameters or {})
-    if uses_order(factory):  # the run's priority order reaches an algorithm that declares it uses one
-        hp["order"] = parse_order(order.replace(",", "+"), agents, "--orders")
-    model = factory(make_env, seed=seed, **hp)
-    check_instance(model)
-    every = max(1, steps // curve_points) if curve_points else 0
-    curve: list[list[Any]] = []
-    readout_s = [0.0]
+    with single_threaded():  # the harness's one thread per trial, restored after (also when called directly)
+        resolved = ResolvedAlgorithm.from_json(algorithm)
+        task_kwargs = dict(task_kwargs or {})
+        payoffs, agents = game_table(task_id, task_kwargs)
+        label_orders = list(label_orders or (every_order(agents) if order == "random" else [order]))
+        make_env = make_env_factory(resolved.form, task_id, task_kwargs, order, agent_indicator)
+        # the policy is evaluated in the STMG it trained on, or, trained on random orders, in the STMG of each order
+        eval_order = {o: (o if order == "random" else order) for o in label_orders}
+        eval_env = make_env_factory(resolved.form, task_id, task_kwargs, eval_order[label_orders[0]], agent_indicator)
+        factory = resolved.load()
+        hp = dict(hyperparameters or {})
+        if uses_order(factory):  # the run's priority order reaches an algorithm that declares it uses one
+            hp["order"] = parse_order(order.replace(",", "+"), agents, "--orders")
+        model = resolved.build(make_env, seed=seed, **hp)
+        check_instance(model)
+        every = max(1, steps // curve_points) if curve_points else 0
+        curve: list[list[Any]] = []
+        readout_s = [0.0]
 
-    def on_update(num_timesteps: int) -> bool:
-        if every and num_timesteps >= len(curve) * every:
-            t0 = time.perf_counter()
-            greedy, joint = joint_policy(model, eval_env, seed)
-            curve.append([int(num_timesteps), _marginals(joint) if joint is not None else list(greedy)])
-            readout_s[0] += time.perf_counter() - t0
-        return True
+        def on_update(num_timesteps: int) -> bool:
+            if every and num_timesteps >= len(curve) * every:
+                t0 = time.perf_counter()
+                greedy, joint = joint_policy(model, eval_env, seed)
+                curve.append([int(num_timesteps), _marginals(joint) if joint is not None else list(greedy)])
+                readout_s[0] += time.perf_counter() - t0
+            return True
 
-    start = time.perf_counter()
-    model.learn(steps, callback=on_update if every else None)
-    train_s = time.perf_counter() - start - readout_s[0]
-    done = int(getattr(model, "num_timesteps", steps))
-    n = len(agents)
-    evaluated = {}
-    by_order = {}
-    for label_order in label_orders:
-        env_order = eval_order[label_order]
-        if env_order not in evaluated:
-            evaluated[env_order] = joint_policy(
-                model, make_env_factory(resolved.form, task_id, task_kwargs, env_order, agent_indicator), seed
-            )
-        greedy, joint = evaluated[env_order]
-        idx = order_indices(label_order, agents)
-        outcome = classify_outcome(payoffs, greedy, order=idx)
-        se_action = stackelberg_equilibrium(payoffs, order=idx).joint_action
-        by_order[label_order] = {
-            "label": outcome.label,
-            "tag": outcome.tag,
-            "se_joint_action": list(se_action),
-            "p_se": float(joint[se_action]) if joint is not None else None,
+        start = time.perf_counter()
+        model.learn(steps, callback=on_update if every else None)
+        train_s = time.perf_counter() - start - readout_s[0]
+        done = int(getattr(model, "num_timesteps", steps))
+        n = len(agents)
+        evaluated = {}
+        by_order = {}
+        for label_order in label_orders:
+            env_order = eval_order[label_order]
+            if env_order not in evaluated:
+                evaluated[env_order] = joint_policy(
+                    model, make_env_factory(resolved.form, task_id, task_kwargs, env_order, agent_indicator), seed
+                )
+            greedy, joint = evaluated[env_order]
+            idx = order_indices(label_order, agents)
+            outcome = classify_outcome(payoffs, greedy, order=idx)
+            se_action = stackelberg_equilibrium(payoffs, order=idx).joint_action
+            by_order[label_order] = {
+                "label": outcome.label,
+                "tag": outcome.tag,
+                "se_joint_action": list(se_action),
+                "p_se": float(joint[se_action]) if joint is not None else None,
+                "greedy_joint_action": list(greedy),
+                "marginals": _marginals(joint) if joint is not None else None,
+                "expected_payoffs": (payoffs * joint).reshape(n, -1).sum(axis=1).tolist()
+                if joint is not None
+                else None,
+            }
+        greedy, joint = evaluated[eval_order[label_orders[0]]]
+        first = {k: by_order[label_orders[0]][k] for k in ("label", "tag", "se_joint_action", "p_se")}
+        greedy_index: tuple[Any, ...] = (slice(None), *greedy)
+        return {
+            "algo": resolved.name,
+            "form": resolved.form,
+            "task_id": task_id,
+            "task_kwargs": task_kwargs,
+            "seed": seed,
+            "order": order,
+            "steps": done,
+            "agents": agents,
             "greedy_joint_action": list(greedy),
+            **first,
+            "by_order": by_order,
+            "greedy_payoffs": payoffs[greedy_index].tolist(),
+            "joint_probabilities": joint.tolist() if joint is not None else None,
             "marginals": _marginals(joint) if joint is not None else None,
             "expected_payoffs": (payoffs * joint).reshape(n, -1).sum(axis=1).tolist() if joint is not None else None,
+            "curve": curve,
+            "train_s": train_s,
+            "decisions_per_s": done * n / train_s if train_s > 0 else float("nan"),
         }
-    greedy, joint = evaluated[eval_order[label_orders[0]]]
-    first = {k: by_order[label_orders[0]][k] for k in ("label", "tag", "se_joint_action", "p_se")}
-    greedy_index: tuple[Any, ...] = (slice(None), *greedy)
-    return {
-        "algo": resolved.name,
-        "form": resolved.form,
-        "task_id": task_id,
-        "task_kwargs": task_kwargs,
-        "seed": seed,
-        "order": order,
-        "steps": done,
-        "agents": agents,
-        "greedy_joint_action": list(greedy),
-        **first,
-        "by_order": by_order,
-        "greedy_payoffs": payoffs[greedy_index].tolist(),
-        "joint_probabilities": joint.tolist() if joint is not None else None,
-        "marginals": _marginals(joint) if joint is not None else None,
-        "expected_payoffs": (payoffs * joint).reshape(n, -1).sum(axis=1).tolist() if joint is not None else None,
-        "curve": curve,
-        "train_s": train_s,
-        "decisions_per_s": done * n / train_s if train_s > 0 else float("nan"),
-    }
 
 
 def plan_trials(

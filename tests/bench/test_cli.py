@@ -16,7 +16,7 @@ from stmg_bench.registry import registered
 TINY = Path(__file__).parent / "suites" / "tiny_algorithms.py"
 
 
-@pytest.mark.parametrize("command", ["list", "check", "describe", "matrix", "mujoco", "merge"])
+@pytest.mark.parametrize("command", ["list", "check", "describe", "matrix", "mujoco", "merge", "iterated"])
 def test_every_command_answers_help_with_its_usage(command, capsys):
     """``stmg-bench COMMAND --help`` prints that command's usage and exits 0 (``check --help`` used to be read as
     an algorithm named '--help')."""
@@ -34,6 +34,9 @@ def test_list_aligns_its_columns_on_the_longest_name(capsys):
     assert any(len(row.split()[0]) == longest for row in rows)
     assert len({row.index(row.split()[1], longest) for row in rows}) == 1
     assert len({row.index(row.split()[2], longest) for row in rows}) == 1
+    explore = next(row for row in rows if row.split()[0] == "step-explore")
+    assert explore.endswith('stmg_bench.builtins:STEPAlgorithm with {"leader_explore": 0.25, "leader_start": 0.5}')
+    assert next(row for row in rows if row.split()[0] == "step").endswith("stmg_bench.builtins:STEPAlgorithm")
 
 
 def test_check_takes_hyperparams_as_a_json_object_or_name_json(capsys):
@@ -102,6 +105,8 @@ def test_describe_marks_an_adapter_variants_defaults(capsys):
     defaults (leader_start 0.5, leader_explore 0.25) over STEP's, which other rows keep."""
     header, table = _described("step-explore", capsys)
     assert any("an adapter of stmg_agents.step.algorithm:STEP" in line for line in header)
+    assert 'variant:  {"leader_explore": 0.25, "leader_start": 0.5} over the class\'s defaults' in "\n".join(header)
+    assert any(line.startswith("summary:  `step-backward` whose leaders keep exploring") for line in header)
     assert table["leader_explore"][0] == "0.25 (variant's; STEP: 0.0)"
     assert table["leader_explore"][1].startswith("Exploration for the followers' sake")
     assert table["leader_start"][0] == "0.5 (variant's; STEP: 0.0)"

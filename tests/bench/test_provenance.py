@@ -47,3 +47,15 @@ def test_a_rewritten_report_does_not_make_the_checkout_dirty_but_changed_code_do
 def test_outside_a_git_checkout_there_is_no_commit(tmp_path):
     """Installed from a wheel (no repository around the package) a record names no commit, instead of failing."""
     assert provenance._commit_of(tmp_path) is None
+
+
+def test_a_variants_fingerprint_holds_its_overrides():
+    """A registered variant shares its class with others (step-explore, step-backward: STEP), so its fingerprint
+    holds its overrides: changing what a variant is built with makes its records stale; a plain name has none."""
+    from stmg_bench.provenance import fingerprint
+    from stmg_bench.registry import resolve
+
+    explore = fingerprint(resolve("step-explore"), {"gamma": 0.0}, "stmg_bench.suites.matrix")
+    backward = fingerprint(resolve("step-backward"), {"gamma": 0.0}, "stmg_bench.suites.matrix")
+    assert explore["overrides"] == {"leader_start": 0.5, "leader_explore": 0.25} and explore != backward
+    assert "overrides" not in fingerprint(resolve("step"), {"gamma": 0.0}, "stmg_bench.suites.matrix")

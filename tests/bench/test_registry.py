@@ -8,7 +8,14 @@ import textwrap
 import pytest
 
 from stmg_bench.contract import ContractError
-from stmg_bench.registry import ResolvedAlgorithm, UnknownAlgorithmError, register, registered, resolve
+from stmg_bench.registry import (
+    RegistryEntry,
+    ResolvedAlgorithm,
+    UnknownAlgorithmError,
+    register,
+    registered,
+    resolve,
+)
 
 
 def test_every_registered_name_resolves_to_a_class_of_the_contract():
@@ -74,15 +81,85 @@ def test_a_spec_that_resolves_to_something_off_contract_is_a_contract_error():
 
 
 def test_register_adds_a_name_and_refuses_to_silently_replace_one():
-    """register() maps a new name; re-registering a taken name needs overwrite=True."""
+    """register() maps a new name; re-registering a taken name needs overwrite=True (the same entry again is fine);
+    a name without overrides is labelled by its class's name, as an import spec is."""
     register("mappo-copy", "stmg_bench.builtins:MAPPOAlgorithm")
     try:
-        assert resolve("mappo-copy").form == "simultaneous"
+        register("mappo-copy", "stmg_bench.builtins:MAPPOAlgorithm")
+        assert resolve("mappo-copy").form == "simultaneous" and resolve("mappo-copy").name == "mappo"
+        assert registered()["mappo-copy"] == RegistryEntry("stmg_bench.builtins:MAPPOAlgorithm")
         with pytest.raises(ValueError, match="registered already"):
             register("mappo-copy", "stmg_bench.builtins:IPPOAlgorithm")
+        with pytest.raises(ValueError, match="registered already"):
+            register("mappo-copy", "stmg_bench.builtins:MAPPOAlgorithm", {"gamma": 0.5})
         with pytest.raises(ValueError, match="expected target as 'package.module:Attribute'"):
             register("other", "not a spec")
+        with pytest.raises(ValueError, match="expected overrides as a mapping"):
+            register("other", "stmg_bench.builtins:MAPPOAlgorithm", [("gamma", 0.5)])  # type: ignore[arg-type]
     finally:
         from stmg_bench import registry
 
         registry._REGISTRY.pop("mappo-copy", None)
+
+
+def test_a_variant_is_its_class_plus_overrides_labelled_by_its_name():
+    """A registered variant resolves to its class with its overrides, is labelled by its registered name, carries
+    the overrides to workers (JSON), and is built with them under the user's settings, which win."""
+    algo = resolve("step-explore")
+    assert (algo.name, algo.target) == ("step-explore", "stmg_bench.builtins:STEPAlgorithm")
+    assert dict(algo.overrides) == {"leader_start": 0.5, "leader_explore": 0.25}
+    again = ResolvedAlgorithm.from_json(algo.to_json())
+    assert again == algo and hash(again) == hash(algo) and dict(again.overrides) == dict(algo.overrides)
+    assert algo.settings({"leader_explore": 0.5, "beta": 0.0}) == {
+        "leader_start": 0.5,
+        "leader_explore": 0.5,
+        "beta": 0.0,
+    }
+    assert resolve("step").overrides == {} and resolve("step").settings({"beta": 0.0}) == {"beta": 0.0}
+    with pytest.raises(TypeError):
+        algo.overrides["beta"] = 0.0  # type: ignore[index]
+    old_record = {k: v for k, v in resolve("mappo").to_json().items() if k != "overrides"}
+    assert ResolvedAlgorithm.from_json(old_record) == resolve("mappo")  # records written before overrides existed
+
+
+def test_register_with_overrides_makes_a_variant_and_resolve_checks_the_merged_settings(tmp_path, monkeypatch):
+    """register(name, target, overrides) is a variant of any class: built with the overrides, labelled by its name;
+    resolve(..., hyperparameters=...) checks the overrides and the user's settings together against the class."""
+    from stmg_bench import registry
+
+    (tmp_path / "variant_algos.py").write_text(
+        textwrap.dedent("""
+        class Plain:
+            form = "simultaneous"
+            name = "plain"
+            def __init__(self, make_env, seed, action=0):
+                self.action = action
+            def learn(self, total_timesteps, callback=None): return self
+            def act(self, agent, observation): return self.action
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    register("plain-two", "variant_algos:Plain", {"action": 2}, doc="Plain playing 2.")
+    register("plain-bad", "variant_algos:Plain", {"lr": 0.1})
+    try:
+        algo = resolve("plain-two", hyperparameters={})
+        assert algo.name == "plain-two" and algo.build(lambda: None, seed=0).action == 2
+        assert algo.build(lambda: None, seed=0, action=1).action == 1
+        assert registered()["plain-two"].doc == "Plain playing 2."
+        with pytest.raises(ContractError, match=r"does not take the hyperparameter\(s\) \['lr'\]"):
+            resolve("plain-bad", hyperparameters={})
+        with pytest.raises(ContractError, match=r"does not take the hyperparameter\(s\) \['gamma'\]"):
+            resolve("plain-two", hyperparameters={"gamma": 0.5})
+    finally:
+        registry._REGISTRY.pop("plain-two", None)
+        registry._REGISTRY.pop("plain-bad", None)
+
+
+def test_a_suites_settings_for_a_name_are_data_of_its_entry():
+    """The control suite's setting for STEP (its hypernetwork scaled by width) is the registry's data, for that
+    name alone: the variants keep their own overrides there."""
+    from stmg_bench.registry import suite_settings
+
+    assert suite_settings("control") == {"step": {"hyper_scale_by_width": True}}
+    assert suite_settings("no-such-suite") == {}
+    assert resolve("step").overrides == {}  # a suite's setting is not an override: the matrix suite never sees it

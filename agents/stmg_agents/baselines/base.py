@@ -41,6 +41,7 @@ from stmg_agents.baselines.observation_encoding import SharedObservationEncoder
 from stmg_agents.baselines.persistence import PathOrFile, read_archive, write_archive
 from stmg_agents.baselines.rng import GlobalRngScope
 from stmg_agents.baselines.shared_policy_env import env_action_converter
+from stmg_agents.threads import deprecated_threads, scoped_threads
 
 __all__ = ["ActionReadout", "SharedPolicyAgent"]
 
@@ -101,8 +102,7 @@ class SharedPolicyAgent(ABC):
     ) -> None:
         self.seed = _check_seed(seed)
         self.config = self.config_class.from_kwargs(hyper_parameters)
-        if self.config.torch_num_threads is not None and torch.get_num_threads() != self.config.torch_num_threads:
-            torch.set_num_threads(self.config.torch_num_threads)
+        deprecated_threads(self.config.torch_num_threads, "torch_num_threads", type(self).__name__)
         self._source: EnvSource = resolve_env_source(env_or_id, env_kwargs)
         probe = self._source.make()
         self.possible_agents: tuple[str, ...] = tuple(probe.possible_agents)
@@ -180,7 +180,7 @@ class SharedPolicyAgent(ABC):
         ):
             raise ValueError(f"expected `total_timesteps` to be an int >= 1, got {total_timesteps!r}.")
         hook = self._init_callback(callback)
-        with self._rng:
+        with self._rng, scoped_threads(self.config.torch_num_threads):  # the deprecated keyword's effect only
             self._learn(int(total_timesteps), hook, reset_num_timesteps)
         return self
 
@@ -341,7 +341,8 @@ class SharedPolicyAgent(ABC):
                     "instance, which cannot be saved; pass it as `env=` to load()."
                 )
             env, env_kwargs = saved_env["env_id"], saved_env["env_kwargs"]
-        config = cls.config_class.from_kwargs(meta["config"])
+        # files saved before torch_num_threads was deprecated hold 1 there: the thread count is the caller's now
+        config = cls.config_class.from_kwargs({k: v for k, v in meta["config"].items() if k != "torch_num_threads"})
         agent = cls(env, seed=meta["seed"], env_kwargs=env_kwargs, **vars(config))
         if list(agent.possible_agents) != meta["possible_agents"] or agent.encoder.dim != meta["encoded_dim"]:
             raise ValueError(

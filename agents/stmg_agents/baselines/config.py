@@ -193,9 +193,10 @@ class SharedPPOConfig(KeywordConfig):
         adam_eps: Adam epsilon (MAPPO uses 1e-5).
         agent_indicator: Append a one-hot agent id to each agent's observation,
             so that the shared policy can act differently per agent.
-        torch_num_threads: If not None, ``torch.set_num_threads`` is called
-            with it when the agent is built (1 is fastest for these small
-            networks; note that this setting is process-wide).
+        torch_num_threads: Deprecated (removed in the next release): torch's thread count is the
+            caller's setting (:mod:`stmg_agents.threads`; the benchmark harness runs every trial with
+            one thread). A number warns when the agent is built and sets that many threads during
+            ``learn`` only (restored afterwards); ``None``, the default, leaves the count alone.
     """
 
     n_envs: int = 4
@@ -214,7 +215,7 @@ class SharedPPOConfig(KeywordConfig):
     normalize_advantage: bool = True
     adam_eps: float = 1e-5
     agent_indicator: bool = True
-    torch_num_threads: int | None = 1
+    torch_num_threads: int | None = None
 
     def __post_init__(self) -> None:
         _expect_int("n_envs", self.n_envs, 1)

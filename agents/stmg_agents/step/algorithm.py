@@ -22,7 +22,6 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import pathlib
@@ -49,6 +48,7 @@ from stmg_agents.step.inference import snapshot_or_none
 from stmg_agents.step.losses import hypernetwork_regularizer
 from stmg_agents.step.policy import NLevelPolicy
 from stmg_agents.step.vec_env import EnvSource, STMGVecEnv, make_stmg_vec_env
+from stmg_agents.threads import deprecated_threads, scoped_threads
 
 __all__ = ["STEP", "DEFAULT_BETA"]
 
@@ -63,20 +63,6 @@ DEFAULT_N_ENVS = 4
 #: matrix games its gradient on the hypernetwork is about 40% of the total
 #: (measured with the matrix-game defaults). Tune it per task.
 DEFAULT_BETA = 1.0
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """Use ``n`` intra-op threads inside the block (tiny networks run fastest on one), then restore."""
-    if n is None:
-        yield
-        return
-    previous = th.get_num_threads()
-    th.set_num_threads(n)
-    try:
-        yield
-    finally:
-        th.set_num_threads(previous)
 
 
 def _check_beta(beta: Any) -> float:
@@ -237,8 +223,10 @@ class STEP(PPO):
         tensorboard_log: TensorBoard log folder.
         policy_kwargs: Keyword arguments of the policy (see :class:`NLevelPolicy`).
         env_kwargs: Keyword arguments for a registered ``env`` id.
-        torch_threads: Torch intra-op threads during ``learn`` (restored afterwards);
-            ``None`` leaves the setting alone.
+        torch_threads: Deprecated (removed in the next release): torch's thread count is the caller's setting
+            (:mod:`stmg_agents.threads`; the benchmark harness runs every trial with one thread). A number warns
+            and sets that many intra-op threads during ``learn`` only (restored afterwards); ``None``, the
+            default, leaves the count alone.
         numpy_rollouts: Sample rollouts from a NumPy snapshot of the policy
             (:mod:`stmg_agents.step.inference`; same mathematics, much faster for
             small batches; used on CPU when the configuration allows, else torch).
@@ -293,7 +281,7 @@ class STEP(PPO):
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
         env_kwargs: dict[str, Any] | None = None,
-        torch_threads: int | None = 1,
+        torch_threads: int | None = None,
         numpy_rollouts: bool = True,
         verbose: int = 0,
         seed: int | None = None,
@@ -322,8 +310,7 @@ class STEP(PPO):
         n_epochs = check_int(n_epochs, "n_epochs", 1)
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", 2 if normalize_advantage else 1)
-        if torch_threads is not None:
-            torch_threads = check_int(torch_threads, "torch_threads", 1)
+        torch_threads = deprecated_threads(torch_threads, "torch_threads", type(self).__name__)
         if n_envs is None:
             n_envs = env.num_envs if isinstance(env, STMGVecEnv) else DEFAULT_N_ENVS
         vec_env = None if env is None else make_stmg_vec_env(env, check_int(n_envs, "n_envs", 1), env_kwargs)
@@ -479,7 +466,7 @@ class STEP(PPO):
         progress_bar: bool = False,
     ) -> SelfSTEP:
         """Train for ``total_timesteps`` temporal (joint) time steps, summed over the env copies."""
-        with _torch_threads(self.torch_threads):
+        with scoped_threads(getattr(self, "torch_threads", None)):  # the deprecated keyword's effect only
             return super().learn(
                 total_timesteps=total_timesteps,
                 callback=callback,

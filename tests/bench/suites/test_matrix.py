@@ -663,3 +663,16 @@ def test_cli_refuses_bad_orders_and_empty_lists_before_any_trial(tmp_path, capsy
         assert "expected an order: one of possible_agents, reversed, random, or the agents" in err
         assert "joined by '+'" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_trial_runs_with_one_torch_thread_and_gives_the_callers_count_back():
+    """The harness sets torch's thread count per trial: one thread inside the trial (also when the trial function is
+    called directly, outside a sweep), the caller's count restored after it (it used to stay at one)."""
+    torch = pytest.importorskip("torch", reason="needs the [agents] extra")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        record = trial("mappo", hyperparameters={"n_envs": 1, "n_steps": 10}, steps=20, curve_points=0)
+        assert record["steps"] >= 20 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

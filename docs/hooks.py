@@ -257,6 +257,7 @@ RESULT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Matrix games, 2 agents", ("matrix_", "quick", "heldout_paper")),
     ("N-agent games", ("nagent_", "heldout_nagent", "newdraws_nagent")),
     ("Orders", ("order_study", "nagent_orders", "nagent_reversed", "nagent_random")),
+    ("Iterated games (Oracles & Followers)", ("oracles_followers", "iterated_")),
     ("Replies and probes", ("reply_", "nagent_probe_")),
     ("Multi-Agent MuJoCo", ("mujoco",)),
     ("On-ramp merging", ("onramp",)),

@@ -2,7 +2,9 @@
 
 ``import stmg_envs`` registers every task in PettingZoo's registry
 (``pettingzoo.make("aec" | "parallel", "stmg/<Task>-v0")``) and in Gymnasium's
-(``gymnasium.make("stmg/<Task>-v0")``).
+(``gymnasium.make("stmg/<Task>-v0")``, and ``gymnasium.make_vec`` for ``K`` copies). The batched forms of
+both PettingZoo games, ``K`` copies stepped as arrays, are :func:`batched_stmg` and :func:`batched_parallel`
+(:mod:`stmg_envs.vector`).
 
 Examples:
     >>> import pettingzoo, stmg_envs
@@ -13,6 +15,7 @@ Examples:
 """
 
 from stmg_envs.registration import TaskSpec, make_parallel, register_all, register_task, registered_task_ids
+from stmg_envs.vector import batched_parallel, batched_stmg
 from stmg_envs.wrappers import (
     InvalidActionError,
     InvalidOrderError,
@@ -33,6 +36,8 @@ __all__ = [
     "register_task",
     "registered_task_ids",
     "make_parallel",
+    "batched_stmg",
+    "batched_parallel",
 ]
 
 register_all()

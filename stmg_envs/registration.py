@@ -8,7 +8,11 @@ entries are derived:
   other libraries);
 * ``pettingzoo.make("aec", id)``: its sequential form, ``stmg_v0(parallel_env)``;
 * ``gymnasium.make(id)``: the sequential form seen one decision at a time
-  (:class:`stmg_envs.wrappers.SequentialGymEnv`).
+  (:class:`stmg_envs.wrappers.SequentialGymEnv`);
+* ``gymnasium.make_vec(id, num_envs=K)``: ``K`` copies of that view as one ``VectorEnv`` over the batched
+  STMG (:class:`stmg_envs.vector.SequentialGymVectorEnv`, the ``vector_entry_point``; it also takes
+  ``backend``), for every task whose agents cannot leave an episode early (``TaskSpec.agents_leave_early``;
+  for the others ``make_vec`` builds a ``SyncVectorEnv``).
 
 Keyword arguments given to ``make`` are split: the names accepted by
 :func:`stmg_envs.stmg_v0` (``order``, ``flatten``) configure the wrapper, all
@@ -116,6 +120,19 @@ class _GymEntry:
         return SequentialGymEnv(stmg_v0(make_parallel(self.task_id, **env_kwargs), **wrapper))
 
 
+class _GymVectorEntry:
+    """Gymnasium vector entry point of one task: ``num_envs`` copies of the Gym view, over the batched STMG."""
+
+    def __init__(self, task_id: str):
+        self.task_id = task_id
+
+    def __call__(self, num_envs: int = 1, backend: str = "auto", **kwargs: Any):
+        from stmg_envs.vector.sequential_gym import SequentialGymVectorEnv
+
+        wrapper, env_kwargs = _split_kwargs(kwargs)
+        return SequentialGymVectorEnv(self.task_id, num_envs, backend=backend, env_kwargs=env_kwargs, **wrapper)
+
+
 def register_task(spec: TaskSpec) -> None:
     """Register ``spec`` in PettingZoo's (aec and parallel) and Gymnasium's registries."""
     _TASKS[spec.id] = spec
@@ -124,7 +141,12 @@ def register_task(spec: TaskSpec) -> None:
         warnings.filterwarnings("ignore", message=".*Overriding environment.*")
         pettingzoo.register("parallel", spec.id, entry_point=_ParallelEntry(spec.id))
         pettingzoo.register("aec", spec.id, entry_point=_AECEntry(spec.id))
-        gymnasium.register(id=spec.id, entry_point=_GymEntry(spec.id), disable_env_checker=False)
+        gymnasium.register(
+            id=spec.id,
+            entry_point=_GymEntry(spec.id),
+            vector_entry_point=None if spec.agents_leave_early else _GymVectorEntry(spec.id),
+            disable_env_checker=False,
+        )
 
 
 def registered_task_ids() -> list[str]:

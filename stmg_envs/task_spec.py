@@ -31,6 +31,10 @@ class TaskSpec:
         description: One line for listings.
         example_kwargs: Arguments that build an example of a task that has no default for them (``stmg/Matrix-v0``:
             a game), for what builds every task (the docs' task pages, smoke tests); ``()`` for the others.
+        agents_leave_early: Whether an agent can leave an episode while others play on (so copies of the task
+            can hold different numbers of live agents). Such a task gets no Gymnasium ``vector_entry_point``
+            (:class:`stmg_envs.vector.SequentialGymVectorEnv` steps copies in lockstep, one decision each):
+            ``gymnasium.make_vec`` then builds a ``SyncVectorEnv`` of the single env.
     """
 
     id: str
@@ -39,3 +43,4 @@ class TaskSpec:
     extra: str | None = None
     description: str = ""
     example_kwargs: tuple[tuple[str, Any], ...] = field(default=())
+    agents_leave_early: bool = False

@@ -12,6 +12,7 @@ TASKS: tuple[TaskSpec, ...] = (
         "stmg_envs.highway.on_ramp:OnRampMergeEnv",
         kwargs=(("difficulty", "easy"),),
         extra="highway",
+        agents_leave_early=True,  # a vehicle that crashes or merges leaves while the others drive on
         description="Multi-agent on-ramp merging in mixed traffic (Chen et al. 2021), difficulty easy/medium/hard",
     ),
     TaskSpec(

@@ -6,7 +6,12 @@
 * backends (:func:`make_backend`): :class:`GenericBackend` over any PettingZoo ``ParallelEnv``
   factory, :class:`MatrixBackend` (NumPy) for the matrix games, :class:`MuJoCoBackend` (``mujoco.batch``,
   MuJoCo >= 4.0) for the Multi-Agent MuJoCo robots (HalfCheetah, Ant, ManySegmentAnt); ``backend="auto"``
-  falls back to the generic one elsewhere (and where ``mujoco.batch`` is missing).
+  falls back to the generic one elsewhere (and where ``mujoco.batch`` is missing);
+* :class:`NormalizedBackend`: any backend with its observations standardised by the shared running
+  statistics of :class:`stmg_envs.normalization.ObservationStatistics`;
+* :class:`SequentialGymVectorEnv`: ``K`` copies of the single-agent Gymnasium view
+  (:class:`stmg_envs.SequentialGymEnv`) as a ``gymnasium.vector.VectorEnv`` over a batched STMG, what
+  ``gymnasium.make_vec("stmg/<Task>-v0", num_envs=K)`` builds.
 
 Autoreset follows Gymnasium's ``SAME_STEP`` mode (what SB3's rollouts expect); the guarantees
 (equal to ``K`` independent ``stmg_v0`` copies) are in :mod:`stmg_envs.vector.batched`.
@@ -41,6 +46,8 @@ from stmg_envs.vector.generic import GenericBackend
 from stmg_envs.vector.layout import BatchLayout
 from stmg_envs.vector.matrix import MatrixBackend
 from stmg_envs.vector.mujoco import MuJoCoBackend
+from stmg_envs.vector.normalize import NormalizedBackend
+from stmg_envs.vector.sequential_gym import SequentialGymVectorEnv
 
 __all__ = [
     "batched_stmg",
@@ -62,4 +69,6 @@ __all__ = [
     "MatrixBackend",
     "MuJoCoBackend",
     "BatchLayout",
+    "NormalizedBackend",
+    "SequentialGymVectorEnv",
 ]

@@ -1,26 +1,3 @@
-"""Torch at one thread while this folder's tests run, the previous count restored after.
+"""Torch at one thread while this folder's tests run (the fixture and why: :mod:`tests.torch_threads`)."""
 
-The algorithms never change torch's thread count (:mod:`stmg_agents.threads`); the benchmark harness runs each trial
-with one thread, and so do these tests: the networks are tiny, and on a shared 2-core machine two torch threads
-only wait on each other (an update ran about 5x slower). A test of thread handling sets its own count.
-"""
-
-from __future__ import annotations
-
-import importlib.util
-from collections.abc import Iterator
-
-import pytest
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    if importlib.util.find_spec("torch") is None:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+from tests.torch_threads import one_torch_thread_per_package  # noqa: F401  (registers the autouse fixture)

@@ -102,17 +102,3 @@ def dying_agent_env() -> type[DyingAgentEnv]:
 def stateless_env() -> type[StatelessEnv]:
     """The class of an env whose ``state()`` raises ``NotImplementedError``."""
     return StatelessEnv
-
-
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    """Torch at one thread while a test module runs, the count restored after: the algorithms' networks are tiny, and
-    on a shared 2-core machine two torch threads only wait on each other (an update ran about 5x slower). The
-    algorithms themselves never change torch's process-wide thread count; a test module opts in with
-    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

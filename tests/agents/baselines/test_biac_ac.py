@@ -18,7 +18,7 @@ import stmg_envs  # noqa: E402  (registers the tasks)
 from stmg_agents.baselines.biac_ac import BiACConfig, BiLevelActorCritic, _Batch  # noqa: E402
 from stmg_envs.wrappers import stmg_v0  # noqa: E402
 
-pytestmark = [pytest.mark.agents, pytest.mark.usefixtures("one_torch_thread")]  # one torch thread (conftest)
+pytestmark = pytest.mark.agents
 
 #: Maintain (Bi-AC Table 1b): the leader's best cell (a2, a1) = 30 is not its Stackelberg outcome,
 #: because the follower answers a2 with a2; the SE is (a1, a1) = (20, 15).

@@ -19,9 +19,6 @@ AGENTS = ("agent_0", "agent_1")
 TARGET = (0.5, -0.3)
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread (conftest)
-
-
 class QuadraticGame(ParallelEnv):
     """A one-step cooperative continuous game: both agents get ``-(a0 - 0.5)**2 - (a1 + 0.3)**2``.
 

@@ -19,9 +19,6 @@ from stmg_bench.suites.matrix import joint_policy
 TINY = {"hidden_sizes": (16,), "batch_size": 16, "learning_starts": 16}
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread (conftest)
-
-
 def penalty(k: float = 0.0):
     return lambda: pettingzoo.make("parallel", "stmg/Penalty-v0", k=k)
 

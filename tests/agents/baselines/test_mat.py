@@ -18,9 +18,6 @@ PENALTY = {"k": -100.0}
 SMALL = {"n_envs": 2, "n_steps": 5, "n_epochs": 2, "n_embd": 16}  # tiny runs for the behaviour checks
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread (conftest)
-
-
 def penalty_env():
     return pettingzoo.make("parallel", "stmg/Penalty-v0", **PENALTY)
 

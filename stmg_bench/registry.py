@@ -48,6 +48,8 @@ from stmg_bench.contract import ContractError, algorithm_form, check_algorithm
 
 __all__ = [
     "register",
+    "canonical_json",
+    "LEGACY_TARGETS",
     "registered",
     "resolve",
     "load_object",
@@ -184,6 +186,41 @@ _REGISTRY: dict[str, RegistryEntry] = {
     "oaf": RegistryEntry("stmg_agents.baselines.oracles_followers:OraclesAndFollowers"),
     "oaf-tabularq": RegistryEntry("stmg_agents.baselines.oracles_followers:QLearningFollower"),
 }
+
+
+#: The variant classes that existed before variants became registry entries (their targets in old trial records),
+#: each with the name whose entry it is now: records made with them read back as that entry.
+LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
+    {
+        "stmg_bench.builtins:STEPScaledAlgorithm": "step-scaled",
+        "stmg_bench.builtins:STEPNoRegularizerAlgorithm": "step-beta0",
+        "stmg_bench.builtins:STEPTwoTimescalesAlgorithm": "step-timescales",
+        "stmg_bench.builtins:STEPBackwardAlgorithm": "step-backward",
+        "stmg_bench.builtins:STEPExploreAlgorithm": "step-explore",
+    }
+)
+
+
+def canonical_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """:meth:`ResolvedAlgorithm.to_json`'s form of ``data``, which may come from an older record.
+
+    A target of :data:`LEGACY_TARGETS` (a removed variant class) becomes its entry's class and overrides; empty
+    ``overrides`` are dropped. A resumed or re-rendered sweep compares saved records' arguments in this form.
+
+    Examples:
+        >>> old = {"name": "step-explore", "spec": "step-explore", "target": "stmg_bench.builtins:STEPExploreAlgorithm",
+        ...        "form": "sequential", "search_path": []}
+        >>> canonical_json(old) == resolve("step-explore").to_json()
+        True
+    """
+    out = dict(data)
+    if (name := LEGACY_TARGETS.get(out.get("target", ""))) is not None:
+        entry = _REGISTRY[name]
+        out["target"] = entry.target
+        out["overrides"] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in entry.overrides.items()}
+    if not out.get("overrides", True):
+        del out["overrides"]
+    return out
 
 
 def register(
@@ -330,18 +367,25 @@ class ResolvedAlgorithm:
         return self.load()(make_env, seed=seed, **self.settings(hyperparameters))
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON form for trial arguments; :meth:`from_json` rebuilds it in a worker."""
-        return {
+        """A JSON form for trial arguments; :meth:`from_json` rebuilds it in a worker.
+
+        ``overrides`` is written only for a variant, so that the records of every other algorithm keep the form they
+        had before variants became data (and a resumed or re-rendered sweep recognises them).
+        """
+        data: dict[str, Any] = {
             "name": self.name,
             "spec": self.spec,
             "target": self.target,
             "form": self.form,
             "search_path": list(self.search_path),
-            "overrides": {k: dict(v) if isinstance(v, Mapping) else v for k, v in self.overrides.items()},
         }
+        if self.overrides:
+            data["overrides"] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in self.overrides.items()}
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResolvedAlgorithm:
+        data = canonical_json(data)
         return cls(
             data["name"],
             data["spec"],

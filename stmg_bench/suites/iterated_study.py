@@ -43,7 +43,7 @@ from stmg_bench.args import command_line, parse_dataclass
 from stmg_bench.learning_curves import t_interval
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.iterated import FOLLOWER_MODELS, GAMES, make_env_factory, plan_trials
-from stmg_bench.suites.matrix_study import wilson_interval
+from stmg_bench.suites.matrix_stats import wilson_interval
 from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, provenance_lines, refuse_overwrite, sweep_span_s, write_csv
 

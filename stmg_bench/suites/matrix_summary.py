@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from stmg_bench.provenance import git_commit
-from stmg_bench.suites.matrix_study import TARGETS, game_margin, game_payoffs, wilson_interval
+from stmg_bench.suites.matrix_stats import TARGETS, game_margin, game_payoffs, wilson_interval
 from stmg_bench.sweep.reporting import write_csv
 
 __all__ = ["Args", "read_run", "run_settings", "summary_rows", "write_markdown", "run"]

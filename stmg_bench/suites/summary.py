@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from stmg_bench.provenance import git_commit
-from stmg_bench.suites.matrix_study import wilson_interval
+from stmg_bench.suites.matrix_stats import wilson_interval
 from stmg_bench.suites.matrix_summary import read_run, run_settings
 from stmg_bench.sweep.reporting import write_csv
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,17 @@ def _outdated(trials: list[Trial], results_dir: Path) -> list[Trial]:
     return outdated
 
 
+def _canonical(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's arguments with an ``algorithm`` (a :meth:`ResolvedAlgorithm.to_json`) in today's form, so that a
+    record written before a change of that form (variants as registry entries) still counts as the same trial."""
+    from stmg_bench.registry import canonical_json
+
+    out = dict(kwargs)
+    if isinstance(out.get("algorithm"), Mapping) and "target" in out["algorithm"]:
+        out["algorithm"] = canonical_json(out["algorithm"])
+    return out
+
+
 def _existing_records(trials: list[Trial], results_dir: Path) -> dict[str, dict[str, Any]]:
     """Records already on disk, checked to come from the same function and kwargs as the trials."""
     existing: dict[str, dict[str, Any]] = {}
@@ -152,7 +163,7 @@ def _existing_records(trials: list[Trial], results_dir: Path) -> dict[str, dict[
         if not record_path(results_dir, trial.key).exists():
             continue
         record = read_record(results_dir, trial.key)
-        if record["fn"] != trial.fn or record["kwargs"] != trial.kwargs:
+        if record["fn"] != trial.fn or _canonical(record["kwargs"]) != _canonical(trial.kwargs):
             stale.append(
                 f"{trial.key!r}: record has fn={record['fn']!r} kwargs={record['kwargs']!r}, "
                 f"trial has fn={trial.fn!r} kwargs={dict(trial.kwargs)!r}"

@@ -186,10 +186,10 @@ def test_a_random_order_policy_is_evaluated_and_labelled_under_every_order():
     orders = {"random:agent_0,agent_1", "random:agent_1,agent_0"}
     assert {key[2] for key in stats} == orders | {matrix_study.RANDOM_POOLED} and len(rows) == 2
     pooled = stats[("mixing", "copy-leader", matrix_study.RANDOM_POOLED)]
-    assert pooled["n"] == 2 and set(pooled["per_order_se"]) == {o.removeprefix("random:") for o in orders}
+    assert pooled.n == 2 and set(pooled.per_order_se or {}) == {o.removeprefix("random:") for o in orders}
     # with two agents the report lists the two orders, not the pooled row
     assert matrix_study.listed_orders(stats, "mixing", "copy-leader", ("random",)) == sorted(orders)
-    assert {row["order"] for row in rows} == {"random:agent_0,agent_1", "random:agent_1,agent_0"}
+    assert {row.order for row in rows} == {"random:agent_0,agent_1", "random:agent_1,agent_0"}
 
 
 def test_fixed_order_and_random_order_policies_are_reported_apart():
@@ -542,11 +542,19 @@ def test_the_nagent_suite_expands_to_generated_games_that_trials_label_under_eve
 def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_to_none():
     """The targets are the reference agent's: STEP and its registered variants get them (their levers are part of
     STEP), a baseline gets none; a target is met exactly when the SE share reaches it."""
+
+    def row(se: float) -> matrix_study.RowStats:
+        low, high = matrix_study.wilson_interval(round(se * 20), 20)
+        n = dict.fromkeys(("marginals", "rewards", "p_se", "replies", "margin"))
+        return matrix_study.RowStats(
+            20, se, low, high, 0.0, 1 - se, {}, ("a", "b"), **n, failing_seeds=[], dps=1.0, train_s=1.0
+        )
+
     stats = {
-        ("team-trap:4:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
-        ("general-sum:3:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
-        ("team-trap:4:0", "mappo", "possible_agents"): {"se": 0.0, "se_low": 0.0, "se_high": 0.16},
-        ("robust-sum:5:0", "step-backward", "possible_agents"): {"se": 0.90, "se_low": 0.7, "se_high": 0.97},
+        ("team-trap:4:0", "step-backward", "possible_agents"): row(0.90),
+        ("general-sum:3:0", "step-backward", "possible_agents"): row(0.90),
+        ("team-trap:4:0", "mappo", "possible_agents"): row(0.0),
+        ("robust-sum:5:0", "step-backward", "possible_agents"): row(0.90),
     }
     found = matrix_study.targets(stats, ["team-trap:4:0", "general-sum:3:0", "robust-sum:5:0"])
     assert [(text.split(" on ")[1], met) for text, met, _ in found] == [

@@ -163,3 +163,28 @@ def test_a_suites_settings_for_a_name_are_data_of_its_entry():
     assert suite_settings("control") == {"step": {"hyper_scale_by_width": True}}
     assert suite_settings("no-such-suite") == {}
     assert resolve("step").overrides == {}  # a suite's setting is not an override: the matrix suite never sees it
+
+
+def test_records_made_before_variants_were_entries_still_count_as_the_same_trials(tmp_path):
+    """A saved record whose algorithm is a removed variant class (``STEPExploreAlgorithm``), or a non-variant's record
+    without ``overrides``, is recognised by a re-rendered (``saved_only``) or resumed sweep: no RecordError."""
+    from stmg_bench.registry import LEGACY_TARGETS
+    from stmg_bench.sweep import Trial, run_sweep
+    from stmg_bench.sweep.records import write_record
+
+    legacy = {
+        "step-explore": {**resolve("step-explore").to_json(), "target": "stmg_bench.builtins:STEPExploreAlgorithm"},
+        "mappo": resolve("mappo").to_json(),
+    }
+    del legacy["step-explore"]["overrides"]
+    assert "overrides" not in legacy["mappo"]  # a non-variant writes the form it always had
+    assert set(LEGACY_TARGETS.values()) <= set(registered())
+    trials = []
+    for name, old in legacy.items():
+        kwargs = {"algorithm": resolve(name).to_json(), "seed": 0}
+        trials.append(Trial(key=name, fn="builtins:len", kwargs=kwargs))
+        write_record(
+            tmp_path, {"key": name, "fn": "builtins:len", "kwargs": {"algorithm": old, "seed": 0}, "result": 1}
+        )
+    records = run_sweep(trials, tmp_path, workers=1, saved_only=True, progress=False)
+    assert [r["result"] for r in records] == [1, 1]

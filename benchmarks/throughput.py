@@ -16,12 +16,18 @@ quarter of the run should be ~0).
 
 More sections (each skipped, with the reason, when its extra is missing):
 
-* ``mujoco``: joint steps/s on the nine MuJoCo sub-scenarios of Gymnasium-Robotics'
+* ``mujoco``: joint steps/s on the MuJoCo sub-scenarios (``--scenarios``, default all nine) of Gymnasium-Robotics'
   own ``mamujoco_v1`` parallel env, of ours (target: >= 1.3x the library's) and
   of ``stmg_v0`` of ours (target: >= 1.0x the library's), with the same actions,
   next to the floor of the AEC protocol itself: :class:`MinimalAEC`, an AEC env
   over the same parallel env that does nothing but hand out the parallel
   observations and collect the joint action, driven by the same loop;
+* ``physics``: the batched forms (:mod:`stmg_envs.vector` on ``mujoco.batch``) against the physical
+  limit: raw ``mujoco.batch.Batch`` stepping of the task's own model with random controls and the task's
+  frame skip, at the best of a grid of copies and thread counts; the batched STMG (random actions, one
+  array per rank) and the batched parallel form as joint steps/s and as a share of that limit (target:
+  the batched STMG >= 80%), next to today's path (our parallel env and ``stmg_v0``, one copy, from the
+  ``mujoco`` section of the same run: add ``mujoco`` to ``--sections``);
 * ``training``: the training speed of STEP, MAPPO and IPPO with the control
   preset on HalfCheetah 2x3 and Ant 2x4 against our parallel env's stepping
   speed (target: >= 50%), with a profile of each run (needs ``mujoco``);
@@ -36,6 +42,7 @@ Usage::
     python benchmarks/throughput.py                          # every section (~20 minutes on 2 cores)
     python benchmarks/throughput.py --sections matrix --steps 20000 --rounds 3
     python benchmarks/throughput.py --sections mujoco,training --rounds 3 --name throughput_mujoco
+    python benchmarks/throughput.py --sections mujoco,physics --scenarios HalfCheetah:2x3,Ant:2x4 --name throughput_physics
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from pettingzoo import AECEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 import stmg_envs
-from stmg_bench.args import parse_dataclass
+from stmg_bench.args import command_line, parse_dataclass
 from stmg_bench.cli import reported_errors
 from stmg_bench.provenance import git_commit
 from stmg_envs import stmg_v0
@@ -68,7 +75,26 @@ from stmg_envs.matrix import penalty
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-SECTIONS = ("matrix", "mujoco", "training", "onramp")
+SECTIONS = ("matrix", "mujoco", "physics", "training", "onramp")
+
+#: The STEP paper's nine Multi-Agent MuJoCo sub-scenarios: (registry ID, agent_conf).
+NINE_SUB_SCENARIOS = tuple(
+    (f"stmg/{scenario}-v0", conf)
+    for scenario, confs in (
+        ("Ant", ("2x4", "4x2", "8x1")),
+        ("HalfCheetah", ("2x3", "3x2", "6x1")),
+        ("ManySegmentAnt", ("2x3", "3x2", "6x1")),
+    )
+    for conf in confs
+)
+
+
+def scenario_name(task_id: str, conf: str) -> str:
+    """``("stmg/Ant-v0", "2x4")`` -> ``"Ant:2x4"`` (how ``--scenarios`` names a sub-scenario)."""
+    return f"{task_id.split('/')[1].removesuffix('-v0')}:{conf}"
+
+
+SCENARIO_NAMES = tuple(scenario_name(task_id, conf) for task_id, conf in NINE_SUB_SCENARIOS)
 
 
 @dataclass(frozen=True)
@@ -92,8 +118,24 @@ class Args:
     profile: bool = field(
         default=True,
         metadata={
-            "help": "where a training run misses its target, profile a second, shorter run (cProfile) and table where the time goes"
+            "help": "where a training run (or the physics section's batched STMG) misses its target, profile a second "
+            "run (cProfile) and table where the time goes"
         },
+    )
+    scenarios: tuple[str, ...] = field(
+        default=SCENARIO_NAMES,
+        metadata={"help": "MuJoCo sub-scenarios of the mujoco and physics sections, as Robot:conf (default: all nine)"},
+    )
+    physics_steps: int = field(
+        default=20_000,
+        metadata={"help": "joint steps (copies x time steps) per timed round, form and grid point (physics)"},
+    )
+    physics_copies: tuple[int, ...] = field(
+        default=(16, 64, 256), metadata={"help": "numbers of copies K of the physics section's grid"}
+    )
+    physics_threads: tuple[int, ...] = field(
+        default=tuple(sorted({1, os.cpu_count() or 1})),
+        metadata={"help": "simulation thread counts of the physics section's grid (mujoco.batch's nthread)"},
     )
     onramp_steps: int = field(default=300, metadata={"help": "joint steps per timed round in the onramp section"})
     sections: tuple[str, ...] = field(
@@ -116,6 +158,16 @@ class Args:
             )
         if unknown := [x for x in self.sections if x not in SECTIONS]:
             return f"unknown sections {unknown}; expected some of {list(SECTIONS)}"
+        if unknown := [x for x in self.scenarios if x not in SCENARIO_NAMES]:
+            return f"unknown scenarios {unknown}; expected some of {list(SCENARIO_NAMES)}"
+        if (
+            self.physics_steps < 1
+            or not self.physics_copies
+            or not self.physics_threads
+            or min(self.physics_copies) < 1
+            or min(self.physics_threads) < 1
+        ):
+            return "expected --physics-steps >= 1 and non-empty --physics-copies >= 1, --physics-threads >= 1"
         return None
 
 
@@ -145,7 +197,7 @@ def run_parallel(n_decisions: int, actions: list[int], seed: int) -> int:
     return done
 
 
-def run_aec(make: Callable[[], object], n_decisions: int, actions: list[int], seed: int) -> int:
+def run_aec(make: Callable[[], Any], n_decisions: int, actions: list[int], seed: int) -> int:
     """The standard AEC loop: ``agent_iter`` / ``last`` / ``step``, resetting when the episode ends."""
     env = make()
     done = 0
@@ -181,7 +233,7 @@ def time_variants(args: Args, actions: list[int]) -> dict[str, list[float]]:
         done = run(args.steps, actions, args.seed)
         return done / (time.perf_counter() - start)
 
-    return interleaved(args.rounds, {name: (lambda run=run: rate(run)) for name, run in VARIANTS.items()})
+    return interleaved(args.rounds, {name: functools.partial(rate, run) for name, run in VARIANTS.items()})
 
 
 def memory_growth(args: Args, actions: list[int]) -> tuple[float, float]:
@@ -307,22 +359,21 @@ def timed(fn: Callable[[], None], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-#: The STEP paper's nine Multi-Agent MuJoCo sub-scenarios: (registry ID, agent_conf).
-NINE_SUB_SCENARIOS = tuple(
-    (f"stmg/{scenario}-v0", conf)
-    for scenario, confs in (
-        ("Ant", ("2x4", "4x2", "8x1")),
-        ("HalfCheetah", ("2x3", "3x2", "6x1")),
-        ("ManySegmentAnt", ("2x3", "3x2", "6x1")),
-    )
-    for conf in confs
-)
 #: Where the training targets are measured.
 TRAINING_SCENARIOS = (("stmg/HalfCheetah-v0", "2x3"), ("stmg/Ant-v0", "2x4"))
 
 
-def mujoco_section(args: Args) -> tuple[list[str], list[dict], dict[tuple[str, str], float]]:
-    """Joint steps/s of Gymnasium-Robotics' own parallel env, ours, and stmg_v0 of ours, same actions."""
+def selected_scenarios(args: Args) -> list[tuple[str, str]]:
+    """The sub-scenarios of ``--scenarios``, as ``(task_id, conf)``, in the order of :data:`NINE_SUB_SCENARIOS`."""
+    return [(task_id, conf) for task_id, conf in NINE_SUB_SCENARIOS if scenario_name(task_id, conf) in args.scenarios]
+
+
+def mujoco_section(args: Args) -> tuple[list[str], list[dict], dict[tuple[str, str], dict[str, float]]]:
+    """Joint steps/s of Gymnasium-Robotics' own parallel env, ours, and stmg_v0 of ours, same actions.
+
+    Returns the table's lines, its rows, and every sub-scenario's median rates by driver (``library``, ``ours``,
+    ``stmg``, ``floor``): today's path, which the ``physics`` and ``training`` sections compare with.
+    """
     try:
         import pettingzoo
 
@@ -344,9 +395,10 @@ def mujoco_section(args: Args) -> tuple[list[str], list[dict], dict[tuple[str, s
         "| AEC floor steps/s | targets |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    rows, ours_rates = [], {}
+    rows: list[dict] = []
+    today: dict[tuple[str, str], dict[str, float]] = {}
     n = args.control_steps
-    for task_id, conf in NINE_SUB_SCENARIOS:
+    for task_id, conf in selected_scenarios(args):
         probe = pettingzoo.make("parallel", task_id, agent_conf=conf)
         rng = np.random.default_rng(args.seed)
         joints = [
@@ -377,7 +429,7 @@ def mujoco_section(args: Args) -> tuple[list[str], list[dict], dict[tuple[str, s
         ours_ratio, stmg_ratio = statistics.median(ours_ratios), statistics.median(stmg_ratios)
         met = ours_ratio >= 1.3 and stmg_ratio >= 1.0
         name = f"{task_id.split('/')[1].removesuffix('-v0')} {conf}"
-        ours_rates[(task_id, conf)] = rates["ours"]
+        today[(task_id, conf)] = rates
         lines.append(
             f"| {name} | {rates['library']:,.0f} | {rates['ours']:,.0f} | {ours_ratio:.2f}x "
             f"[{min(ours_ratios):.2f}-{max(ours_ratios):.2f}] | {rates['stmg']:,.0f} | {stmg_ratio:.2f}x "
@@ -399,7 +451,233 @@ def mujoco_section(args: Args) -> tuple[list[str], list[dict], dict[tuple[str, s
         for env in (library_env, ours_env, seq_env, floor_env.parallel_env):
             env.close()
     lines.append("")
-    return lines, rows, ours_rates
+    return lines, rows, today
+
+
+#: Random controls/actions cycle through this many pre-drawn time steps (drawing them is not what is timed).
+ACTION_POOL = 16
+#: The physics section's target: the batched STMG's share of the physics limit.
+PHYSICS_TARGET = 0.8
+
+
+def physics_limit_run(model: Any, frame_skip: int, copies: int, threads: int, steps: int, seed: int):
+    """Raw ``mujoco.batch`` stepping of ``model``: random controls, ``frame_skip`` substeps per time step.
+
+    Returns the timed run (joint steps/s of ``ceil(steps / copies)`` time steps of every copy). No resets: the
+    simulations run on from the model's defaults.
+    """
+    import mujoco.batch
+
+    batch = mujoco.batch.Batch(model, nsim=copies, nthread=threads)
+    ctrl = batch.bind("ctrl")
+    limited = model.actuator_ctrllimited.astype(bool)
+    low = np.where(limited, model.actuator_ctrlrange[:, 0], -1.0)
+    high = np.where(limited, model.actuator_ctrlrange[:, 1], 1.0)
+    pool = np.random.default_rng(seed).uniform(low, high, size=(ACTION_POOL, copies, model.nu))
+    time_steps = -(-steps // copies)
+
+    def run() -> float:
+        start = time.perf_counter()
+        for t in range(time_steps):
+            ctrl[:] = pool[t % ACTION_POOL]
+            batch.step(nstep=frame_skip)
+        return time_steps * copies / (time.perf_counter() - start)
+
+    return run
+
+
+def batched_runs(backend_fn: Callable[[], Any], copies: int, steps: int, seed: int) -> tuple[dict[str, Any], list]:
+    """The timed runs of the batched STMG (``"stmg"``) and the batched parallel form (``"parallel"``).
+
+    Each on its own backend from ``backend_fn()``, reset with ``seed``, stepped with random actions (one array of
+    ``copies`` actions per rank, or one ``(copies, agents, ...)`` array per joint step) through episode ends
+    (autoreset). A run returns joint steps/s of ``ceil(steps / copies)`` time steps of every copy. Also returns the
+    batches, to be closed.
+    """
+    from stmg_envs.vector import BatchedParallel, BatchedSTMG
+
+    stmg, parallel = BatchedSTMG(backend_fn()), BatchedParallel(backend_fn())
+    stmg.reset(seed=seed)
+    parallel.reset(seed=seed)
+    space: Any = stmg.single_action_space  # a Box: the MuJoCo tasks' actions
+    rng = np.random.default_rng(seed)
+    n_agents = stmg.num_agents
+    per_rank = rng.uniform(space.low, space.high, size=(ACTION_POOL, n_agents, copies, *space.shape))
+    per_rank = per_rank.astype(space.dtype)
+    joint = rng.uniform(space.low, space.high, size=(ACTION_POOL, copies, n_agents, *space.shape)).astype(space.dtype)
+    time_steps = -(-steps // copies)
+
+    def run_stmg() -> float:
+        start = time.perf_counter()
+        for t in range(time_steps):
+            ranks = per_rank[t % ACTION_POOL]
+            r = 0
+            while stmg.step(ranks[r]).time_step is None:  # the last rank's step ends the time step
+                r += 1
+        return time_steps * copies / (time.perf_counter() - start)
+
+    def run_parallel() -> float:
+        start = time.perf_counter()
+        for t in range(time_steps):
+            parallel.step(joint[t % ACTION_POOL])
+        return time_steps * copies / (time.perf_counter() - start)
+
+    return {"stmg": run_stmg, "parallel": run_parallel}, [stmg, parallel]
+
+
+def physics_section(args: Args, today: dict[tuple[str, str], dict[str, float]]) -> tuple[list[str], list[dict]]:
+    """The batched forms on ``mujoco.batch`` against the physics limit, beside today's path (the mujoco section's)."""
+    try:
+        from stmg_envs.registration import make_parallel
+        from stmg_envs.vector import MuJoCoBackend
+        from stmg_envs.vector.mujoco import batch_available
+
+        make_parallel("stmg/HalfCheetah-v0").close()
+    except ImportError as exc:
+        return [f"## Physics limit: skipped ({exc})", ""], []
+    if not batch_available():
+        import mujoco
+
+        return [f"## Physics limit: skipped (mujoco.batch needs MuJoCo >= 4.0, found {mujoco.__version__})", ""], []
+    grid = [(k, t) for k in args.physics_copies for t in args.physics_threads]
+    grid_text = ", ".join(f"{k}x{t}" for k, t in grid)
+    today_note = (
+        "Today's path is the `mujoco` section's above (one copy: `ours` is our parallel env, `stmg_v0` the "
+        "sequential game; measured in that section's own rounds of this run)."
+        if today
+        else "Today's path: not run (it comes from the `mujoco` section: add `mujoco` to `--sections`)."
+    )
+    lines = [
+        "## The batched forms against the physics limit (`mujoco.batch`)",
+        "",
+        f"Joint steps/s (copies x time steps), {args.physics_steps:,} joint steps per round, form and grid point, "
+        f"median of {args.rounds} interleaved rounds (every form at every grid point in each round; min-max of the "
+        "per-round ratios in brackets). Grid (copies x simulation threads): "
+        f"{grid_text}; each form is reported at its best grid point (in brackets). `physics limit`: "
+        "`mujoco.batch.Batch(model, nsim=K, nthread=T)` of the task's own model (the backend's), random controls "
+        "within the actuators' ranges, the task's frame skip per time step, no resets, no observations. `batched "
+        "STMG`: `BatchedSTMG` on `MuJoCoBackend(env, K, nthread=T)` (what `stmg_envs.vector.batched_stmg(id, K, "
+        "backend='mujoco')` builds, there with nthread=0, all CPUs), random actions, one array of K actions per "
+        "rank, through episode ends; `batched parallel`: `BatchedParallel` on the same backend, one (K, agents, "
+        f"...) array per joint step. {today_note} Target: the batched STMG >= {PHYSICS_TARGET:.0%} of the physics "
+        "limit.",
+        "",
+        "| sub-scenario | physics limit steps/s | batched STMG steps/s | STMG / limit | target >= "
+        f"{PHYSICS_TARGET:.0%} | batched parallel steps/s | parallel / limit | stmg_v0 steps/s (today) "
+        "| batched STMG / stmg_v0 | ours steps/s (today) | batched parallel / ours |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    grid_lines = [
+        "Every grid point (median joint steps/s):",
+        "",
+        "| sub-scenario | copies | threads | physics limit | batched STMG | batched parallel |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def native_backend(env_fn: Callable[[], Any], copies: int, threads: int) -> Any:
+        return MuJoCoBackend(env_fn(), copies, nthread=threads)
+
+    rows: list[dict] = []
+    profiles: list[tuple[str, Any]] = []
+    forms = ("physics", "stmg", "parallel")
+    for task_id, conf in selected_scenarios(args):
+        name = f"{task_id.split('/')[1].removesuffix('-v0')} {conf}"
+        env_fn = functools.partial(make_parallel, task_id, agent_conf=conf)
+        probe = MuJoCoBackend(env_fn(), 1, nthread=1)
+        model, frame_skip = probe.batch.get_model(0), probe.frame_skip
+        probe.close()
+        runs: dict[str, Callable[[], float]] = {}
+        to_close: list = []
+        for k, threads in grid:
+            runs[f"physics {k} {threads}"] = physics_limit_run(
+                model, frame_skip, k, threads, args.physics_steps, args.seed
+            )
+            batched, batches = batched_runs(
+                functools.partial(native_backend, env_fn, k, threads), k, args.physics_steps, args.seed
+            )
+            to_close += batches
+            for form, run in batched.items():
+                runs[f"{form} {k} {threads}"] = run
+        per_round = interleaved(args.rounds, runs)
+        rates = medians(per_round)
+        best: dict[str, tuple[int, int]] = {}
+        for form in forms:
+            at_point = {point: rates[f"{form} {point[0]} {point[1]}"] for point in grid}
+            best[form] = max(at_point, key=at_point.__getitem__)
+        best_key = {form: f"{form} {best[form][0]} {best[form][1]}" for form in forms}
+        limit = rates[best_key["physics"]]
+        shares, share_ranges = {}, {}
+        for form in ("stmg", "parallel"):
+            ratios = [b / p for b, p in zip(per_round[best_key[form]], per_round[best_key["physics"]])]
+            shares[form] = rates[best_key[form]] / limit
+            share_ranges[form] = f"[{min(ratios):.0%}-{max(ratios):.0%}]"
+        share = shares["stmg"]
+        met = share >= PHYSICS_TARGET
+        verdict = (
+            f"met (+{(share - PHYSICS_TARGET) * 100:.0f} points)"
+            if met
+            else f"NOT met ({(PHYSICS_TARGET - share) * 100:.0f} points short: needs {PHYSICS_TARGET / share:.2f}x)"
+        )
+        at = {form: f"{rates[best_key[form]]:,.0f} ({best[form][0]}x{best[form][1]})" for form in forms}
+        old = today.get((task_id, conf))
+        # Today's path: stmg_v0 against the batched STMG, our parallel env against the batched parallel form.
+        stmg_speedup = rates[best_key["stmg"]] / old["stmg"] if old else None
+        parallel_speedup = rates[best_key["parallel"]] / old["ours"] if old else None
+        stmg_text, parallel_text = (f"{x:.1f}x" if x else "not run" for x in (stmg_speedup, parallel_speedup))
+        old_stmg, old_ours = (f"{old['stmg']:,.0f}", f"{old['ours']:,.0f}") if old else ("not run", "not run")
+        lines.append(
+            f"| {name} | {at['physics']} | {at['stmg']} | {share:.0%} {share_ranges['stmg']} | {verdict} | "
+            f"{at['parallel']} | {shares['parallel']:.0%} {share_ranges['parallel']} | {old_stmg} | {stmg_text} | "
+            f"{old_ours} | {parallel_text} |"
+        )
+        rows.append(
+            {
+                "section": "physics",
+                "variant": name,
+                "physics_steps_per_s": round(limit),
+                "physics_copies": best["physics"][0],
+                "physics_threads": best["physics"][1],
+                "batched_stmg_steps_per_s": round(rates[best_key["stmg"]]),
+                "batched_stmg_copies": best["stmg"][0],
+                "batched_stmg_threads": best["stmg"][1],
+                "batched_parallel_steps_per_s": round(rates[best_key["parallel"]]),
+                "batched_parallel_copies": best["parallel"][0],
+                "batched_parallel_threads": best["parallel"][1],
+                "stmg_vs_physics": round(share, 3),
+                "parallel_vs_physics": round(shares["parallel"], 3),
+                "met": met,
+                "stmg_steps_per_s": round(old["stmg"]) if old else None,
+                "ours_steps_per_s": round(old["ours"]) if old else None,
+                "batched_stmg_vs_stmg": round(stmg_speedup, 2) if stmg_speedup is not None else None,
+                "batched_parallel_vs_ours": round(parallel_speedup, 2) if parallel_speedup is not None else None,
+            }
+        )
+        for k, threads in grid:
+            point = [rates[f"{form} {k} {threads}"] for form in forms]
+            grid_lines.append(f"| {name} | {k} | {threads} | " + " | ".join(f"{r:,.0f}" for r in point) + " |")
+            rows.append(
+                {
+                    "section": "physics grid",
+                    "variant": f"{name} {k}x{threads}",
+                    "copies": k,
+                    "threads": threads,
+                    **{f"{form}_grid_steps_per_s": round(r) for form, r in zip(forms, point)},
+                }
+            )
+        if args.profile and not met:  # a second, profiled run (the profiler slows what it measures)
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(runs[best_key["stmg"]])
+            k, threads = best["stmg"]
+            profiles.append((f"the batched STMG on {name} ({k}x{threads}, one round)", pstats.Stats(profiler)))
+        for batch in to_close:
+            batch.close()
+    lines += ["", *grid_lines, ""]
+    for title, stats in profiles:
+        lines += profile_lines(title, stats)
+    return lines, rows
 
 
 def training_section(args: Args, ours_rates: dict[tuple[str, str], float]) -> tuple[list[str], list[dict]]:
@@ -550,7 +828,7 @@ def onramp_section(args: Args) -> tuple[list[str], list[dict]]:
     cases: dict[str, tuple[Callable[[], None], str, float]] = {}
     for difficulty in ("easy", "medium", "hard"):
         env = OnRampMergeEnv(difficulty)
-        cases[f"OnRampMerge {difficulty} (parallel)"] = (lambda env=env: random_parallel(env), "per difficulty", 0.2)
+        cases[f"OnRampMerge {difficulty} (parallel)"] = (functools.partial(random_parallel, env), "per difficulty", 0.2)
     five = OnRampMergeEnv("medium", num_controlled=1)  # medium allows four human drivers
     cases["OnRampMerge, 1 controlled + 4 human (parallel)"] = (lambda: random_parallel(five, FIVE_VEHICLES), "5", 0.2)
     five_seq = stmg_v0(OnRampMergeEnv("medium", num_controlled=1))
@@ -568,7 +846,7 @@ def onramp_section(args: Args) -> tuple[list[str], list[dict]]:
     cases["highway-env merge-v0 at 5 Hz"] = (lambda: random_merge(merge_5hz), "5", 0.2)
     cases["highway-env merge-v0 (default, 1 Hz)"] = (lambda: random_merge(merge_1hz), "5", 1.0)
     rates = medians(
-        interleaved(args.rounds, {name: (lambda fn=fn: timed(fn, n)) for name, (fn, _, _) in cases.items()})
+        interleaved(args.rounds, {name: functools.partial(timed, fn, n) for name, (fn, _, _) in cases.items()})
     )
     for name, (_, vehicles, sim_dt) in cases.items():
         lines.append(f"| {name} | {vehicles} | {rates[name]:,.0f} | {rates[name] * sim_dt:,.0f} |")
@@ -635,10 +913,11 @@ def main() -> None:
     args = parse_args()
     actions = actions_for(4096, args.seed)
     started = time.perf_counter()
+    command = f"python benchmarks/throughput.py {command_line(args, skip=('out',))}".strip()
     lines = [
         f"# Throughput ({args.name})",
         "",
-        f"Written by `benchmarks/throughput.py` at commit `{git_commit() or 'not recorded'}` (sections {','.join(args.sections)}, rounds={args.rounds}, "
+        f"Written by `{command}` at commit `{git_commit() or 'not recorded'}` (sections {','.join(args.sections)}, rounds={args.rounds}, "
         f"seed={args.seed}) on {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"stmg-envs {stmg_envs.__version__}.",
         "",
@@ -648,11 +927,16 @@ def main() -> None:
         section, section_rows, _ = matrix_section(args, actions)
         lines += section
         rows += section_rows
-    ours_rates: dict[tuple[str, str], float] = {}
+    today: dict[tuple[str, str], dict[str, float]] = {}
     if "mujoco" in args.sections:
-        section, section_rows, ours_rates = mujoco_section(args)
+        section, section_rows, today = mujoco_section(args)
         lines += section
         rows += section_rows
+    if "physics" in args.sections:
+        section, section_rows = physics_section(args, today)
+        lines += section
+        rows += section_rows
+    ours_rates = {key: rates["ours"] for key, rates in today.items()}
     if "training" in args.sections:
         if not ours_rates:
             lines += ["## Training: skipped (it compares with the mujoco section's env speeds; add `mujoco`)", ""]

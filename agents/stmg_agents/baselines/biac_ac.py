@@ -107,6 +107,8 @@ class BiACConfig(KeywordConfig):
         max_grad_norm: Gradient-norm clip of each network (code: 10).
     """
 
+    tuple_fields = ("hidden_sizes",)
+
     n_envs: int = 1
     hidden_sizes: tuple[int, ...] = (30, 30)
     learning_rate: float = 1e-3
@@ -121,11 +123,6 @@ class BiACConfig(KeywordConfig):
     exploration_decay: float = 0.9
     exploration_decay_interval: int = 500
     max_grad_norm: float = 10.0
-
-    def __post_init__(self) -> None:
-        if isinstance(self.hidden_sizes, list):
-            object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
-        self.validate()
 
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` naming the field, what it expects and what it got."""

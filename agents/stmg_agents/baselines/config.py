@@ -31,6 +31,7 @@ from stmg_agents.schedules import check_ent_coef
 
 __all__ = [
     "KeywordConfig",
+    "PPOFields",
     "SharedPPOConfig",
     "IPPOConfig",
     "MAPPOConfig",
@@ -114,10 +115,26 @@ class KeywordConfig:
     :meth:`constructor_signature` tells the harness (:func:`stmg_bench.contract.accepted_hyperparameters`) which
     names an algorithm that takes ``**hyperparameters`` accepts, so a suite's shared settings it has no use for
     are not passed to it.
+
+    Checks go in :meth:`validate` (each subclass calls ``super().validate()`` first); ``__post_init__`` runs it
+    once, after turning a list given for a field named in :attr:`tuple_fields` into a tuple.
     """
 
     #: The algorithm's name in error messages (default: the config class's name).
     algorithm_label: ClassVar[str | None] = None
+    #: Tuple-typed fields that also accept a list, stored as a tuple before :meth:`validate` runs.
+    tuple_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self.tuple_fields:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field (run once, on construction); raise ``ValueError`` saying what was expected and what
+        was given. The base checks nothing."""
 
     @classmethod
     def from_kwargs(cls: type[_ConfigT], hyper_parameters: Mapping[str, Any]) -> _ConfigT:
@@ -167,18 +184,22 @@ class KeywordConfig:
 
 
 @dataclass(frozen=True)
-class SharedPPOConfig(KeywordConfig):
-    """PPO hyper-parameters shared by :class:`IPPOConfig` and :class:`MAPPOConfig`.
+class PPOFields(KeywordConfig):
+    """The PPO settings of every PPO-family config (MAPPO/IPPO, HAPPO, MAT): one name, doc and check for each.
+
+    The nine fields below are declared here, in this order, and come first in every subclass (a subclass
+    re-declares one only to change its default). The other shared settings are declared by the subclasses that
+    have them, where each wants it in its field order, and are documented and checked here when declared:
+    one name per setting across the algorithms.
 
     Attributes:
-        n_envs: Copies of the environment stepped in lock-step per rollout
-            (MAPPO's ``n_rollout_threads``).
-        n_steps: Joint steps per environment copy per rollout (MAPPO's
-            ``episode_length``); one update uses ``n_envs * n_steps`` joint steps.
-        learning_rate: Adam step size (actor and critic).
+        n_envs: Copies of the environment stepped in lock-step per rollout (MAPPO's and HARL's
+            ``n_rollout_threads``).
+        n_steps: Joint steps per environment copy per rollout (MAPPO's and HARL's ``episode_length``); one
+            update uses ``n_envs * n_steps`` joint steps.
+        learning_rate: Adam step size.
         n_epochs: Passes over each rollout (MAPPO's ``ppo_epoch``).
-        n_minibatches: Mini-batches per epoch; must divide the number of
-            agent-samples of a rollout.
+        n_minibatches: Mini-batches per epoch.
         gamma: Discount factor.
         gae_lambda: GAE lambda.
         clip_range: PPO ratio clip.
@@ -187,16 +208,16 @@ class SharedPPOConfig(KeywordConfig):
             stored as a tuple).
         vf_coef: Value-loss coefficient.
         max_grad_norm: Gradient-norm clip.
-        hidden_sizes: Hidden layer widths of the actor and of the critic.
-        activation: ``"relu"`` (MAPPO default) or ``"tanh"`` (SB3 default).
-        normalize_advantage: Standardise advantages per mini-batch.
+        hidden_sizes: Hidden layer widths of the actor(s) and of the critic.
+        activation: ``"relu"`` (MAPPO's and HARL's default) or ``"tanh"`` (SB3's default).
+        normalize_advantage: Standardise the advantages.
         adam_eps: Adam epsilon (MAPPO uses 1e-5).
-        agent_indicator: Append a one-hot agent id to each agent's observation,
-            so that the shared policy can act differently per agent.
-        torch_num_threads: Deprecated (removed in the next release): torch's thread count is the
-            caller's setting (:mod:`stmg_agents.threads`; the benchmark harness runs every trial with
-            one thread). A number warns when the agent is built and sets that many threads during
-            ``learn`` only (restored afterwards); ``None``, the default, leaves the count alone.
+        agent_indicator: Append a one-hot agent id to each agent's observation, so that a shared network can act
+            differently per agent.
+        feature_norm: LayerNorm on the network inputs (MAPPO's and HARL's ``use_feature_normalization``).
+        value_norm: Normalise value targets with running statistics (MAPPO's ValueNorm, HARL's ``use_valuenorm``).
+        huber_delta: Huber-loss threshold of the value loss; None uses squared error.
+        clip_value_loss: Clip the value update around the rollout's values.
     """
 
     n_envs: int = 4
@@ -207,6 +228,59 @@ class SharedPPOConfig(KeywordConfig):
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_range: float = 0.2
+    ent_coef: float | tuple[float, float] = 0.01
+
+    def validate(self) -> None:
+        """Check the PPO fields this config has (a list ``ent_coef`` becomes a tuple); subclasses add their own."""
+        super().validate()
+        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches"):
+            _expect_int(name, getattr(self, name), 1)
+        _expect_float("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
+        _expect_float("gamma", self.gamma, 0.0, 1.0)
+        _expect_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        _expect_float("clip_range", self.clip_range, 0.0, math.inf, low_open=True)
+        object.__setattr__(self, "ent_coef", check_ent_coef(self.ent_coef, "`ent_coef`", allow_callable=False))
+        # the shared settings a subclass declares (in its own field order), checked here by name
+        declared = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        if "vf_coef" in declared:
+            _expect_float("vf_coef", declared["vf_coef"], 0.0, math.inf)
+        for name, high in (("max_grad_norm", math.inf), ("adam_eps", 1.0)):
+            if name in declared:
+                _expect_float(name, declared[name], 0.0, high, low_open=True)
+        if "hidden_sizes" in declared:
+            check_hidden_sizes(declared["hidden_sizes"])
+        if "activation" in declared:
+            _expect_choice("activation", declared["activation"], ("relu", "tanh"))
+        if declared.get("huber_delta") is not None:
+            _expect_float("huber_delta", declared["huber_delta"], 0.0, math.inf, low_open=True)
+        flags = ("normalize_advantage", "agent_indicator", "feature_norm", "value_norm", "clip_value_loss")
+        check_bools(self, *(name for name in flags if name in declared))
+
+    def check_minibatches_fit(self, what: str, hint: str = "") -> None:
+        """Raise unless ``n_minibatches <= n_envs * n_steps`` (``what``: those samples; ``hint``: how to fix)."""
+        if self.n_minibatches > self.n_envs * self.n_steps:
+            raise ValueError(
+                f"expected `n_minibatches` <= n_envs * n_steps = {self.n_envs * self.n_steps} ({what}), "
+                f"got {self.n_minibatches}{hint}."
+            )
+
+
+@dataclass(frozen=True)
+class SharedPPOConfig(PPOFields):
+    """PPO hyper-parameters shared by :class:`IPPOConfig` and :class:`MAPPOConfig` (besides :class:`PPOFields`').
+
+    Attributes:
+        learning_rate: Adam step size (actor and critic).
+        n_minibatches: Mini-batches per epoch; must divide the number of
+            agent-samples of a rollout.
+        hidden_sizes: Hidden layer widths of the actor and of the critic.
+        normalize_advantage: Standardise advantages per mini-batch.
+        torch_num_threads: Deprecated (removed in the next release): torch's thread count is the
+            caller's setting (:mod:`stmg_agents.threads`; the benchmark harness runs every trial with
+            one thread). A number warns when the agent is built and sets that many threads during
+            ``learn`` only (restored afterwards); ``None``, the default, leaves the count alone.
+    """
+
     ent_coef: float | tuple[float, float] = 0.05
     vf_coef: float = 1.0
     max_grad_norm: float = 10.0
@@ -217,22 +291,8 @@ class SharedPPOConfig(KeywordConfig):
     agent_indicator: bool = True
     torch_num_threads: int | None = None
 
-    def __post_init__(self) -> None:
-        _expect_int("n_envs", self.n_envs, 1)
-        _expect_int("n_steps", self.n_steps, 1)
-        _expect_int("n_epochs", self.n_epochs, 1)
-        _expect_int("n_minibatches", self.n_minibatches, 1)
-        _expect_float("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
-        _expect_float("gamma", self.gamma, 0.0, 1.0)
-        _expect_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
-        _expect_float("clip_range", self.clip_range, 0.0, math.inf, low_open=True)
-        object.__setattr__(self, "ent_coef", check_ent_coef(self.ent_coef, "`ent_coef`", allow_callable=False))
-        _expect_float("vf_coef", self.vf_coef, 0.0, math.inf)
-        _expect_float("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
-        _expect_float("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True)
-        check_hidden_sizes(self.hidden_sizes)
-        _expect_choice("activation", self.activation, ("relu", "tanh"))
-        check_bools(self, "normalize_advantage", "agent_indicator")
+    def validate(self) -> None:
+        super().validate()
         if self.torch_num_threads is not None:
             _expect_int("torch_num_threads", self.torch_num_threads, 1)
 
@@ -280,15 +340,13 @@ class IPPOConfig(SharedPPOConfig):
 class MAPPOConfig(SharedPPOConfig):
     """Hyper-parameters of :class:`~stmg_agents.baselines.MAPPO`.
 
+    ``clip_value_loss``, ``value_norm``, ``huber_delta`` and ``feature_norm`` are documented by :class:`PPOFields`.
+
     Attributes (besides those of :class:`SharedPPOConfig`):
         critic_learning_rate: Critic step size; None uses ``learning_rate``.
         critic_input: ``"state"`` feeds ``parallel_env.state()`` to the critic;
             ``"concat_obs"`` feeds the concatenation of every agent's encoded
             observation (for environments without ``state()``).
-        clip_value_loss: Clip the value update around the rollout's values.
-        value_norm: Normalise value targets with running statistics (MAPPO's ValueNorm).
-        huber_delta: Huber-loss threshold of the value loss; None uses squared error.
-        feature_norm: LayerNorm on the network inputs (MAPPO's feature normalisation).
 
     Examples:
         >>> MAPPOConfig(critic_input="concat_obs").critic_input
@@ -302,11 +360,8 @@ class MAPPOConfig(SharedPPOConfig):
     huber_delta: float | None = 10.0
     feature_norm: bool = True
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def validate(self) -> None:
+        super().validate()
         if self.critic_learning_rate is not None:
             _expect_float("critic_learning_rate", self.critic_learning_rate, 0.0, math.inf, low_open=True)
         _expect_choice("critic_input", self.critic_input, ("state", "concat_obs"))
-        check_bools(self, "clip_value_loss", "value_norm", "feature_norm")
-        if self.huber_delta is not None:
-            _expect_float("huber_delta", self.huber_delta, 0.0, math.inf, low_open=True)

@@ -44,7 +44,6 @@ Version history:
 from __future__ import annotations
 
 import io
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,13 +55,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 # The config helpers and the error hints of MAPPO's configuration (same package), reused as they are.
-from stmg_agents.baselines.config import (
-    KeywordConfig,
-    _expect_choice,
-    _expect_float,
-    _expect_int,
-    check_bools,
-)
+from stmg_agents.baselines.config import PPOFields, _expect_choice
 from stmg_agents.baselines.mappo_networks import CentralCritic, SharedActor, ValueNorm
 from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
 from stmg_agents.baselines.observation_encoding import SharedObservationEncoder, flatten_observation_fn
@@ -70,7 +63,7 @@ from stmg_agents.baselines.persistence import read_archive, write_archive
 from stmg_agents.baselines.rng import GlobalRngScope
 from stmg_agents.baselines.shared_policy_env import env_action_converter
 from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss, huber
-from stmg_agents.schedules import check_ent_coef, ent_coef_at
+from stmg_agents.schedules import ent_coef_at
 from stmg_envs.wrappers.priority_order import parse_order
 
 __all__ = ["HAPPO", "HAPPOConfig", "AgentBatch", "SequentialUpdate"]
@@ -80,32 +73,23 @@ _ALGORITHM = "HAPPO"
 
 
 @dataclass(frozen=True)
-class HAPPOConfig(KeywordConfig):
+class HAPPOConfig(PPOFields):
     """Hyper-parameters of :class:`HAPPO`; the defaults are HARL's HAPPO defaults at this project's rollout size.
 
+    The PPO settings are documented and checked by :class:`~stmg_agents.baselines.config.PPOFields`; below, what
+    differs for HAPPO.
+
     Attributes:
-        n_envs: Copies of the environment stepped in lock-step per rollout (HARL's ``n_rollout_threads``).
-        n_steps: Joint steps per copy per rollout (HARL's ``episode_length``); one update uses
-            ``n_envs * n_steps`` joint steps.
         learning_rate: Adam step size of every actor and of the critic.
         n_epochs: Passes over the rollout per agent, and for the critic (HARL's ``ppo_epoch``, ``critic_epoch``).
         n_minibatches: Mini-batches per pass (HARL's ``actor_num_mini_batch``); at most ``n_envs * n_steps``.
-        gamma: Discount factor.
-        gae_lambda: GAE lambda.
         clip_range: PPO ratio clip, of the actors and of the value loss.
-        ent_coef: Entropy bonus, or ``(start, end)``: a bonus moving linearly from ``start`` at the start of
-            ``learn`` to ``end`` at its end (:mod:`stmg_agents.schedules`; a list is stored as a tuple).
         max_grad_norm: Gradient-norm clip of each actor and of the critic.
-        hidden_sizes: Hidden widths of every actor and of the critic.
-        activation: ``"relu"`` (HARL's default) or ``"tanh"``.
+        hidden_sizes: Hidden widths of every actor and of the critic (a list is stored as a tuple).
         feature_norm: LayerNorm on the network inputs and hidden layers (HARL's ``use_feature_normalization``).
         critic_input: ``"concat_obs"``: every agent's flattened observation, concatenated in ``possible_agents``
             order (zero-padded to the longest); ``"state"``: ``parallel_env.state()``.
-        value_norm: Normalise value targets with running statistics (HARL's ``use_valuenorm``).
-        huber_delta: Huber-loss threshold of the value loss; None: squared error.
-        clip_value_loss: Clip the value update around the rollout's values.
         normalize_advantage: Standardise the advantages over the rollout (all agents together).
-        adam_eps: Adam epsilon.
 
     Examples:
         >>> HAPPOConfig(n_envs=2).n_envs * HAPPOConfig(n_envs=2).n_steps
@@ -117,16 +101,8 @@ class HAPPOConfig(KeywordConfig):
     """
 
     algorithm_label: ClassVar[str | None] = "HAPPO"
+    tuple_fields = ("hidden_sizes",)
 
-    n_envs: int = 4
-    n_steps: int = 25
-    learning_rate: float = 5e-4
-    n_epochs: int = 5
-    n_minibatches: int = 1
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    ent_coef: float | tuple[float, float] = 0.01
     max_grad_norm: float = 10.0
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: Literal["relu", "tanh"] = "relu"
@@ -138,34 +114,11 @@ class HAPPOConfig(KeywordConfig):
     normalize_advantage: bool = True
     adam_eps: float = 1e-5
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         """Check every field once; errors say what was expected and what was given."""
-        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches"):
-            _expect_int(name, getattr(self, name), 1)
-        if self.n_minibatches > self.n_envs * self.n_steps:
-            raise ValueError(
-                f"expected `n_minibatches` <= n_envs * n_steps = {self.n_envs * self.n_steps} (the samples of each "
-                f"agent per rollout), got {self.n_minibatches}; lower it or raise n_envs or n_steps."
-            )
-        _expect_float("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
-        _expect_float("gamma", self.gamma, 0.0, 1.0)
-        _expect_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
-        _expect_float("clip_range", self.clip_range, 0.0, math.inf, low_open=True)
-        object.__setattr__(self, "ent_coef", check_ent_coef(self.ent_coef, "`ent_coef`", allow_callable=False))
-        _expect_float("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
-        _expect_float("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True)
-        sizes = tuple(self.hidden_sizes) if isinstance(self.hidden_sizes, (list, tuple)) else None
-        if not sizes or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in sizes):
-            raise ValueError(
-                f"expected `hidden_sizes` to be a non-empty tuple of positive ints such as (64, 64), "
-                f"got {self.hidden_sizes!r}."
-            )
-        object.__setattr__(self, "hidden_sizes", sizes)
-        _expect_choice("activation", self.activation, ("relu", "tanh"))
+        super().validate()
+        self.check_minibatches_fit("the samples of each agent per rollout", "; lower it or raise n_envs or n_steps")
         _expect_choice("critic_input", self.critic_input, ("concat_obs", "state"))
-        check_bools(self, "feature_norm", "value_norm", "clip_value_loss", "normalize_advantage")
-        if self.huber_delta is not None:
-            _expect_float("huber_delta", self.huber_delta, 0.0, math.inf, low_open=True)
 
 
 class AgentBatch(NamedTuple):

@@ -103,6 +103,7 @@ class MADDPGConfig(KeywordConfig):
     """
 
     algorithm_label: ClassVar[str | None] = "MADDPG"
+    tuple_fields = ("hidden_sizes",)
 
     n_envs: int = 4
     """Copies of the game stepped in lock-step; each joint step of each copy is one of ``num_timesteps``."""
@@ -134,11 +135,6 @@ class MADDPGConfig(KeywordConfig):
     """``Discrete`` actions: temperature of the Gumbel-softmax whose gradient the policy update follows."""
     action_reg: float = 1e-3
     """Weight of the penalty on the actor's squared pre-activations (logits, or the pre-``tanh`` outputs)."""
-
-    def __post_init__(self) -> None:
-        if isinstance(self.hidden_sizes, list):
-            object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
-        self.validate()
 
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` saying what was expected, what was given and how to fix it."""

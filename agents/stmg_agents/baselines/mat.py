@@ -68,7 +68,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from stmg_agents.baselines.config import KeywordConfig, _expect_float, _expect_int, check_bools
+from stmg_agents.baselines.config import PPOFields, _expect_float, _expect_int
 from stmg_agents.baselines.env_source import resolve_env_source
 from stmg_agents.baselines.mappo_networks import ValueNorm
 from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
@@ -78,7 +78,7 @@ from stmg_agents.baselines.rng import GlobalRngScope
 from stmg_agents.baselines.shared_policy_env import env_action_converter
 from stmg_agents.distributions import categorical_evaluate, categorical_sample, gaussian_evaluate, gaussian_sample
 from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss, huber
-from stmg_agents.schedules import check_ent_coef, ent_coef_at
+from stmg_agents.schedules import ent_coef_at
 
 __all__ = ["MAT", "MATConfig", "MATNetwork", "MAX_JOINT_ACTIONS"]
 
@@ -90,46 +90,29 @@ _WEIGHTS = "mat_state.pt"
 
 
 @dataclass(frozen=True)
-class MATConfig(KeywordConfig):
+class MATConfig(PPOFields):
     """Hyper-parameters of :class:`MAT` (small defaults, so that the matrix games run fast).
 
+    The PPO settings are documented and checked by :class:`~stmg_agents.baselines.config.PPOFields`; below, what
+    differs for MAT and its own fields.
+
     Attributes:
-        n_envs: Copies of the environment stepped in lock-step per rollout.
-        n_steps: Joint steps per copy per rollout; one update uses ``n_envs * n_steps`` joint steps.
         learning_rate: Adam step size (encoder and decoder share one optimiser, as in the reference).
-        n_epochs: Passes over each rollout.
         n_minibatches: Mini-batches per epoch (of the rollout's joint steps, each with all its agents);
             at most ``n_envs * n_steps``.
-        gamma: Discount factor.
-        gae_lambda: GAE lambda.
         clip_range: PPO ratio clip (also the value clip when ``clip_value_loss``).
-        ent_coef: Entropy bonus, or ``(start, end)``: a bonus that moves linearly over each ``learn``
-            (:mod:`stmg_agents.schedules`; a list is stored as a tuple).
-        vf_coef: Value-loss coefficient.
         max_grad_norm: Gradient-norm clip of all parameters together.
         n_blocks: Transformer blocks of the encoder and of the decoder (each).
         n_embd: Embedding width.
         n_heads: Attention heads; must divide ``n_embd``.
         normalize_advantage: Standardise the advantages over each rollout.
-        value_norm: Normalise value targets with running statistics (MAPPO's ValueNorm, as the reference).
-        clip_value_loss: Clip the value update around the rollout's values.
         huber_delta: Huber threshold of the value loss; None uses the squared error (halved).
-        adam_eps: Adam epsilon.
         agent_indicator: Append a one-hot agent id to each observation (needed where agents see the same thing).
         log_std_init: Initial log standard deviation of ``Box`` actions (ignored for ``Discrete``).
     """
 
     algorithm_label: ClassVar[str | None] = "MAT"
 
-    n_envs: int = 4
-    n_steps: int = 25
-    learning_rate: float = 5e-4
-    n_epochs: int = 5
-    n_minibatches: int = 1
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    ent_coef: float | tuple[float, float] = 0.01
     vf_coef: float = 1.0
     max_grad_norm: float = 10.0
     n_blocks: int = 1
@@ -143,39 +126,22 @@ class MATConfig(KeywordConfig):
     agent_indicator: bool = True
     log_std_init: float = 0.0
 
-    def __post_init__(self) -> None:
-        self.validate()
-
     def validate(self) -> None:
         """Check every field (run on construction); a list ``ent_coef`` becomes a tuple.
 
         Raises:
             ValueError: a field out of range, saying what was expected and what was given.
         """
-        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches", "n_blocks", "n_embd", "n_heads"):
+        super().validate()
+        for name in ("n_blocks", "n_embd", "n_heads"):
             _expect_int(name, getattr(self, name), 1)
-        _expect_float("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
-        _expect_float("gamma", self.gamma, 0.0, 1.0)
-        _expect_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
-        _expect_float("clip_range", self.clip_range, 0.0, math.inf, low_open=True)
-        object.__setattr__(self, "ent_coef", check_ent_coef(self.ent_coef, "`ent_coef`", allow_callable=False))
-        _expect_float("vf_coef", self.vf_coef, 0.0, math.inf)
-        _expect_float("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
-        _expect_float("adam_eps", self.adam_eps, 0.0, 1.0, low_open=True)
         _expect_float("log_std_init", self.log_std_init, -20.0, 2.0)
-        if self.huber_delta is not None:
-            _expect_float("huber_delta", self.huber_delta, 0.0, math.inf, low_open=True)
-        check_bools(self, "normalize_advantage", "value_norm", "clip_value_loss", "agent_indicator")
         if self.n_embd % self.n_heads:
             raise ValueError(
                 f"expected `n_heads` to divide `n_embd`, got n_heads={self.n_heads}, n_embd={self.n_embd}; "
                 "pick e.g. n_heads=1."
             )
-        if self.n_minibatches > self.n_envs * self.n_steps:
-            raise ValueError(
-                f"expected `n_minibatches` <= n_envs * n_steps = {self.n_envs * self.n_steps} (the joint steps of "
-                f"a rollout), got {self.n_minibatches}."
-            )
+        self.check_minibatches_fit("the joint steps of a rollout")
 
 
 # ---------------------------------------------------------------------------------------------------- network

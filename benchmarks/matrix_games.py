@@ -33,8 +33,8 @@ algorithm's own settings. ``--n-envs 4 --gamma 0.99`` gives the authors' setting
 Usage::
 
     python benchmarks/matrix_games.py --name mine                 # 100 seeds x 10,000 steps (the paper's budget)
-    python benchmarks/matrix_games.py --algos step-explore,mappo,ippo,seq-ppo --preset entropy \\
-        --games penalty:-100,mixing --seeds 6 --out runs/quick --name quick  # what `make run` does
+    python benchmarks/matrix_games.py --algos step-explore,mappo,seq-ppo --preset entropy \\
+        --games mixing --seeds 6 --out runs/quick --name quick        # what `make run` does
     python benchmarks/matrix_games.py --overwrite                 # rerun the committed matrix_games.md on purpose
     python benchmarks/matrix_games.py --games penalty:-100,mixing --algos step,examples.tabular_learner:SequentialQ \\
         --name sequential_q

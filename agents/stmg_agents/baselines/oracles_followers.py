@@ -128,9 +128,6 @@ class LeaderConfig(KeywordConfig):
     leader_learning_rate: float = 0.05
     leader_batch_episodes: int = 100
 
-    def __post_init__(self) -> None:
-        self.validate()
-
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` naming the field, what it expects and what it got."""
         _expect_float("leader_learning_rate", self.leader_learning_rate, 0.0, math.inf, low_open=True)
@@ -167,10 +164,7 @@ class OAFConfig(LeaderConfig):
     regret_tolerance: float = 0.01
     regret_check_interval: int = 10
 
-    def __post_init__(self) -> None:
-        if isinstance(self.follower_hidden_sizes, list):
-            object.__setattr__(self, "follower_hidden_sizes", tuple(self.follower_hidden_sizes))
-        self.validate()
+    tuple_fields = ("follower_hidden_sizes",)  # a list given for it is stored as a tuple (KeywordConfig)
 
     def validate(self) -> None:
         super().validate()

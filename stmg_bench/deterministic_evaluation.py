@@ -14,7 +14,9 @@ Metrics of one episode (:class:`EpisodeSummary`): ``team_return`` is the mean
 over the agents that took part of each agent's episode return (for a shared
 reward, as in Multi-Agent MuJoCo, that is the episode return of the team);
 ``mean_speed`` is the mean of ``info["speed"]`` over every agent and decision
-(m/s); ``crashed`` says whether any agent's ``info["crashed"]`` was set.
+(m/s); ``crashed`` says whether any agent's ``info["crashed"]`` was set; ``flags`` says, for every
+boolean an agent's info reported during the episode (e.g. the two-car merge's ``"main_first"`` and
+``"ramp_first"``), whether any agent's was ever ``True``.
 
 Examples:
     >>> import pettingzoo, stmg_envs
@@ -27,8 +29,8 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,8 @@ class EpisodeSummary:
         length: Time steps (joint steps) of the episode.
         mean_speed: Mean of ``info["speed"]`` over agents and decisions; ``None`` if the task reports no speed.
         crashed: Whether any agent crashed; ``None`` if the task reports no crashes.
+        flags: Each boolean info key the episode reported (any agent, any step, ``reset`` included), and
+            whether it was ever ``True``; empty if the task reports none.
     """
 
     team_return: float
@@ -58,6 +62,7 @@ class EpisodeSummary:
     length: int
     mean_speed: float | None
     crashed: bool | None
+    flags: Mapping[str, bool] = field(default_factory=dict)
 
 
 class EpisodeRecorder(BaseParallelWrapper):
@@ -87,12 +92,20 @@ class EpisodeRecorder(BaseParallelWrapper):
         self._length = 0
         self._speeds: list[float] = []
         self._crashed: bool | None = None
+        self._flags: dict[str, bool] = {}
+
+    def _record_flags(self, infos: Mapping[Any, Any]) -> None:
+        for info in infos.values():
+            for key, value in info.items():
+                if isinstance(value, (bool, np.bool_)):
+                    self._flags[str(key)] = self._flags.get(str(key), False) or bool(value)
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         observations, infos = self.env.reset(seed=seed, options=options)
         self._clear()
         for agent in observations:
             self._returns.setdefault(str(agent), 0.0)
+        self._record_flags(infos)
         return observations, infos
 
     def step(self, actions: dict[Any, Any]) -> tuple[dict, dict, dict, dict, dict]:
@@ -105,6 +118,7 @@ class EpisodeRecorder(BaseParallelWrapper):
                 self._speeds.append(float(info["speed"]))
             if "crashed" in info:
                 self._crashed = bool(self._crashed) or bool(info["crashed"])
+        self._record_flags(infos)
         return observations, rewards, terminations, truncations, infos
 
     def summary(self) -> EpisodeSummary:
@@ -116,6 +130,7 @@ class EpisodeRecorder(BaseParallelWrapper):
             length=self._length,
             mean_speed=float(np.mean(self._speeds)) if self._speeds else None,
             crashed=self._crashed,
+            flags=dict(self._flags),
         )
 
 
@@ -200,12 +215,17 @@ def summarize_episodes(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
     Returns:
         ``team_return`` (mean), ``team_returns`` (each episode), ``length`` (mean),
         ``mean_speed`` (mean over episodes that report one, else ``None``) and
-        ``crash_rate`` (fraction of episodes with a crash, else ``None``).
+        ``crash_rate`` (fraction of episodes with a crash, else ``None``) and ``flag_rates`` (for each
+        boolean info key any episode reported, the fraction of episodes that set it; an episode that did
+        not report a key counts as not setting it; empty if none did).
 
     Examples:
         >>> s = EpisodeSummary(1.0, {"a": 1.0}, 10, 20.0, False)
         >>> summarize_episodes([s, EpisodeSummary(3.0, {"a": 3.0}, 20, None, True)])["crash_rate"]
         0.5
+        >>> flagged = EpisodeSummary(3.0, {"a": 3.0}, 2, None, None, {"main_first": True})
+        >>> summarize_episodes([s, flagged])["flag_rates"]
+        {'main_first': 0.5}
     """
     if not summaries:
         raise ValueError("expected at least one episode summary, got none.")
@@ -217,4 +237,8 @@ def summarize_episodes(summaries: Sequence[EpisodeSummary]) -> dict[str, Any]:
         "length": float(np.mean([s.length for s in summaries])),
         "mean_speed": float(np.mean(speeds)) if speeds else None,
         "crash_rate": float(np.mean(crashes)) if crashes else None,
+        "flag_rates": {
+            key: float(np.mean([bool(s.flags.get(key, False)) for s in summaries]))
+            for key in sorted({key for s in summaries for key in s.flags})
+        },
     }

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stmg_bench.contract import form_label
+from stmg_bench.published import METRICS, published_for
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.matrix_stats import (
     LISTED_RANDOM_ORDERS,
@@ -32,7 +33,7 @@ from stmg_bench.sweep.reporting import default_workers, provenance_lines, sweep_
 if TYPE_CHECKING:
     from stmg_bench.suites.matrix_args import Args
 
-__all__ = ["compare_lines", "listed_orders", "reply_lines", "write_markdown"]
+__all__ = ["compare_lines", "listed_orders", "published_lines", "reply_lines", "write_markdown"]
 
 
 def compare_lines(stats: Stats, reference_csv: Path, label: str) -> list[str]:
@@ -179,6 +180,62 @@ def reply_lines(stats: Stats, shown: Sequence[tuple[str, str, str]]) -> list[str
     return lines
 
 
+def _measured(s: RowStats, metric: str) -> str:
+    """This run's value of a :data:`stmg_bench.published.METRICS` key on a row, as the report prints it."""
+    if metric == "optimal":
+        return f"{s.se:.0%} [{s.se_low:.0%}-{s.se_high:.0%}]"
+    if metric.startswith("reward_") and s.rewards is not None:
+        index = {"reward_leader": 0, "reward_follower": 1}.get(metric)
+        return f"{float(np.mean(s.rewards) if index is None else s.rewards[index]):.2f}"
+    if metric.startswith("probabilities_agent_") and s.marginals is not None:
+        return _fmt_probs(s.marginals[int(metric.rsplit("_", 1)[1])])
+    return "not measured"
+
+
+def _published_value(value: Any, metric: str) -> str:
+    if isinstance(value, tuple):
+        return _fmt_probs(np.asarray(value))
+    return f"{value:.1%}" if metric == "optimal" else f"{value:g}"
+
+
+def published_lines(
+    stats: Stats, shown: Sequence[tuple[str, str, str]], targets_by_name: Mapping[str, str]
+) -> list[str]:
+    """The papers' figures (:mod:`stmg_bench.published`) beside this run's, for the rows in the default order whose
+    algorithm implements a published method; no lines when none does."""
+    rows: list[str] = []
+    notes: dict[str, str] = {}
+    metrics: set[str] = set()
+    for game, name, order in shown:
+        if order != "possible_agents":  # the papers' leader is agent_0
+            continue
+        for result in published_for(game, targets_by_name.get(name, "")):
+            if result.note:
+                notes[result.source] = result.note
+            for metric, value in result.figures.items():
+                metrics.add(metric)
+                rows.append(
+                    f"| {game} | {name} | {result.method}, {result.source} ({result.runs} runs) | {metric} | "
+                    f"{_published_value(value, metric)} | {_measured(stats[(game, name, order)], metric)} |"
+                )
+    if not rows:
+        return []
+    return [
+        "## Beside the published figures",
+        "",
+        "The seed papers' figures for the method each algorithm here implements (`stmg_bench.published`), beside this "
+        "run's under the default order (agent_0 leads, as in the papers): "
+        + "; ".join(f"{key} = {METRICS[key]}" for key in sorted(metrics))
+        + ". This run: the SE share with its 95% Wilson interval; rewards and probabilities are means over runs of "
+        "the final policy's expected payoff and action probabilities.",
+        *(f"Where the settings differ ({source}): {note}." for source, note in notes.items()),
+        "",
+        "| game | algo | paper | metric | published | this run |",
+        "|---|---|---|---|---:|---:|",
+        *rows,
+    ]
+
+
 def write_markdown(
     path: Path,
     stats: Stats,
@@ -296,6 +353,9 @@ def write_markdown(
         lines += [f"- `{key}`: {(tb.strip().splitlines() or ['?'])[-1]}" for key, tb in sorted(failures.items())]
     if args.compare_with:
         lines += ["", *compare_lines(stats, args.out / f"{args.compare_with}.csv", args.compare_with)]
+    published = published_lines(stats, shown, {a.name: a.target for a in algorithms})
+    if published:
+        lines += ["", *published]
     met = targets(stats, args.games)
     if met:  # no heading when no target applies to the run
         lines += ["", "## Targets", ""]

@@ -71,6 +71,15 @@ TASKS: dict[str, tuple[str, dict]] = {
     "two-car": ("stmg/TrafficMerge-v0", {}),
 }
 DEFAULT_TASKS = ("easy", "medium", "hard")
+#: Task label -> the outcome flags its infos report (:class:`~stmg_bench.deterministic_evaluation.EpisodeSummary`'s
+#: ``flags``), each with what it means: their rates over the evaluation episodes are reported per task.
+OUTCOMES: dict[str, dict[str, str]] = {
+    "two-car": {
+        "main_first": "main-lane car first",
+        "ramp_first": "ramp car first",
+        "crash": "crash",
+    },
+}
 
 #: Fraction of the budget's core-seconds given to training; the rest covers evaluations,
 #: process start-up and the uneven end of the sweep.
@@ -178,6 +187,15 @@ def summary_rows(groups: dict, budget_text: str) -> list[dict]:
             row[f"final_{metric}_mean"] = round(interval.mean, 3)
             row[f"final_{metric}_ci95_low"] = round(float(low), 3)
             row[f"final_{metric}_ci95_high"] = round(float(high), 3)
+        for flag in OUTCOMES.get(label, {}):
+            rates = [r["final"].get("flag_rates", {}).get(flag) for r in results]
+            if any(rate is None for rate in rates):  # a record made before the flags were recorded
+                continue
+            interval = t_interval(rates)
+            low, high = np.clip(interval.low, 0.0, 1.0), np.clip(interval.high, 0.0, 1.0)
+            row[f"final_{flag}_mean"] = round(interval.mean, 3)
+            row[f"final_{flag}_ci95_low"] = round(float(low), 3)
+            row[f"final_{flag}_ci95_high"] = round(float(high), 3)
         best = [max(p["team_return"] for p in r["curve"] if p["step"] > 0) for r in results]
         row["best_team_return_mean"] = round(t_interval(best).mean, 3)
         row["train_steps_per_s"] = round(sum(r["steps_per_s"] for r in results) / len(results))
@@ -220,7 +238,10 @@ def write_markdown(
     steps: dict[str, int],
     steps_source: str,
     records,
+    targets: Mapping[str, str] | None = None,
 ) -> str:
+    """The report; ``targets`` (algorithm name -> registry target) adds the papers' figures of the methods they
+    implement (:mod:`stmg_bench.published`)."""
     hp = ONRAMP_HYPERPARAMETERS
     lines = [
         f"# Highway merging: {' vs '.join(names)} ({args.name})",
@@ -235,7 +256,8 @@ def write_markdown(
         "",
         f"Metrics of the greedy policy, played through each algorithm's form, on {args.eval_episodes} fixed evaluation "
         "episodes after the last update: team return = mean over the episode's agents of their episode returns "
-        "(per-agent rewards; a crash costs -200 and ends the episode); speed = average speed of the controlled vehicles "
+        "(per-agent rewards; on the on-ramp a crash costs -200 and ends the episode; in the two-car merge the car that "
+        "passes the merge point first gets 50, the other 10, and a crash costs both -25 to -5); speed = average speed of the controlled vehicles "
         "in m/s; crash rate = fraction of episodes with a crash (intervals of speed and crash rate clipped to their "
         "possible values); best return = each seed's best evaluation after training began. Mean and 95% Student "
         "t-interval over seeds. Shared PPO settings (the `onramp` preset, given to every algorithm that takes them): "
@@ -254,6 +276,8 @@ def write_markdown(
             f"{r['best_team_return_mean']:.1f} | {_ci(r, 'mean_speed', '.2f')} | {_ci(r, 'crash_rate', '.2f')} | "
             f"{r['train_steps_per_s']:,} | {r['peak_rss_mb']} | {r['budget']} |"
         )
+    lines += outcome_lines(rows)
+    lines += published_lines(rows, targets or {})
     if tests:
         lines += [
             "",
@@ -273,6 +297,57 @@ def write_markdown(
     text = "\n".join(lines)
     path.write_text(text)
     return text
+
+
+def outcome_lines(rows: list[dict]) -> list[str]:
+    """A table per task with :data:`OUTCOMES`: the share of evaluation episodes ending in each outcome."""
+    lines: list[str] = []
+    for task_label, flags in OUTCOMES.items():
+        task_rows = [r for r in rows if r["task"] == task_label and all(f"final_{f}_mean" in r for f in flags)]
+        if not task_rows:
+            continue
+        lines += [
+            "",
+            f"Outcomes of the {task_label} task's evaluation episodes after the last update (share of episodes; mean "
+            "and 95% Student t-interval over seeds, clipped to [0, 1]):",
+            "",
+            "| task | algo | seeds | " + " | ".join(flags.values()) + " |",
+            "|---|---|---:|" + "---|" * len(flags),
+            *(
+                f"| {r['task']} | {r['algo']} | {r['seeds']} | " + " | ".join(_ci(r, f, ".1%") for f in flags) + " |"
+                for r in task_rows
+            ),
+        ]
+    return lines
+
+
+def published_lines(rows: list[dict], targets: Mapping[str, str]) -> list[str]:
+    """The papers' figures (:mod:`stmg_bench.published`) beside this run's outcome shares, where both exist."""
+    from stmg_bench.published import METRICS, published_for
+
+    table: list[str] = []
+    notes: dict[str, str] = {}
+    for r in rows:
+        for result in published_for(r["task"], targets.get(r["algo"], "")):
+            notes[result.source] = result.note
+            for metric, value in result.figures.items():
+                measured = _ci(r, metric, ".1%") if f"final_{metric}_mean" in r else "not measured"
+                table.append(
+                    f"| {r['task']} | {r['algo']} | {result.method}, {result.source} ({result.runs} runs) | "
+                    f"{METRICS[metric]} | {value:.1%} | {measured} |"
+                )
+    if not table:
+        return []
+    return [
+        "",
+        "Beside the published figures of the method each algorithm implements (`stmg_bench.published`); this run: "
+        "mean and 95% t-interval over seeds of the share of evaluation episodes. "
+        + " ".join(f"Where the settings differ ({source}): {note}." for source, note in notes.items() if note),
+        "",
+        "| task | algo | paper | metric | published | this run |",
+        "|---|---|---|---|---:|---:|",
+        *table,
+    ]
 
 
 def plot(groups: dict, args: Args, names: list[str], steps: dict[str, int]) -> list[Path]:
@@ -321,7 +396,18 @@ def main(argv: list[str] | None = None, prog: str | None = None, out: Path | Non
     write_csv(args.out / f"{args.name}_curves.csv", curve_rows(groups))
     if tests:
         write_csv(args.out / f"{args.name}_tests.csv", tests)
-    text = write_markdown(args.out / f"{args.name}.md", rows, tests, args, names, settings, steps, source, records)
+    text = write_markdown(
+        args.out / f"{args.name}.md",
+        rows,
+        tests,
+        args,
+        names,
+        settings,
+        steps,
+        source,
+        records,
+        {a.name: a.target for a in algorithms},
+    )
     plot(groups, args, names, steps)
     print(text)
     sys.stdout.flush()

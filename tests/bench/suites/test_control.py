@@ -302,6 +302,7 @@ def test_summaries_average_only_what_the_task_reports():
         "length": 4.0,
         "mean_speed": 25.0,
         "crash_rate": 0.5,
+        "flag_rates": {},
     }
     plain = summarize_episodes([EpisodeSummary(1.0, {}, 1, None, None)])
     assert plain["mean_speed"] is None and plain["crash_rate"] is None
@@ -725,3 +726,26 @@ def test_the_control_studies_check_their_arguments_before_any_trial(tmp_path, ca
         study.check_construction([resolve("mappo")], {"mappo": {"gamma": 2.0}}, tasks["penalty"])
     with pytest.raises(ValueError, match="step cannot be built with .*expected beta"):
         study.check_construction([resolve("step")], {"step": {"beta": -1.0}}, tasks["penalty"])
+
+
+def test_recorder_reports_the_two_car_merge_outcome_flags():
+    """The recorder keeps every boolean info an episode reported: the two-car merge's outcome flags agree with its
+    simulator's outcome, exactly one of them set at the end, and their rates reach the summary."""
+    import stmg_envs  # noqa: F401
+    from stmg_envs.highway import TrafficMergeEnv
+
+    recorder = EpisodeRecorder(TrafficMergeEnv())
+    summaries = []
+    for seed, actions in ((0, (3, 4)), (1, (4, 3))):
+        recorder.reset(seed=seed)
+        while recorder.agents:
+            recorder.step(dict(zip(recorder.agents, actions)))
+        summary = recorder.summary()
+        outcome = recorder.unwrapped.sim.outcome()
+        assert {k: summary.flags[k] for k in ("main_first", "ramp_first", "crash")} == {
+            k: k == outcome for k in ("main_first", "ramp_first", "crash")
+        }
+        summaries.append(summary)
+    rates = summarize_episodes(summaries)["flag_rates"]
+    assert set(rates) >= {"main_first", "ramp_first", "crash", "crashed"}
+    assert rates["main_first"] + rates["ramp_first"] + rates["crash"] == pytest.approx(1.0)

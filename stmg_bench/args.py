@@ -28,9 +28,46 @@ from typing import Any, TypeVar
 
 from stmg_bench.sweep.reporting import parse_csv_list
 
-__all__ = ["parse_dataclass", "build_parser", "add_fields", "parse_csv_list", "parse_mapping", "command_line"]
+__all__ = [
+    "algos_field",
+    "hyperparams_field",
+    "parse_dataclass",
+    "build_parser",
+    "add_fields",
+    "parse_csv_list",
+    "parse_mapping",
+    "command_line",
+]
+
+#: How ``--algos`` is written, the same in every suite.
+ALGOS_HELP = "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"
+#: How ``--hyperparams`` is written, before a suite's own note.
+HYPERPARAMS_HELP = (
+    "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}' (NAME: its spec or its name)"
+)
 
 T = TypeVar("T")
+
+
+def algos_field(default: tuple[str, ...]) -> Any:
+    """The ``--algos`` field of a suite's ``Args``: the algorithms to run, ``default`` without the flag.
+
+    Examples:
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Args:
+        ...     algos: tuple[str, ...] = algos_field(("step", "mappo"))
+        ...     hyperparams: dict[str, dict[str, Any]] = hyperparams_field()
+        >>> parse_dataclass(Args, ["--algos", "seq-ppo", "--hyperparams", 'seq-ppo={"n_epochs": 4}'])
+        Args(algos=('seq-ppo',), hyperparams={'seq-ppo': {'n_epochs': 4}})
+    """
+    return dataclasses.field(default=default, metadata={"help": ALGOS_HELP})
+
+
+def hyperparams_field(note: str = "") -> Any:
+    """The ``--hyperparams`` field of a suite's ``Args`` (``NAME=JSON``, repeatable); ``note`` adds what the suite
+    gives algorithms before them."""
+    return dataclasses.field(default_factory=dict, metadata={"help": HYPERPARAMS_HELP + (f", {note}" if note else "")})
 
 
 def parse_mapping(items: Sequence[str], default_name: str | None = None) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from stmg_bench import selection
+from stmg_bench.args import algos_field, hyperparams_field
 from stmg_bench.learning_curves import T_975, aggregate_curves, steps_for_share, t_interval, whole_rollouts
 from stmg_bench.registry import ResolvedAlgorithm, suite_settings
 from stmg_bench.suites.control import ORDERS, PRESETS, control_trial
@@ -56,18 +57,9 @@ __all__ = [
 class ControlArgs(SweepOptions):
     """The arguments every control benchmark takes; a script's ``Args`` adds its tasks."""
 
-    algos: tuple[str, ...] = field(
-        default=("step", "mappo", "ippo"),
-        metadata={
-            "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"
-        },
-    )
-    hyperparams: dict[str, dict[str, Any]] = field(
-        default_factory=dict,
-        metadata={
-            "help": "an algorithm's own hyperparameters, as NAME=JSON (NAME: its spec or its name), on top of the "
-            "control benchmarks' lever for step, '{\"hyper_scale_by_width\": true}' (pass false to undo it)"
-        },
+    algos: tuple[str, ...] = algos_field(("step", "mappo", "ippo"))
+    hyperparams: dict[str, dict[str, Any]] = hyperparams_field(
+        "on top of the control benchmarks' lever for step, '{\"hyper_scale_by_width\": true}' (pass false to undo it)"
     )
     seeds: int = field(default=3, metadata={"help": "trials per task and algorithm (the paper: 5)"})
     steps: int | None = field(

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from stmg_bench import selection
-from stmg_bench.args import command_line, parse_dataclass
+from stmg_bench.args import algos_field, command_line, hyperparams_field, parse_dataclass
 from stmg_bench.learning_curves import t_interval
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.iterated import FOLLOWER_MODELS, GAMES, make_env_factory, plan_trials
@@ -61,16 +61,8 @@ class Args(SweepOptions):
         default=GAMES,
         metadata={"help": "iterated games by name (stmg_envs.equilibria.iterated.ITERATED_GAMES)"},
     )
-    algos: tuple[str, ...] = field(
-        default=("step", "seq-ppo", "mappo"),
-        metadata={
-            "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"
-        },
-    )
-    hyperparams: dict[str, dict[str, Any]] = field(
-        default_factory=dict,
-        metadata={"help": "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}'"},
-    )
+    algos: tuple[str, ...] = algos_field(("step", "seq-ppo", "mappo"))
+    hyperparams: dict[str, dict[str, Any]] = hyperparams_field()
     seeds: int = field(default=5, metadata={"help": "trials per game and algorithm (O&F: 5)"})
     seed_start: int = field(default=0, metadata={"help": "the first seed: trials use SEED_START .. SEED_START+SEEDS-1"})
     steps: int = field(default=100_000, metadata={"help": "joint environment steps of training per trial"})

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from stmg_bench import selection
+from stmg_bench.args import algos_field, hyperparams_field
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.matrix import GAMES, ORDERS, SUITES, expand_games
 from stmg_bench.suites.matrix_stats import _game_table
@@ -87,18 +88,8 @@ class Args(SweepOptions):
             "games by name, e.g. team-trap:3:0 (stmg_envs.matrix.generators)"
         },
     )
-    algos: tuple[str, ...] = field(
-        default=("step", "mappo", "ippo"),
-        metadata={
-            "help": "algorithms: registered names (stmg-bench list) or package.module:Class / path/to/file.py:Class"
-        },
-    )
-    hyperparams: dict[str, dict[str, Any]] = field(
-        default_factory=dict,
-        metadata={
-            "help": "an algorithm's own hyperparameters, as NAME=JSON, e.g. step='{\"beta\": 0.5}' (NAME: its spec or its name)"
-        },
-    )
+    algos: tuple[str, ...] = algos_field(("step", "mappo", "ippo"))
+    hyperparams: dict[str, dict[str, Any]] = hyperparams_field()
     orders: tuple[str, ...] = field(
         default=("possible_agents",),
         metadata={

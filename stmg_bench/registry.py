@@ -17,7 +17,7 @@ with ``step-explore`` trains with 0.5.
 
 Examples:
     >>> sorted(registered())[:3]
-    ['biac', 'biac-ac', 'happo']
+    ['biac', 'biac-ac', 'biac-ac-actor']
     >>> resolve("step").form
     'sequential'
     >>> explore = resolve("step-explore")
@@ -28,7 +28,7 @@ Examples:
     >>> resolve("no-such-algo")
     Traceback (most recent call last):
     ...
-    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, biac-ac, happo, ippo, maddpg, mappo, mat, oaf, oaf-tabularq, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
+    stmg_bench.registry.UnknownAlgorithmError: unknown algorithm 'no-such-algo'; expected a registered name (biac, biac-ac, biac-ac-actor, happo, ippo, maddpg, mappo, mat, oaf, oaf-tabularq, seq-ppo, step, step-backward, step-beta0, step-explore, step-scaled, step-timescales) or 'package.module:Attribute' / 'path/to/file.py:Attribute'.
 """
 
 from __future__ import annotations
@@ -180,6 +180,14 @@ _REGISTRY: dict[str, RegistryEntry] = {
     "seq-ppo": RegistryEntry("stmg_bench.builtins:SeqPPOAlgorithm"),
     "biac": RegistryEntry("stmg_agents.baselines.biac:BiLevelQLearning"),
     "biac-ac": RegistryEntry("stmg_agents.baselines.biac_ac:BiLevelActorCritic"),
+    "biac-ac-actor": RegistryEntry(
+        "stmg_agents.baselines.biac_ac:BiLevelActorCritic",
+        {"leader_actor": True},
+        "Bi-AC's deep method as the authors' highway code runs it: the leader acts with an actor of its own "
+        "(``leader_actor=True``), trained against the follower's replies read from the follower's observation.\n\n"
+        "For games whose agents observe different things (the two-car merge: each car sees the other relative to "
+        "itself), where ``biac-ac``'s leader, predicting replies on its own observation, is inexact.",
+    ),
     "happo": RegistryEntry("stmg_agents.baselines.happo:HAPPO"),
     "maddpg": RegistryEntry("stmg_agents.baselines.maddpg:MADDPG"),
     "mat": RegistryEntry("stmg_agents.baselines.mat:MAT"),

@@ -25,6 +25,15 @@ leader's, ``Q_F`` and ``pi_F`` the follower's. To choose, the leader runs the fo
 actor on its *own* observation (the paper's setting: both agents observe the state ``s``;
 in the matrix games the observations are equal). Ties in ``argmax`` go to the lowest index.
 
+Where the agents' observations differ (Bi-AC's two-car merge: each car sees the other relative to
+itself), that prediction reads the follower's actor on an input it was not trained on. With
+``leader_actor=True`` the leader acts instead with an actor of its own, ``pi_L(a_L | o_L)``, as the
+authors' highway code does: a Gumbel-softmax policy trained to maximise
+``Q_L(o_L, a_L, argmax pi_F(o_F, a_L))``, the follower's reply read from the follower's observation
+``o_F`` of the same transition (centralised training); the critics' targets then use the leader
+target actor's greedy action at ``s'``. Execution stays decentralised: each agent reads only its own
+observation.
+
 Exploration follows the paper and its code: ``learning_starts`` joint steps of uniform
 actions for both agents (the paper: 1,000; the code: 500), then epsilon-greedy per joint
 step (with probability epsilon both agents act uniformly), epsilon starting at
@@ -69,7 +78,13 @@ from gymnasium import spaces
 from stable_baselines3.common.utils import polyak_update
 from torch import nn
 
-from stmg_agents.baselines.config import KeywordConfig, _expect_float, _expect_int, check_hidden_sizes
+from stmg_agents.baselines.config import (
+    KeywordConfig,
+    _expect_float,
+    _expect_int,
+    check_bools,
+    check_hidden_sizes,
+)
 from stmg_agents.baselines.mappo_networks import MLPBody
 from stmg_agents.baselines.observation_encoding import flatten_observation_fn
 from stmg_agents.baselines.persistence import read_archive, write_archive
@@ -105,6 +120,10 @@ class BiACConfig(KeywordConfig):
         exploration_decay: Factor applied to epsilon every ``exploration_decay_interval`` joint steps (code: 0.9).
         exploration_decay_interval: Joint steps between epsilon decays (code: 500).
         max_grad_norm: Gradient-norm clip of each network (code: 10).
+        leader_actor: The leader acts with an actor of its own, trained against the follower's replies to its
+            actions read from the follower's observation (the authors' highway code), instead of
+            ``argmax_{a_L} Q_L(s, a_L, pi_F(s, a_L))`` on its own observation (Eq. 12, the default: exact when
+            both agents observe the same state). Its actor learns at ``learning_rate``.
     """
 
     tuple_fields = ("hidden_sizes",)
@@ -123,6 +142,7 @@ class BiACConfig(KeywordConfig):
     exploration_decay: float = 0.9
     exploration_decay_interval: int = 500
     max_grad_norm: float = 10.0
+    leader_actor: bool = False
 
     def validate(self) -> None:
         """Check every field; raise ``ValueError`` naming the field, what it expects and what it got."""
@@ -147,6 +167,7 @@ class BiACConfig(KeywordConfig):
         for name, low, high, low_open in bounds:
             _expect_float(name, getattr(self, name), low, high, low_open=low_open)
         check_hidden_sizes(self.hidden_sizes)
+        check_bools(self, "leader_actor")
         if self.batch_size > self.buffer_size:
             raise ValueError(
                 f"expected `batch_size` <= `buffer_size`, got batch_size={self.batch_size}, "
@@ -250,6 +271,7 @@ class BiLevelActorCritic:
         config: The :class:`BiACConfig`.
         leader, follower: The agents of rank 0 and 1.
         q_leader, q_follower, actor: The critics and the follower's actor (``torch.nn.Module``).
+        leader_policy: The leader's actor with ``leader_actor=True``, else ``None``.
         num_timesteps: Joint steps played.
     """
 
@@ -311,6 +333,16 @@ class BiLevelActorCritic:
             self.q_leader = _MLP(dims[self.leader] + n_leader + n_follower, hidden, 1)
             self.q_follower = _MLP(dims[self.follower] + n_leader + n_follower, hidden, 1)
             self.actor = _MLP(dims[self.follower] + n_leader, hidden, n_follower)
+            # the leader's actor (leader_actor) is made last: the other networks' initialisation stays the same
+            self.leader_policy = _MLP(dims[self.leader], hidden, n_leader) if self.config.leader_actor else None
+        self.leader_policy_target = (
+            None if self.leader_policy is None else copy.deepcopy(self.leader_policy).requires_grad_(False)
+        )
+        self.leader_optimizer = (
+            None
+            if self.leader_policy is None
+            else torch.optim.Adam(self.leader_policy.parameters(), lr=self.config.learning_rate, foreach=True)
+        )
         self.q_leader_target = copy.deepcopy(self.q_leader).requires_grad_(False)
         self.q_follower_target = copy.deepcopy(self.q_follower).requires_grad_(False)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
@@ -355,7 +387,10 @@ class BiLevelActorCritic:
     def critic_targets(self, batch: _Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. 14's targets ``r_i + gamma (1 - done_i) Q_i'(s', a_L', a_F')`` of both critics (target networks)."""
         with torch.no_grad():
-            next_leader = self._leader_choice(self.q_leader_target, self.actor_target, batch.next_leader)
+            if self.leader_policy_target is not None:
+                next_leader = self.leader_policy_target(batch.next_leader).argmax(dim=-1)
+            else:
+                next_leader = self._leader_choice(self.q_leader_target, self.actor_target, batch.next_leader)
             next_follower = self._follower_reply(self.actor_target, batch.next_follower, next_leader)
             q_l = self.q_leader_target(self._critic_input(batch.next_leader, next_leader, next_follower)).squeeze(-1)
             q_f = self.q_follower_target(self._critic_input(batch.next_follower, next_leader, next_follower)).squeeze(
@@ -397,15 +432,44 @@ class BiLevelActorCritic:
         nn.utils.clip_grad_norm_(self.actor.parameters(), cfg.max_grad_norm)
         self.actor_optimizer.step()
 
+        losses = {"critic_loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach())}
+        if self.leader_policy is not None:
+            losses["leader_actor_loss"] = self._train_leader_actor(batch)
+
         self.n_updates += 1
         if self.n_updates % cfg.target_update_interval == 0:
-            for net, target in (
-                (self.q_leader, self.q_leader_target),
-                (self.q_follower, self.q_follower_target),
-                (self.actor, self.actor_target),
-            ):
+            for net, target in self._target_pairs():
                 polyak_update(net.parameters(), target.parameters(), cfg.tau)
-        return {"critic_loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach())}
+        return losses
+
+    def _target_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        pairs = [
+            (self.q_leader, self.q_leader_target),
+            (self.q_follower, self.q_follower_target),
+            (self.actor, self.actor_target),
+        ]
+        if self.leader_policy is not None and self.leader_policy_target is not None:
+            pairs.append((self.leader_policy, self.leader_policy_target))
+        return pairs
+
+    def _train_leader_actor(self, batch: _Batch) -> float:
+        """One gradient step of the leader's actor (``leader_actor``): ``-sum_a g(a | o_L) Q_L(o_L, a, r_F(a))``
+        with ``g`` a Gumbel-softmax sample of ``pi_L`` and ``r_F(a)`` the follower actor's greedy reply to ``a``
+        on the follower's own observation of the transition."""
+        assert self.leader_policy is not None and self.leader_optimizer is not None
+        n_leader = self._eye_leader.shape[0]
+        with torch.no_grad():  # Q_L(o_L, a, r_F(a)) for every leader action a
+            rows_f, a_leader = self._every_leader_action(batch.obs_follower)
+            replies = self._follower_reply(self.actor, rows_f, a_leader)
+            rows_l = batch.obs_leader.repeat_interleave(n_leader, dim=0)
+            q_every = self.q_leader(self._critic_input(rows_l, a_leader, replies)).view(-1, n_leader)
+        policy = self._gumbel_softmax(self.leader_policy(batch.obs_leader))
+        loss = -(policy * q_every).sum(dim=-1).mean()
+        self.leader_optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.leader_policy.parameters(), self.config.max_grad_norm)
+        self.leader_optimizer.step()
+        return float(loss.detach())
 
     # ------------------------------------------------------------------ the contract
     def _encode(self, agent: Any, observation: Any) -> torch.Tensor:
@@ -416,6 +480,8 @@ class BiLevelActorCritic:
 
     def _greedy_leader(self, observation: Any, agent: Any) -> int:
         with torch.no_grad():
+            if self.leader_policy is not None:
+                return int(self.leader_policy(self._encode(agent, observation))[0].argmax())
             return int(self._leader_choice(self.q_leader, self.actor, self._encode(agent, observation))[0])
 
     def _follower_logits(self, agent: Any, observation: Any) -> torch.Tensor:
@@ -425,13 +491,20 @@ class BiLevelActorCritic:
             return self._actor_logits(self.actor, self._encode(agent, observation), a_leader)[0]
 
     def act(self, agent: Any, observation: Any) -> int:
-        """The greedy action: Eq. 12 for the agent of rank 0, the actor's greedy reply (Eq. 13) for rank 1."""
+        """The greedy action: Eq. 12 for the agent of rank 0 (or its actor's greedy action, with ``leader_actor``),
+        the actor's greedy reply (Eq. 13) for rank 1."""
         if int(observation["rank"]) == 0:
             return self._greedy_leader(observation, agent)
         return int(self._follower_logits(agent, observation).argmax())
 
     def action_probabilities(self, agent: Any, observation: Any) -> np.ndarray:
-        """The leader's greedy choice as a one-hot; the follower's actor ``pi_F(. | s, a_L)`` (a softmax)."""
+        """The leader's greedy choice as a one-hot (its actor ``pi_L(. | o_L)``, a softmax, with ``leader_actor``);
+        the follower's actor ``pi_F(. | s, a_L)`` (a softmax)."""
+        if int(observation["rank"]) == 0 and self.leader_policy is not None:
+            with torch.no_grad():
+                logits = self.leader_policy(self._encode(agent, observation))[0]
+            probs = torch.softmax(logits.double(), dim=-1).numpy()
+            return np.asarray(probs / probs.sum())
         if int(observation["rank"]) == 0:
             out = np.zeros(self.n_actions[agent])
             out[self._greedy_leader(observation, agent)] = 1.0
@@ -525,7 +598,7 @@ class BiLevelActorCritic:
 
     # ------------------------------------------------------------------ save / load
     def _networks(self) -> dict[str, nn.Module]:
-        return {
+        nets = {
             "q_leader": self.q_leader,
             "q_follower": self.q_follower,
             "actor": self.actor,
@@ -533,12 +606,17 @@ class BiLevelActorCritic:
             "q_follower_target": self.q_follower_target,
             "actor_target": self.actor_target,
         }
+        if self.leader_policy is not None and self.leader_policy_target is not None:
+            nets |= {"leader_actor": self.leader_policy, "leader_actor_target": self.leader_policy_target}
+        return nets
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the networks, optimisers, replay buffer, settings and random states (``load`` reads them back)."""
         state: dict[str, Any] = {name: net.state_dict() for name, net in self._networks().items()}
         state["critic_optimizer"] = self.critic_optimizer.state_dict()
         state["actor_optimizer"] = self.actor_optimizer.state_dict()
+        if self.leader_optimizer is not None:
+            state["leader_optimizer"] = self.leader_optimizer.state_dict()
         state["torch_rng"] = self._torch_rng.get_state()
         weights = io.BytesIO()
         torch.save(state, weights)
@@ -581,6 +659,8 @@ class BiLevelActorCritic:
                 net.load_state_dict(state[name])
             self.critic_optimizer.load_state_dict(state["critic_optimizer"])
             self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+            if self.leader_optimizer is not None:
+                self.leader_optimizer.load_state_dict(state["leader_optimizer"])
             self._torch_rng.set_state(state["torch_rng"])
             self.buffer.load_bytes(payload["replay.npz"])
         except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:

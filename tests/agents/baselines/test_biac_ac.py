@@ -286,3 +286,68 @@ def test_reaches_the_stackelberg_equilibrium_in_most_seeds(task, kwargs, se):
         env.step(leader)
         reached += (leader, model.act("agent_1", env.observe("agent_1"))) == se
     assert reached >= 2
+
+
+class LeaderTableCritic(nn.Module):
+    """``TableCritic`` whose input starts with an observation of width ``obs_dim``."""
+
+    def __init__(self, table, obs_dim):
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.register_buffer("table", torch.as_tensor(table, dtype=torch.float32))
+
+    def forward(self, x):
+        a_leader, a_follower = x[:, self.obs_dim : self.obs_dim + 3], x[:, self.obs_dim + 3 : self.obs_dim + 6]
+        return torch.einsum("bi,ij,bj->b", a_leader, self.table, a_follower).unsqueeze(-1)
+
+
+class ObservationActor(nn.Module):
+    """A follower actor whose reply depends on its observation: replies a3 when ``obs[0] > 0``, else the table's."""
+
+    def forward(self, x):
+        table = torch.as_tensor(MAINTAIN_FOLLOWER, dtype=torch.float32)
+        logits = x[:, 1:4] @ table
+        return torch.where(x[:, :1] > 0, torch.tensor([0.0, 0.0, 100.0]), logits)
+
+
+@pytest.mark.filterwarnings("ignore:`parameters` is an empty generator")
+def test_leader_actor_learns_against_replies_read_from_the_followers_observation():
+    """With ``leader_actor`` the leader's actor is trained on Q_L(o_L, a, r_F(a)) where the follower's replies r_F
+    come from the follower's own observation: Maintain's tables with a follower who, seeing obs 1, answers every
+    action with a3, make a3 (5 for the leader) better than a1 (0 against a3): the leader learns a3, where the
+    Eq. 12 rule on the leader's own observation (obs -1: the table replies) would pick a1."""
+    model = BiLevelActorCritic(escape, seed=0, leader_actor=True, target_update_interval=10**6,
+                               **{**SMALL, "learning_rate": 0.1})  # fmt: skip
+    assert model.leader_policy is not None and "leader_actor" in model._networks()
+    model.q_leader = LeaderTableCritic(MAINTAIN_LEADER, obs_dim=1)
+    model.actor = ObservationActor()
+    n = 8
+    rows = _Batch(
+        -torch.ones(n, 1), torch.ones(n, 1), torch.zeros(n, dtype=torch.int64), torch.zeros(n, dtype=torch.int64),
+        *(torch.zeros(n),) * 2, -torch.ones(n, 1), torch.ones(n, 1), *(torch.ones(n),) * 2,
+    )  # fmt: skip
+    for _ in range(40):
+        model._train_leader_actor(rows)
+    assert int(model.leader_policy(-torch.ones(1, 1)).argmax()) == 2
+    assert int(model._leader_choice(model.q_leader, model.actor, -torch.ones(1, 1))[0]) == 0
+
+
+def test_leader_actor_acts_saves_and_loads(tmp_path):
+    """The leader's actor plays its greedy action, gives a softmax, trains, and survives save/load exactly;
+    without the option the model has no leader actor (the default's networks and trajectory are unchanged)."""
+    model = BiLevelActorCritic(escape, seed=2, leader_actor=True, **SMALL).learn(20)
+    env = escape()
+    env.reset(seed=0)
+    observation = env.observe("agent_0")
+    probs = model.action_probabilities("agent_0", observation)
+    assert probs.sum() == pytest.approx(1.0) and model.act("agent_0", observation) == int(np.argmax(probs))
+    model.save(tmp_path / "model.zip")
+    loaded = BiLevelActorCritic.load(tmp_path / "model.zip", escape)
+    model.learn(10)
+    loaded.learn(10)
+    for a, b in zip(model.leader_policy.parameters(), loaded.leader_policy.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    plain = BiLevelActorCritic(escape, seed=2, **SMALL)
+    assert plain.leader_policy is None and "leader_actor" not in plain._networks()
+    with pytest.raises(ValueError, match="expected `leader_actor` to be a bool"):
+        BiLevelActorCritic(escape, seed=0, leader_actor=1)

@@ -81,15 +81,17 @@ READOUTS: dict[str, Callable[[Any, int], object]] = {
 def direct(algo: str, task_id: str, kwargs: dict, seed: int, steps: int, curve_points: int) -> None:
     """The trial as the benchmark ran it before the harness: the class itself, its own callback and read-out.
 
-    The class is the one behind the built-in's adapter (its ``target``), built from the task id with the matrix
-    study's settings (under which a registered variant's overrides lie); its read-out is its form's.
+    The class is the built-in's own, or the one behind its adapter (the adapter's ``target``), built from the task
+    id with the matrix study's settings (under which a registered variant's overrides lie); its read-out is its
+    form's.
     """
     from stable_baselines3.common.callbacks import BaseCallback
 
     every = max(1, steps // curve_points)
     curve: list = []
     resolved = resolve(algo)
-    model_cls = load_object(resolved.load().target)
+    factory = resolved.load()
+    model_cls = load_object(factory.target) if hasattr(factory, "target") else factory
     model = model_cls(task_id, seed=seed, env_kwargs=dict(kwargs), **resolved.settings(SETTINGS))
 
     def readout() -> object:

@@ -1,19 +1,22 @@
-"""The built-in algorithms on the contract: STEP, seq-ppo, MAPPO and IPPO, through one adapter.
+"""The built-in algorithms that reach the contract through an adapter: STEP and seq-ppo.
 
-STEP, MAPPO and IPPO share Stable-Baselines3's surface: ``cls(env, seed=..., **hp)``,
+STEP and seq-ppo have Stable-Baselines3's surface: ``cls(env, seed=..., **hp)``,
 ``learn(total_timesteps, callback)``, ``predict``, ``action_probabilities``,
 ``save``/``load``. :class:`SB3SurfaceAlgorithm` reaches the contract of
-:mod:`stmg_bench.contract` from that surface; each built-in is a two-line
+:mod:`stmg_bench.contract` from that surface; each built-in is a short
 subclass naming its class and form, and :mod:`stmg_bench.registry` maps the
 names to them (STEP's named variants, ``step-explore`` and the others, are STEP plus
-settings there, not classes). Importing this module imports no torch: the class behind an
-adapter is imported when the first one is built.
+settings there, not classes). Every other built-in (MAPPO, IPPO, HAPPO...) satisfies the
+contract itself, in :mod:`stmg_agents.baselines`. Importing this module imports no torch: the
+class behind an adapter is imported when the first one is built.
 
 Examples:
     >>> import pettingzoo, stmg_envs
-    >>> algo = MAPPOAlgorithm(lambda: pettingzoo.make("parallel", "stmg/Penalty-v0", k=0), seed=0)
-    >>> _ = algo.learn(200)
-    >>> algo.act("agent_0", [1.0]) in (0, 1, 2)
+    >>> make_env = lambda: pettingzoo.make("aec", "stmg/Penalty-v0", k=0)
+    >>> algo = STEPAlgorithm(make_env, seed=0, n_envs=2)
+    >>> _ = algo.learn(100)
+    >>> env = make_env(); env.reset(seed=0)
+    >>> algo.act("agent_0", env.observe("agent_0")) in (0, 1, 2)
     True
 """
 
@@ -30,8 +33,6 @@ from stmg_bench.registry import load_object
 __all__ = [
     "SB3SurfaceAlgorithm",
     "STEPAlgorithm",
-    "MAPPOAlgorithm",
-    "IPPOAlgorithm",
     "SeqPPOAlgorithm",
 ]
 
@@ -39,34 +40,12 @@ __all__ = [
 def _sb3_progress(callback: ProgressCallback) -> Any:
     """An SB3 ``BaseCallback`` that calls ``callback(num_timesteps)`` after every update (PPO's ``train()``).
 
-    SB3 has no hook after ``train()``; the start of the next rollout and the end of
-    training are the moments right after an update. A ``False`` stops at the next env step.
+    :class:`stmg_agents.callbacks.ProgressAfterUpdate`, the one implementation (MAPPO's and IPPO's ``learn`` use
+    it too).
     """
-    from stable_baselines3.common.callbacks import BaseCallback
+    from stmg_agents.callbacks import ProgressAfterUpdate
 
-    class ProgressAfterUpdate(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self._updates_seen = 0
-            self._stop = False
-
-        def _report(self) -> None:
-            if callback(int(self.model.num_timesteps)) is False:
-                self._stop = True
-
-        def _on_rollout_start(self) -> None:
-            if self._updates_seen:
-                self._report()
-            self._updates_seen += 1
-
-        def _on_step(self) -> bool:
-            return not self._stop
-
-        def _on_training_end(self) -> None:
-            if not self._stop:
-                self._report()
-
-    return ProgressAfterUpdate()
+    return ProgressAfterUpdate(callback)
 
 
 class SB3SurfaceAlgorithm:
@@ -250,19 +229,3 @@ class SeqPPOAlgorithm(STEPAlgorithm):
         if n_minibatches is not None:
             hp["n_minibatches"] = n_minibatches
         return hp
-
-
-class MAPPOAlgorithm(SB3SurfaceAlgorithm):
-    """MAPPO (:class:`stmg_agents.MAPPO`) on the simultaneous game."""
-
-    target = "stmg_agents.baselines.mappo:MAPPO"
-    form = "simultaneous"
-    name = "mappo"
-
-
-class IPPOAlgorithm(SB3SurfaceAlgorithm):
-    """IPPO (:class:`stmg_agents.IPPO`) on the simultaneous game."""
-
-    target = "stmg_agents.baselines.ippo:IPPO"
-    form = "simultaneous"
-    name = "ippo"

@@ -19,10 +19,10 @@ A spec ``package.module:Class`` is imported from the current folder first, as
 
 Examples:
     >>> main(["check", "mappo"])
-    mappo: ok (simultaneous form, stmg_bench.builtins:MAPPOAlgorithm)
+    mappo: ok (simultaneous form, stmg_agents.baselines.mappo:MAPPO)
     0
     >>> main(["check", "mappo", "--hyperparams", '{"gamma": 0.9}'])
-    mappo: ok (simultaneous form, stmg_bench.builtins:MAPPOAlgorithm) with {"gamma": 0.9}
+    mappo: ok (simultaneous form, stmg_agents.baselines.mappo:MAPPO) with {"gamma": 0.9}
     0
 
 Every command takes ``--help``.

@@ -20,9 +20,9 @@ boolean an agent's info reported during the episode (e.g. the two-car merge's ``
 
 Examples:
     >>> import pettingzoo, stmg_envs
-    >>> from stmg_bench.builtins import MAPPOAlgorithm
+    >>> from stmg_agents.baselines import MAPPO
     >>> from stmg_envs.matrix import penalty
-    >>> agent = MAPPOAlgorithm(lambda: penalty(k=0), seed=0)
+    >>> agent = MAPPO(lambda: penalty(k=0), seed=0)
     >>> [s.length for s in evaluate_greedy(agent, lambda: penalty(k=0), seeds=[1, 2])]
     [25, 25]
 """

@@ -42,7 +42,7 @@ METRICS: Mapping[str, str] = MappingProxyType(
 _BIAC = "stmg_agents.baselines.biac_ac:BiLevelActorCritic"
 _MADDPG = "stmg_agents.baselines.maddpg:MADDPG"
 _STEP = "stmg_bench.builtins:STEPAlgorithm"
-_MAPPO = "stmg_bench.builtins:MAPPOAlgorithm"
+_MAPPO = "stmg_agents.baselines.mappo:MAPPO"
 
 
 @dataclass(frozen=True)

@@ -175,8 +175,8 @@ _REGISTRY: dict[str, RegistryEntry] = {
         "above it in that step), so the followers keep learning their replies to every context however sharp "
         "the leaders become. Discrete actions only.",
     ),
-    "mappo": RegistryEntry("stmg_bench.builtins:MAPPOAlgorithm"),
-    "ippo": RegistryEntry("stmg_bench.builtins:IPPOAlgorithm"),
+    "mappo": RegistryEntry("stmg_agents.baselines.mappo:MAPPO"),
+    "ippo": RegistryEntry("stmg_agents.baselines.ippo:IPPO"),
     "seq-ppo": RegistryEntry("stmg_bench.builtins:SeqPPOAlgorithm"),
     "biac": RegistryEntry("stmg_agents.baselines.biac:BiLevelQLearning"),
     "biac-ac": RegistryEntry("stmg_agents.baselines.biac_ac:BiLevelActorCritic"),
@@ -196,8 +196,9 @@ _REGISTRY: dict[str, RegistryEntry] = {
 }
 
 
-#: The variant classes that existed before variants became registry entries (their targets in old trial records),
-#: each with the name whose entry it is now: records made with them read back as that entry.
+#: Removed classes that old trial records name as their target, each with the name whose entry it is now: records
+#: made with them read back as that entry. The variant classes that existed before variants became registry entries,
+#: and the adapters of the built-ins that now satisfy the contract themselves (MAPPO, IPPO).
 LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
     {
         "stmg_bench.builtins:STEPScaledAlgorithm": "step-scaled",
@@ -205,6 +206,8 @@ LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
         "stmg_bench.builtins:STEPTwoTimescalesAlgorithm": "step-timescales",
         "stmg_bench.builtins:STEPBackwardAlgorithm": "step-backward",
         "stmg_bench.builtins:STEPExploreAlgorithm": "step-explore",
+        "stmg_bench.builtins:MAPPOAlgorithm": "mappo",
+        "stmg_bench.builtins:IPPOAlgorithm": "ippo",
     }
 )
 
@@ -212,13 +215,18 @@ LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
 def canonical_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """:meth:`ResolvedAlgorithm.to_json`'s form of ``data``, which may come from an older record.
 
-    A target of :data:`LEGACY_TARGETS` (a removed variant class) becomes its entry's class and overrides; empty
-    ``overrides`` are dropped. A resumed or re-rendered sweep compares saved records' arguments in this form.
+    A target of :data:`LEGACY_TARGETS` (a removed variant class or adapter) becomes its entry's class and
+    overrides; empty ``overrides`` are dropped. A resumed or re-rendered sweep compares saved records' arguments in
+    this form.
 
     Examples:
         >>> old = {"name": "step-explore", "spec": "step-explore", "target": "stmg_bench.builtins:STEPExploreAlgorithm",
         ...        "form": "sequential", "search_path": []}
         >>> canonical_json(old) == resolve("step-explore").to_json()
+        True
+        >>> adapter = {"name": "mappo", "spec": "mappo", "target": "stmg_bench.builtins:MAPPOAlgorithm",
+        ...            "form": "simultaneous", "search_path": []}
+        >>> canonical_json(adapter) == resolve("mappo").to_json()
         True
     """
     out = dict(data)

@@ -115,7 +115,7 @@ def test_describe_marks_an_adapter_variants_defaults(capsys):
 
 
 def test_describe_mappo_lists_every_field_of_its_config(capsys):
-    """``describe mappo`` follows the adapter to MAPPO and its ``config_class``: every MAPPOConfig field is a row with
+    """``describe mappo`` reads MAPPO and its ``config_class``: every MAPPOConfig field is a row with
     its default, the inherited ones documented by SharedPPOConfig and MAPPO's own by the "Attributes (besides ...)"
     section."""
     header, table = _described("mappo", capsys)

@@ -83,19 +83,19 @@ def test_a_spec_that_resolves_to_something_off_contract_is_a_contract_error():
 def test_register_adds_a_name_and_refuses_to_silently_replace_one():
     """register() maps a new name; re-registering a taken name needs overwrite=True (the same entry again is fine);
     a name without overrides is labelled by its class's name, as an import spec is."""
-    register("mappo-copy", "stmg_bench.builtins:MAPPOAlgorithm")
+    register("mappo-copy", "stmg_agents.baselines.mappo:MAPPO")
     try:
-        register("mappo-copy", "stmg_bench.builtins:MAPPOAlgorithm")
+        register("mappo-copy", "stmg_agents.baselines.mappo:MAPPO")
         assert resolve("mappo-copy").form == "simultaneous" and resolve("mappo-copy").name == "mappo"
-        assert registered()["mappo-copy"] == RegistryEntry("stmg_bench.builtins:MAPPOAlgorithm")
+        assert registered()["mappo-copy"] == RegistryEntry("stmg_agents.baselines.mappo:MAPPO")
         with pytest.raises(ValueError, match="registered already"):
-            register("mappo-copy", "stmg_bench.builtins:IPPOAlgorithm")
+            register("mappo-copy", "stmg_agents.baselines.ippo:IPPO")
         with pytest.raises(ValueError, match="registered already"):
-            register("mappo-copy", "stmg_bench.builtins:MAPPOAlgorithm", {"gamma": 0.5})
+            register("mappo-copy", "stmg_agents.baselines.mappo:MAPPO", {"gamma": 0.5})
         with pytest.raises(ValueError, match="expected target as 'package.module:Attribute'"):
             register("other", "not a spec")
         with pytest.raises(ValueError, match="expected overrides as a mapping"):
-            register("other", "stmg_bench.builtins:MAPPOAlgorithm", [("gamma", 0.5)])  # type: ignore[arg-type]
+            register("other", "stmg_agents.baselines.mappo:MAPPO", [("gamma", 0.5)])  # type: ignore[arg-type]
     finally:
         from stmg_bench import registry
 
@@ -166,25 +166,27 @@ def test_a_suites_settings_for_a_name_are_data_of_its_entry():
 
 
 def test_records_made_before_variants_were_entries_still_count_as_the_same_trials(tmp_path):
-    """A saved record whose algorithm is a removed variant class (``STEPExploreAlgorithm``), or a non-variant's record
+    """A saved record whose algorithm is a removed variant class (``STEPExploreAlgorithm``) or a removed adapter
+    (``MAPPOAlgorithm``, ``IPPOAlgorithm``: MAPPO and IPPO are on the contract themselves), or a non-variant's record
     without ``overrides``, is recognised by a re-rendered (``saved_only``) or resumed sweep: no RecordError."""
     from stmg_bench.registry import LEGACY_TARGETS
     from stmg_bench.sweep import Trial, run_sweep
     from stmg_bench.sweep.records import write_record
 
-    legacy = {
-        "step-explore": {**resolve("step-explore").to_json(), "target": "stmg_bench.builtins:STEPExploreAlgorithm"},
-        "mappo": resolve("mappo").to_json(),
+    legacy = {  # trial key -> (the name it is today, the algorithm as the old record holds it)
+        "step-explore": ("step-explore", resolve("step-explore").to_json()),
+        "mappo": ("mappo", resolve("mappo").to_json()),
+        "mappo-adapter": ("mappo", {**resolve("mappo").to_json(), "target": "stmg_bench.builtins:MAPPOAlgorithm"}),
+        "ippo-adapter": ("ippo", {**resolve("ippo").to_json(), "target": "stmg_bench.builtins:IPPOAlgorithm"}),
     }
-    del legacy["step-explore"]["overrides"]
-    assert "overrides" not in legacy["mappo"]  # a non-variant writes the form it always had
+    legacy["step-explore"][1]["target"] = "stmg_bench.builtins:STEPExploreAlgorithm"
+    del legacy["step-explore"][1]["overrides"]
+    assert "overrides" not in legacy["mappo"][1]  # a non-variant writes the form it always had
     assert set(LEGACY_TARGETS.values()) <= set(registered())
     trials = []
-    for name, old in legacy.items():
+    for key, (name, old) in legacy.items():
         kwargs = {"algorithm": resolve(name).to_json(), "seed": 0}
-        trials.append(Trial(key=name, fn="builtins:len", kwargs=kwargs))
-        write_record(
-            tmp_path, {"key": name, "fn": "builtins:len", "kwargs": {"algorithm": old, "seed": 0}, "result": 1}
-        )
+        trials.append(Trial(key=key, fn="builtins:len", kwargs=kwargs))
+        write_record(tmp_path, {"key": key, "fn": "builtins:len", "kwargs": {"algorithm": old, "seed": 0}, "result": 1})
     records = run_sweep(trials, tmp_path, workers=1, saved_only=True, progress=False)
-    assert [r["result"] for r in records] == [1, 1]
+    assert [r["result"] for r in records] == [1] * len(legacy)

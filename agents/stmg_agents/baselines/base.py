@@ -1,7 +1,11 @@
 """What IPPO and MAPPO share: construction, acting, read-outs, seeding and save/load.
 
 Both baselines train one actor shared by every agent of a simultaneous game
-(a PettingZoo ``ParallelEnv``), with an SB3-like interface.
+(a PettingZoo ``ParallelEnv``), with an SB3-like interface (``predict``,
+``action_readout``, SB3 callbacks) that is also the benchmark contract
+(:mod:`stmg_bench.contract`): ``cls(make_env, seed=..., **hyperparameters)``,
+``learn(total_timesteps, callback)``, ``act(agent, observation)``,
+``action_probabilities(agent, observation)``, ``save(path)`` and ``load(path, make_env)``.
 
 Examples:
     >>> import io
@@ -14,6 +18,11 @@ Examples:
     >>> readout = agent.action_readout()              # greedy action + probabilities per agent
     >>> readout["agent_0"].greedy_action == agent.predict(obs)["agent_0"]
     True
+    >>> one = agent.action_readout({"agent_0": [1.0]})["agent_0"]  # the contract's read-outs: one agent
+    >>> agent.act("agent_0", [1.0]) == one.greedy_action
+    True
+    >>> agent.action_probabilities("agent_0", [1.0]).tolist() == one.probabilities.tolist()
+    True
     >>> buffer = io.BytesIO(); agent.save(buffer)
     >>> MAPPO.load(buffer).num_timesteps
     200
@@ -22,15 +31,18 @@ Examples:
 from __future__ import annotations
 
 import io
+import json
+import pickle
+import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.type_aliases import MaybeCallback
@@ -41,6 +53,7 @@ from stmg_agents.baselines.observation_encoding import SharedObservationEncoder
 from stmg_agents.baselines.persistence import PathOrFile, read_archive, write_archive
 from stmg_agents.baselines.rng import GlobalRngScope
 from stmg_agents.baselines.shared_policy_env import env_action_converter
+from stmg_agents.callbacks import sb3_callback
 from stmg_agents.threads import deprecated_threads, scoped_threads
 
 __all__ = ["ActionReadout", "SharedPolicyAgent"]
@@ -71,9 +84,13 @@ class SharedPolicyAgent(ABC):
     """Base of the shared-actor baselines; see :class:`~stmg_agents.baselines.IPPO` and
     :class:`~stmg_agents.baselines.MAPPO`.
 
+    A subclass satisfies the benchmark contract (:mod:`stmg_bench.contract`) itself: ``form`` is
+    ``"simultaneous"``, the harness builds it as ``cls(make_env, seed=seed, **hyperparameters)`` and calls
+    :meth:`learn`, :meth:`act`, :meth:`action_probabilities`, :meth:`save` and :meth:`load` as they are.
+
     Args:
         env_or_id: A registered ``parallel`` id (``"stmg/Penalty-v0"``), a
-            factory returning a ``ParallelEnv``, or a ``ParallelEnv`` instance.
+            factory returning a ``ParallelEnv`` (the contract's ``make_env``), or a ``ParallelEnv`` instance.
         seed: Seeds the networks, the sampling and the environments; the
             same seed gives the same run.
         env_kwargs: Keyword arguments for the registry entry or the factory
@@ -90,7 +107,10 @@ class SharedPolicyAgent(ABC):
     """
 
     config_class: ClassVar[type[SharedPPOConfig]] = SharedPPOConfig
+    #: The name in saved files (``load`` refuses another algorithm's).
     algorithm_name: ClassVar[str] = "base"
+    #: The benchmark contract's form: it trains and acts on the simultaneous game (a ``ParallelEnv``).
+    form: ClassVar[str] = "simultaneous"
 
     def __init__(
         self,
@@ -146,7 +166,7 @@ class SharedPolicyAgent(ABC):
     def learn(
         self: _AgentT,
         total_timesteps: int,
-        callback: MaybeCallback = None,
+        callback: MaybeCallback | Callable[[int], Any] = None,
         reset_num_timesteps: bool = True,
     ) -> _AgentT:
         """Train for ``total_timesteps`` joint (temporal) steps.
@@ -158,11 +178,13 @@ class SharedPolicyAgent(ABC):
 
         Args:
             total_timesteps: Joint steps to train for (> 0).
-            callback: As in Stable-Baselines3: a ``BaseCallback``, a list of them, or a callable
-                ``callback(locals, globals) -> bool`` called at every step. Its ``model`` is this
-                agent; ``on_step`` runs after every joint step of all copies (``num_timesteps``
-                has grown by ``n_envs``), and ``False`` stops training there (that rollout is
-                not trained on, as in SB3).
+            callback: The benchmark contract's ``callback(num_timesteps)``, called after every
+                update, or one of Stable-Baselines3's: a ``BaseCallback``, a list of them, or a callable
+                ``callback(locals, globals) -> bool`` called at every step
+                (:func:`stmg_agents.callbacks.sb3_callback` tells them apart). An SB3 callback's
+                ``model`` is this agent; ``on_step`` runs after every joint step of all copies
+                (``num_timesteps`` has grown by ``n_envs``). ``False`` from either stops training
+                at the next step (that rollout is not trained on, as in SB3).
             reset_num_timesteps: Start counting from zero and restart the
                 episodes (SB3's convention); ``False`` continues both.
 
@@ -184,19 +206,11 @@ class SharedPolicyAgent(ABC):
             self._learn(int(total_timesteps), hook, reset_num_timesteps)
         return self
 
-    def _init_callback(self, callback: MaybeCallback) -> BaseCallback:
-        """SB3's conversion (``BaseAlgorithm._init_callback``): list -> ``CallbackList``, callable -> ``ConvertCallback``."""
-        if isinstance(callback, list):
-            callback = CallbackList(callback)
-        if callback is not None and not isinstance(callback, BaseCallback) and not callable(callback):
-            raise TypeError(
-                f"expected `callback` to be a stable_baselines3 BaseCallback, a list of them, a callable "
-                f"callback(locals, globals) or None, got {callback!r}."
-            )
-        if not isinstance(callback, BaseCallback):
-            callback = ConvertCallback(callback)
-        callback.init_callback(self)  # type: ignore[arg-type]  # SB3 reads model.get_env() and model.logger
-        return callback
+    def _init_callback(self, callback: MaybeCallback | Callable[[int], Any]) -> BaseCallback:
+        """``callback`` as an SB3 callback (:func:`~stmg_agents.callbacks.sb3_callback`), bound to this agent."""
+        hook = sb3_callback(callback)
+        hook.init_callback(self)  # type: ignore[arg-type]  # SB3 reads model.get_env() and model.logger
+        return hook
 
     def get_env(self) -> None:
         """SB3's hook for callbacks (``callback.training_env``): the baselines step their own copies, so ``None``."""
@@ -277,12 +291,23 @@ class SharedPolicyAgent(ABC):
             readouts[agent] = ActionReadout(greedy_action=int(np.argmax(p)), probabilities=p)
         return readouts
 
-    def action_probabilities(self, observations: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """The probability of each action of every agent in ``observations`` (``Discrete`` actions), as float64.
+    def act(self, agent: str, observation: Any) -> Any:
+        """The greedy action of ``agent`` for its own observation (the benchmark contract's read-out).
 
-        The same read-out as :meth:`action_readout`, in the form the benchmark harness reads for every algorithm.
+        The same as ``predict({agent: observation})[agent]``; :meth:`predict` reads several agents at once.
         """
-        return {agent: readout.probabilities for agent, readout in self.action_readout(observations).items()}
+        return self.predict({agent: observation}, deterministic=True)[agent]
+
+    def action_probabilities(self, agent: str, observation: Any) -> np.ndarray:
+        """The probability of each action of ``agent`` for its own observation (``Discrete`` actions), float64.
+
+        The benchmark contract's read-out of one agent; :meth:`action_readout` reads several agents at once
+        (``action_readout(observations)[agent].probabilities`` is the same read-only array).
+
+        Raises:
+            TypeError: If the action space is not ``Discrete``.
+        """
+        return self.action_readout({agent: observation})[agent].probabilities
 
     # ------------------------------------------------------------ persistence
     def save(self, path: PathOrFile) -> None:
@@ -310,28 +335,38 @@ class SharedPolicyAgent(ABC):
         *,
         env_kwargs: Mapping[str, Any] | None = None,
     ) -> _AgentT:
-        """Load an agent saved by :meth:`save`.
+        """Load an agent saved by :meth:`save` (the benchmark contract's ``load(path, make_env)`` too).
 
         Args:
-            path: The zip file.
-            env: Environment to attach (id, factory or instance); None rebuilds
-                the saved registered id.
+            path: The zip file (a path, a binary file object or its bytes).
+            env: Environment to attach (id, factory or instance; the contract's ``make_env``); None
+                rebuilds the saved registered id.
             env_kwargs: Keyword arguments for ``env``.
 
         Returns:
             The agent, ready to ``predict`` or to continue ``learn``.
 
         Raises:
-            ValueError: If the file holds another algorithm, or ``env`` does
-                not match the saved agents, or no environment is known.
+            ValueError: If the file is not a save of this algorithm (another algorithm's, or no
+                baselines archive), it is damaged or lacks what this version reads, ``env`` does not
+                match the saved agents, or no environment is known.
         """
         if isinstance(path, (bytes, bytearray)):
             path = io.BytesIO(path)
-        meta, payload = read_archive(path)
+        try:
+            meta, payload = read_archive(path)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a saved {cls.algorithm_name} agent, got a damaged meta.json: {exc}") from None
         if meta.get("algorithm") != cls.algorithm_name:
             raise ValueError(
                 f"expected a saved {cls.algorithm_name} agent, got {meta.get('algorithm')!r}; "
                 f"load it with that class instead."
+            )
+        missing = [k for k in ("config", "seed", "num_timesteps", "possible_agents", "encoded_dim") if k not in meta]
+        if missing or not isinstance(meta["config"], Mapping):
+            raise ValueError(
+                f"expected a saved {cls.algorithm_name} agent with config, seed, num_timesteps, possible_agents and "
+                f"encoded_dim in its meta.json, got a damaged save or one of another version (missing {missing})."
             )
         if env is None:
             saved_env = meta.get("env")
@@ -349,7 +384,18 @@ class SharedPolicyAgent(ABC):
                 f"expected an environment with agents {meta['possible_agents']} and encoded observation size "
                 f"{meta['encoded_dim']}, got agents {list(agent.possible_agents)} and size {agent.encoder.dim}."
             )
-        agent._restore(payload)
+        try:
+            agent._restore(payload)
+        except (
+            RuntimeError,
+            KeyError,
+            ValueError,
+            TypeError,
+            EOFError,
+            pickle.UnpicklingError,
+            zipfile.BadZipFile,
+        ) as exc:
+            raise ValueError(f"expected a loadable {cls.algorithm_name} save, got a damaged one: {exc}") from exc
         agent.num_timesteps = int(meta["num_timesteps"])
         return agent
 

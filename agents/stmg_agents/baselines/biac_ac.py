@@ -443,7 +443,7 @@ class BiLevelActorCritic:
         return losses
 
     def _target_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        pairs = [
+        pairs: list[tuple[nn.Module, nn.Module]] = [
             (self.q_leader, self.q_leader_target),
             (self.q_follower, self.q_follower_target),
             (self.actor, self.actor_target),
@@ -598,7 +598,7 @@ class BiLevelActorCritic:
 
     # ------------------------------------------------------------------ save / load
     def _networks(self) -> dict[str, nn.Module]:
-        nets = {
+        nets: dict[str, nn.Module] = {
             "q_leader": self.q_leader,
             "q_follower": self.q_follower,
             "actor": self.actor,

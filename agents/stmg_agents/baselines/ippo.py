@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -150,6 +150,9 @@ class IPPO(SharedPolicyAgent):
     by one Adam. Unlike :class:`~stmg_agents.baselines.MAPPO`, the critic sees
     only the agent's own (encoded) observation.
 
+    On the benchmark contract itself (registered as ``ippo``): the harness builds it as
+    ``IPPO(make_env, seed=..., **hyperparameters)`` (see :class:`~stmg_agents.baselines.base.SharedPolicyAgent`).
+
     Args:
         env_or_id: A registered ``parallel`` id (``"stmg/Penalty-v0"``), a
             factory returning a ``ParallelEnv``, or a ``ParallelEnv`` instance.
@@ -171,6 +174,8 @@ class IPPO(SharedPolicyAgent):
 
     config_class = IPPOConfig
     algorithm_name = "IPPO"
+    #: Its label in the benchmark's results (the contract's ``name``; ``form`` is the base's, ``"simultaneous"``).
+    name: ClassVar[str] = "ippo"
     config: IPPOConfig
 
     def _make_vec_env(self) -> SeedableSB3VecEnv:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -60,6 +60,9 @@ def _state_dim(env: Any, seed: int) -> int:
 class MAPPO(SharedPolicyAgent):
     """Multi-agent PPO with a shared actor and a centralised critic ``V_i(state)``.
 
+    On the benchmark contract itself (registered as ``mappo``): the harness builds it as
+    ``MAPPO(make_env, seed=..., **hyperparameters)`` (see :class:`~stmg_agents.baselines.base.SharedPolicyAgent`).
+
     Args:
         env_or_id: A registered ``parallel`` id (``"stmg/Penalty-v0"``), a
             factory returning a ``ParallelEnv``, or a ``ParallelEnv`` instance.
@@ -88,6 +91,8 @@ class MAPPO(SharedPolicyAgent):
 
     config_class = MAPPOConfig
     algorithm_name = "MAPPO"
+    #: Its label in the benchmark's results (the contract's ``name``; ``form`` is the base's, ``"simultaneous"``).
+    name: ClassVar[str] = "mappo"
     config: MAPPOConfig
 
     def _build(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -82,3 +83,30 @@ def test_ippo_archive_holds_a_plain_sb3_model(tmp_path):
     with zipfile.ZipFile(path) as archive:
         ppo = PPO.load(io.BytesIO(archive.read("sb3_ppo.zip")), device="cpu")
     assert ppo.observation_space == agent.encoder.space
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS)
+def test_a_damaged_save_is_refused_saying_so(cls, tmp_path):
+    """A save whose weights do not load, or whose meta.json lacks what load reads or does not parse, raises
+    ValueError saying the save is damaged (or of another version), not torch's, SB3's or a bare KeyError."""
+    path = tmp_path / "model.zip"
+    cls("stmg/Penalty-v0", n_envs=1).save(path)
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+
+    def rewritten(name: str, data: bytes) -> io.BytesIO:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for member, content in {**files, name: data}.items():
+                archive.writestr(member, content)
+        return io.BytesIO(buffer.getvalue())
+
+    weights = next(name for name in files if name != "meta.json")
+    with pytest.raises(ValueError, match=f"expected a loadable {cls.algorithm_name} save, got a damaged one"):
+        cls.load(rewritten(weights, files[weights][: len(files[weights]) // 2]))
+    meta = json.loads(files["meta.json"])
+    del meta["encoded_dim"]
+    with pytest.raises(ValueError, match=r"got a damaged save or one of another version \(missing \['encoded_dim'\]\)"):
+        cls.load(rewritten("meta.json", json.dumps(meta).encode()))
+    with pytest.raises(ValueError, match="got a damaged meta.json"):
+        cls.load(rewritten("meta.json", b"{not json"))

@@ -17,7 +17,8 @@ import pytest
 pytest.importorskip("torch", reason="needs the [agents] extra")
 pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 
-from stmg_bench.builtins import MAPPOAlgorithm, STEPAlgorithm
+from stmg_agents.baselines import MAPPO
+from stmg_bench.builtins import STEPAlgorithm
 from stmg_bench.deterministic_evaluation import (
     EpisodeRecorder,
     EpisodeSummary,
@@ -197,7 +198,7 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
     step = STEPAlgorithm.translate(settings_for(STEPAlgorithm, hp.as_kwargs(), {}))
     assert step["batch_size"] == 25 and step["n_steps"] == 50 and "n_minibatches" not in step
     assert step["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}}
-    baseline = settings_for(MAPPOAlgorithm, hp.as_kwargs(), {})
+    baseline = settings_for(MAPPO, hp.as_kwargs(), {})
     assert baseline["n_minibatches"] == 4 and baseline["hidden_sizes"] == [32]
 
     class OnlyGamma:
@@ -257,7 +258,7 @@ def test_greedy_evaluation_plays_whole_episodes_through_each_form():
     first = evaluate_greedy(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
     again = evaluate_greedy(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
     assert [s.length for s in first] == [4, 4] and first == again
-    mappo = MAPPOAlgorithm(lambda: penalty(k=0, episode_length=4), seed=0)
+    mappo = MAPPO(lambda: penalty(k=0, episode_length=4), seed=0)
     summaries = evaluate_greedy(mappo, lambda: penalty(k=0, episode_length=4), seeds=[3])
     assert summaries[0].length == 4 and set(summaries[0].agent_returns) == {"agent_0", "agent_1"}
     with pytest.raises(ValueError, match="seeds"):

@@ -7,7 +7,7 @@ same matrix trial (same game, seed, steps, settings and number of policy read-ou
   from the task id (``STEP("stmg/Penalty-v0", ...)``, ``MAPPO(...)``), train with its
   own callback, and read the policy out with its own read-out
   (``joint_policy_readout`` / ``action_readout``) at the curve points and at the end;
-* ``harness``: :func:`stmg_bench.suites.matrix.matrix_trial` (registry, adapter,
+* ``harness``: :func:`stmg_bench.suites.matrix.matrix_trial` (registry, contract,
   progress callback, evaluation through the form, outcome labels).
 
 How it is evaluated: the wall time of each; the overhead is the median over rounds
@@ -37,7 +37,7 @@ import numpy as np
 from stmg_bench.args import parse_dataclass
 from stmg_bench.cli import reported_errors
 from stmg_bench.provenance import git_commit
-from stmg_bench.registry import load_object, resolve
+from stmg_bench.registry import resolve
 from stmg_bench.suites.matrix import GAMES, matrix_trial
 from stmg_bench.sweep.reporting import write_csv
 
@@ -81,9 +81,8 @@ READOUTS: dict[str, Callable[[Any, int], object]] = {
 def direct(algo: str, task_id: str, kwargs: dict, seed: int, steps: int, curve_points: int) -> None:
     """The trial as the benchmark ran it before the harness: the class itself, its own callback and read-out.
 
-    The class is the built-in's own, or the one behind its adapter (the adapter's ``target``), built from the task
-    id with the matrix study's settings (under which a registered variant's overrides lie); its read-out is its
-    form's.
+    The class is the built-in's own, built from the task id with the matrix study's settings (under which a
+    registered variant's overrides lie); its read-out is its form's.
     """
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -91,8 +90,7 @@ def direct(algo: str, task_id: str, kwargs: dict, seed: int, steps: int, curve_p
     curve: list = []
     resolved = resolve(algo)
     factory = resolved.load()
-    model_cls = load_object(factory.target) if hasattr(factory, "target") else factory
-    model = model_cls(task_id, seed=seed, env_kwargs=dict(kwargs), **resolved.settings(SETTINGS))
+    model = factory(task_id, seed=seed, env_kwargs=dict(kwargs), **resolved.settings(SETTINGS))
 
     def readout() -> object:
         return READOUTS[resolved.form](model, seed)

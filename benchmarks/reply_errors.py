@@ -47,7 +47,6 @@ import numpy as np
 
 from stmg_agents.step.algorithm import STEP
 from stmg_bench.args import parse_dataclass
-from stmg_bench.builtins import STEPAlgorithm
 from stmg_bench.cli import reported_errors
 from stmg_bench.provenance import git_commit
 from stmg_bench.registry import merge_settings, resolve
@@ -60,17 +59,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class LastFollowerSTEP(STEP):
-    """STEP in which only the last rank's decisions are trained on: the control with the leaders near their start."""
+    """STEP in which only the last rank's decisions are trained on: the control with the leaders near their start.
+
+    A class of the benchmark contract as STEP is (its form, ``act``, ``action_probabilities``...), labelled
+    ``last-follower``.
+    """
+
+    name = "last-follower"
 
     def _rank_started(self, rank: int | None) -> bool:
         return rank is None or rank == self.n_agents - 1
-
-
-class LastFollowerAlgorithm(STEPAlgorithm):
-    """:class:`LastFollowerSTEP` through the contract (the built-in STEP adapter with another target)."""
-
-    target = f"{__name__}:LastFollowerSTEP"
-    name = "last-follower"
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,8 @@ class OwnRun:
 #: This script's own runs, by name; any other name of ``--runs`` is a registry spec (``step-backward`` too).
 OWN_RUNS: dict[str, OwnRun] = {
     "step-backward-ent": OwnRun("step-backward", entropy=True),
-    "last-follower": OwnRun(LastFollowerAlgorithm, entropy=True),
-    "last-follower-ent0": OwnRun(LastFollowerAlgorithm, entropy=False),
+    "last-follower": OwnRun(LastFollowerSTEP, entropy=True),
+    "last-follower-ent0": OwnRun(LastFollowerSTEP, entropy=False),
 }
 
 

@@ -120,10 +120,7 @@ def train_step(factory: Callable, hp, seed: int, steps: int, record: Callable, *
                     new.append(log_prob)
             record(th.cat(old), th.cat(new))
 
-    from stmg_bench.builtins import STEPAlgorithm
-
-    kwargs = STEPAlgorithm.translate({**hp.as_kwargs(), "hyper_scale_by_width": scale})
-    MeasuredSTEP(lambda: stmg_v0(factory()), seed=seed, **kwargs).learn(steps)
+    MeasuredSTEP(lambda: stmg_v0(factory()), seed=seed, **hp.as_kwargs(), hyper_scale_by_width=scale).learn(steps)
 
 
 def train_mappo(factory: Callable, hp, seed: int, steps: int, record: Callable) -> None:

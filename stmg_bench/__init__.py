@@ -6,8 +6,8 @@ What it holds:
   ``__init__(make_env, seed, **hp)``, ``learn``, ``act``) and its checker;
 * :mod:`stmg_bench.registry`: algorithm names and specs (``"step"``,
   ``"package.module:Class"``, ``"path/to/file.py:Class"``); a name is a class plus settings
-  (:class:`~stmg_bench.registry.RegistryEntry`: STEP's variants are STEP plus theirs);
-* :mod:`stmg_bench.builtins`: STEP, seq-ppo, MAPPO and IPPO on the contract;
+  (:class:`~stmg_bench.registry.RegistryEntry`: STEP's variants are STEP plus theirs); every built-in name is a
+  class of :mod:`stmg_agents` that satisfies the contract itself (STEP, seq-ppo, MAPPO, IPPO, HAPPO...);
 * :mod:`stmg_bench.suites`: the suites: ``matrix`` (trials) with ``matrix_study`` (report), ``control``
   (trials) with ``control_study`` (planning, calibration, tests, plots), ``mujoco_study`` and ``merge_study``;
 * :mod:`stmg_bench.deterministic_evaluation`: greedy episodes through an algorithm's form, with task metrics;

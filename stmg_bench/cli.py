@@ -260,27 +260,21 @@ def _constructor_parameters(builder: Callable[..., Any]) -> list[inspect.Paramet
 def _hyperparameter_rows(factory: Any, overrides: Mapping[str, Any] | None = None) -> tuple[str, list[_Row]]:
     """Where an algorithm's hyperparameters come from (one phrase) and one row per hyperparameter.
 
-    Generic: an adapter (:class:`~stmg_bench.builtins.SB3SurfaceAlgorithm`) is described by its ``target`` class;
-    a class with a ``config_class`` dataclass by that config's fields (its parameters of its own first); anything
-    else by its constructor's parameters. A registered variant's ``overrides`` are marked as the variant's. Docs come
-    from the Google ``Args:`` / ``Attributes:`` sections and attribute docstrings of the classes involved.
+    Generic: a class with a ``config_class`` dataclass is described by that config's fields (its parameters of its
+    own first); anything else by its constructor's parameters. A registered variant's ``overrides`` are marked as the
+    variant's. Docs come from the Google ``Args:`` / ``Attributes:`` sections and attribute docstrings of the classes
+    involved.
     """
-    from stmg_bench.builtins import SB3SurfaceAlgorithm
-    from stmg_bench.registry import load_object
-
-    builder, variant_defaults, label = factory, dict(overrides or {}), getattr(factory, "__qualname__", repr(factory))
-    if inspect.isclass(factory) and issubclass(factory, SB3SurfaceAlgorithm):
-        builder = load_object(factory.target)
-        label = builder.__qualname__
-    config = getattr(builder, "config_class", None)
+    variant_defaults, label = dict(overrides or {}), getattr(factory, "__qualname__", repr(factory))
+    config = getattr(factory, "config_class", None)
     if not (inspect.isclass(config) and dataclasses.is_dataclass(config)):
         config = None
     fields = [f for f in dataclasses.fields(config) if f.init] if config is not None else []
     field_names = {f.name for f in fields}
-    docs = _docs_of(config, builder, factory)
+    docs = _docs_of(config, factory)
 
     rows: list[_Row] = []
-    for p in _constructor_parameters(builder):
+    for p in _constructor_parameters(factory):
         if p.name in field_names or (p.kind is p.VAR_KEYWORD and config is not None):
             continue
         if p.kind is p.VAR_KEYWORD:
@@ -304,7 +298,7 @@ def _hyperparameter_rows(factory: Any, overrides: Mapping[str, Any] | None = Non
         else:
             rows[index] = rows[index]._replace(default=f"{value!r} (variant's; {label}: {rows[index].default})")
 
-    source = f"{label}'s constructor" if inspect.isclass(builder) else f"the parameters of {label}"
+    source = f"{label}'s constructor" if inspect.isclass(factory) else f"the parameters of {label}"
     if config is not None:
         source += f" and the fields of {config.__qualname__} ({_qualified(config)})"
     if variant_defaults:
@@ -314,7 +308,6 @@ def _hyperparameter_rows(factory: Any, overrides: Mapping[str, Any] | None = Non
 
 def _describe(rest: list[str]) -> int:
     """``stmg-bench describe SPEC``: what an algorithm is and every hyperparameter it takes, with defaults and docs."""
-    from stmg_bench.builtins import SB3SurfaceAlgorithm
     from stmg_bench.contract import form_label
     from stmg_bench.registry import registered, resolve
 
@@ -334,8 +327,6 @@ def _describe(rest: list[str]) -> int:
     summary = (entry.doc if entry is not None and entry.doc else inspect.getdoc(factory) or "").strip()
     summary = summary.split("\n\n")[0]
     cls = algo.target
-    if inspect.isclass(factory) and issubclass(factory, SB3SurfaceAlgorithm):
-        cls += f", an adapter of {factory.target}"
     source, rows = _hyperparameter_rows(factory, algo.overrides)
     print(f"name:     {algo.name}")
     print(f"class:    {cls}")

@@ -1,7 +1,7 @@
 """What produced a trial record: a fingerprint that a resumed sweep compares before reusing the record.
 
 The fingerprint holds the package version, a hash of the source code the trial
-runs (the environments; the harness's contract, registry, adapters, evaluation and
+runs (the environments; the harness's contract, registry, evaluation and
 trial execution, and the suite module that holds the trial function; the
 algorithm's own package or file), and the algorithm with its settings (a registered
 variant's overrides too). Reports, planning and command lines are not part of it: editing
@@ -62,7 +62,7 @@ def _module_root(target: str) -> str:
 
 
 #: The harness's files that every trial executes (relative to the package folder).
-TRIAL_CODE = ("contract.py", "registry.py", "builtins.py", "deterministic_evaluation.py", "sweep/execution.py")
+TRIAL_CODE = ("contract.py", "registry.py", "deterministic_evaluation.py", "sweep/execution.py")
 
 
 def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any], trial_module: str) -> dict[str, Any]:
@@ -76,19 +76,14 @@ def fingerprint(algorithm: ResolvedAlgorithm, hyperparameters: Mapping[str, Any]
         *(str(_HERE / f) for f in TRIAL_CODE),
         str(Path(str(importlib.import_module(trial_module).__file__)).resolve()),
     ]
-    if algorithm.target.startswith("stmg_bench."):  # a built-in adapter: the algorithm is in stmg_agents
-        import stmg_agents
-
-        roots.append(str(Path(stmg_agents.__file__).resolve().parent))
-    else:
-        saved = sys.path[:]
-        sys.path[:0] = [p for p in algorithm.search_path if p not in sys.path]
-        try:
-            root = _module_root(algorithm.target)
-        finally:
-            sys.path[:] = saved
-        if root:
-            roots.append(root)
+    saved = sys.path[:]
+    sys.path[:0] = [p for p in algorithm.search_path if p not in sys.path]
+    try:
+        root = _module_root(algorithm.target)  # a built-in's: the stmg_agents package
+    finally:
+        sys.path[:] = saved
+    if root:
+        roots.append(root)
     stamp = {
         "version": stmg_envs.__version__,
         "code": source_hash(*roots),

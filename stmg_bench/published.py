@@ -41,7 +41,7 @@ METRICS: Mapping[str, str] = MappingProxyType(
 
 _BIAC = "stmg_agents.baselines.biac_ac:BiLevelActorCritic"
 _MADDPG = "stmg_agents.baselines.maddpg:MADDPG"
-_STEP = "stmg_bench.builtins:STEPAlgorithm"
+_STEP = "stmg_agents.step.algorithm:STEP"
 _MAPPO = "stmg_agents.baselines.mappo:MAPPO"
 
 

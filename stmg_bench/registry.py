@@ -50,6 +50,7 @@ __all__ = [
     "register",
     "canonical_json",
     "LEGACY_TARGETS",
+    "RENAMED_TARGETS",
     "registered",
     "resolve",
     "load_object",
@@ -135,7 +136,7 @@ class RegistryEntry:
 #: research levers set (see :class:`stmg_agents.STEP` for each lever's meaning).
 _REGISTRY: dict[str, RegistryEntry] = {
     "step": RegistryEntry(
-        "stmg_bench.builtins:STEPAlgorithm",
+        "stmg_agents.step.algorithm:STEP",
         # STEP's own lever in both control benchmarks: the hypernetwork output scaled by its width. With the
         # plain hypernetwork at these learning rates the KL of each of STEP's updates was 8 to 20 times the
         # baselines' on MuJoCo and about a third of its samples ended an on-ramp update beyond the PPO clip
@@ -145,29 +146,29 @@ _REGISTRY: dict[str, RegistryEntry] = {
         suite_settings={"control": {"hyper_scale_by_width": True}},
     ),
     "step-scaled": RegistryEntry(
-        "stmg_bench.builtins:STEPAlgorithm",
+        "stmg_agents.step.algorithm:STEP",
         {"policy_kwargs": {"hyper_scale_by_width": True}},
         "STEP with the width-scaled hypernetwork (``policy_kwargs=dict(hyper_scale_by_width=True)``).",
     ),
     "step-beta0": RegistryEntry(
-        "stmg_bench.builtins:STEPAlgorithm",
+        "stmg_agents.step.algorithm:STEP",
         {"beta": 0.0},
         "STEP without the hypernetwork regulariser of Eq. 11 (``beta=0``).",
     ),
     "step-timescales": RegistryEntry(
-        "stmg_bench.builtins:STEPAlgorithm",
+        "stmg_agents.step.algorithm:STEP",
         {"rank_lr_ratio": 2.0},
         "STEP with two timescales: rank ``i`` learns at ``lr * 2**i`` (``rank_lr_ratio=2.0``; followers faster).",
     ),
     "step-backward": RegistryEntry(
-        "stmg_bench.builtins:STEPAlgorithm",
+        "stmg_agents.step.algorithm:STEP",
         {"leader_start": 0.5},
         "STEP with a backward-induction curriculum: the leader starts learning halfway (``leader_start=0.5``).\n\n"
         "Of ``N`` ranks, rank ``i`` starts at ``0.5 * (N - 1 - i) / (N - 1)`` of training: the last follower "
         "from the start, so each rank learns its replies to every context of the ranks above it.",
     ),
     "step-explore": RegistryEntry(
-        "stmg_bench.builtins:STEPAlgorithm",
+        "stmg_agents.step.algorithm:STEP",
         {"leader_start": 0.5, "leader_explore": 0.25},
         "``step-backward`` whose leaders keep exploring for their followers (``leader_explore=0.25``).\n\n"
         "The backward-induction curriculum (``leader_start=0.5``), and in rollouts each decision of a rank with ranks "
@@ -177,7 +178,7 @@ _REGISTRY: dict[str, RegistryEntry] = {
     ),
     "mappo": RegistryEntry("stmg_agents.baselines.mappo:MAPPO"),
     "ippo": RegistryEntry("stmg_agents.baselines.ippo:IPPO"),
-    "seq-ppo": RegistryEntry("stmg_bench.builtins:SeqPPOAlgorithm"),
+    "seq-ppo": RegistryEntry("stmg_agents.baselines.seq_ppo:SeqPPO"),
     "biac": RegistryEntry("stmg_agents.baselines.biac:BiLevelQLearning"),
     "biac-ac": RegistryEntry("stmg_agents.baselines.biac_ac:BiLevelActorCritic"),
     "biac-ac-actor": RegistryEntry(
@@ -196,9 +197,9 @@ _REGISTRY: dict[str, RegistryEntry] = {
 }
 
 
-#: Removed classes that old trial records name as their target, each with the name whose entry it is now: records
-#: made with them read back as that entry. The variant classes that existed before variants became registry entries,
-#: and the adapters of the built-ins that now satisfy the contract themselves (MAPPO, IPPO).
+#: Removed *variant* classes that old trial records name as their target, each with the name whose entry it is now:
+#: the class held its settings, so a record made with it reads back as that entry, the entry's class and overrides
+#: (the variant classes that existed before variants became registry entries).
 LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
     {
         "stmg_bench.builtins:STEPScaledAlgorithm": "step-scaled",
@@ -206,8 +207,19 @@ LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
         "stmg_bench.builtins:STEPTwoTimescalesAlgorithm": "step-timescales",
         "stmg_bench.builtins:STEPBackwardAlgorithm": "step-backward",
         "stmg_bench.builtins:STEPExploreAlgorithm": "step-explore",
-        "stmg_bench.builtins:MAPPOAlgorithm": "mappo",
-        "stmg_bench.builtins:IPPOAlgorithm": "ippo",
+    }
+)
+
+#: Removed targets of the *same* algorithm under another name, each with its target today: the adapters of the
+#: built-ins that now satisfy the contract themselves. An adapter held no settings (a variant's were the record's own
+#: ``overrides``: a ``step-explore`` record names ``STEPAlgorithm`` with ``leader_start`` and ``leader_explore``), so
+#: a record made with one reads back as the class with the record's own overrides.
+RENAMED_TARGETS: Mapping[str, str] = MappingProxyType(
+    {
+        "stmg_bench.builtins:STEPAlgorithm": "stmg_agents.step.algorithm:STEP",
+        "stmg_bench.builtins:SeqPPOAlgorithm": "stmg_agents.baselines.seq_ppo:SeqPPO",
+        "stmg_bench.builtins:MAPPOAlgorithm": "stmg_agents.baselines.mappo:MAPPO",
+        "stmg_bench.builtins:IPPOAlgorithm": "stmg_agents.baselines.ippo:IPPO",
     }
 )
 
@@ -215,25 +227,36 @@ LEGACY_TARGETS: Mapping[str, str] = MappingProxyType(
 def canonical_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """:meth:`ResolvedAlgorithm.to_json`'s form of ``data``, which may come from an older record.
 
-    A target of :data:`LEGACY_TARGETS` (a removed variant class or adapter) becomes its entry's class and
-    overrides; empty ``overrides`` are dropped. A resumed or re-rendered sweep compares saved records' arguments in
-    this form.
+    A target of :data:`LEGACY_TARGETS` (a removed variant class) becomes its entry's class and overrides; a target of
+    :data:`RENAMED_TARGETS` (a removed adapter) becomes its target today, the record's own overrides kept. Empty
+    ``overrides`` are dropped. A resumed or re-rendered sweep compares saved records' arguments in this form.
 
     Examples:
         >>> old = {"name": "step-explore", "spec": "step-explore", "target": "stmg_bench.builtins:STEPExploreAlgorithm",
         ...        "form": "sequential", "search_path": []}
         >>> canonical_json(old) == resolve("step-explore").to_json()
         True
-        >>> adapter = {"name": "mappo", "spec": "mappo", "target": "stmg_bench.builtins:MAPPOAlgorithm",
-        ...            "form": "simultaneous", "search_path": []}
-        >>> canonical_json(adapter) == resolve("mappo").to_json()
+        >>> adapter = {**old, "target": "stmg_bench.builtins:STEPAlgorithm",
+        ...            "overrides": {"leader_start": 0.5, "leader_explore": 0.25}}
+        >>> canonical_json(adapter) == resolve("step-explore").to_json()
+        True
+        >>> step = {"name": "step", "spec": "step", "target": "stmg_bench.builtins:STEPAlgorithm",
+        ...         "form": "sequential", "search_path": []}
+        >>> canonical_json(step) == resolve("step").to_json(), canonical_json(step)["target"]
+        (True, 'stmg_agents.step.algorithm:STEP')
+        >>> mappo = {"name": "mappo", "spec": "mappo", "target": "stmg_bench.builtins:MAPPOAlgorithm",
+        ...          "form": "simultaneous", "search_path": []}
+        >>> canonical_json(mappo) == resolve("mappo").to_json()
         True
     """
     out = dict(data)
-    if (name := LEGACY_TARGETS.get(out.get("target", ""))) is not None:
+    target = out.get("target", "")
+    if (name := LEGACY_TARGETS.get(target)) is not None:
         entry = _REGISTRY[name]
         out["target"] = entry.target
         out["overrides"] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in entry.overrides.items()}
+    elif target in RENAMED_TARGETS:
+        out["target"] = RENAMED_TARGETS[target]
     if not out.get("overrides", True):
         del out["overrides"]
     return out
@@ -250,7 +273,7 @@ def register(
 ) -> None:
     """Register ``target`` (``"module:Attribute"``) under ``name``, built with ``overrides``, for this process.
 
-    A variant is a name with ``overrides``: ``register("step-fast", "stmg_bench.builtins:STEPAlgorithm",
+    A variant is a name with ``overrides``: ``register("step-fast", "stmg_agents.step.algorithm:STEP",
     {"learning_rate": 1e-3})`` trains STEP with that learning rate wherever ``step-fast`` is given, and labels
     its results ``step-fast``; a user's own settings still win over the overrides (:func:`merge_settings`).
 
@@ -327,6 +350,9 @@ def load_object(spec: str, search_path: Sequence[str] = ()) -> Any:
         try:
             module = importlib.import_module(match["module"])
         except ImportError as exc:
+            if spec in RENAMED_TARGETS or spec in LEGACY_TARGETS:
+                now = RENAMED_TARGETS.get(spec) or f"the registered name {LEGACY_TARGETS[spec]!r}"
+                raise UnknownAlgorithmError(f"algorithm {spec!r} was removed; use {now} instead.") from exc
             raise UnknownAlgorithmError(
                 f"algorithm {spec!r}: cannot import module {match['module']!r} ({exc}). The module must be "
                 "importable in every worker: installed, in the current folder, or on PYTHONPATH."

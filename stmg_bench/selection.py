@@ -83,8 +83,8 @@ def check_construction(
 ) -> None:
     """Build each algorithm once, in this process, with its settings, before a sweep starts.
 
-    :func:`resolve_algorithms` checks the names a constructor declares; an adapter that passes
-    ``**hyperparameters`` on (the built-ins) or a configuration that checks values (``gamma`` in [0, 1]) is only
+    :func:`resolve_algorithms` checks the names a constructor declares; a constructor that passes
+    ``**kwargs`` on (seq-ppo's) or a configuration that checks values (``gamma`` in [0, 1]) is only
     checked by building it. Building here ends a bad ``--hyperparams`` with one message in the parent instead
     of a failure in every trial. Nothing is trained.
 

@@ -1,8 +1,8 @@
 """The training callbacks the algorithms take: Stable-Baselines3's, and the benchmark contract's ``callback(num_timesteps)``.
 
-:func:`sb3_callback` is the one place that tells the forms apart (MAPPO's and IPPO's ``learn`` take every one
-of them); :class:`ProgressAfterUpdate` runs the contract's form inside SB3's callback events (STEP's adapter
-in :mod:`stmg_bench.builtins` uses it too).
+:func:`sb3_callback` is the one place that tells the forms apart (the ``learn`` of MAPPO, IPPO, STEP and
+seq-ppo take every one of them; STEP's through SB3's ``_init_callback`` hook); :class:`ProgressAfterUpdate` runs
+the contract's form inside SB3's callback events.
 
 Examples:
     >>> from stable_baselines3.common.callbacks import CallbackList, ConvertCallback

@@ -72,8 +72,8 @@ class ControlHyperparameters:
     """PPO settings shared by every algorithm of the control benchmarks (none of them is part of a method).
 
     Every algorithm whose constructor takes them gets the same values (the built-ins
-    do: :class:`~stmg_bench.builtins.STEPAlgorithm` translates ``n_minibatches`` and
-    ``hidden_sizes`` into STEP's own arguments); each one's own defaults fill the rest
+    do: :class:`~stmg_agents.STEP` takes ``n_minibatches`` and ``hidden_sizes`` as names
+    of its own arguments); each one's own defaults fill the rest
     (activation, value normalisation, MAPPO's LayerNorm and Huber loss: see
     :class:`~stmg_agents.STEP` and :class:`~stmg_agents.MAPPOConfig`). A method's own
     levers (STEP's ``beta``, ``hyper_scale_by_width``) are its hyperparameters, not these.

@@ -411,7 +411,7 @@ STEP_TARGETS: tuple[tuple[str, float], ...] = (
 #: (``module:Class``, :attr:`stmg_bench.registry.RegistryEntry.target`). Every registered name built on that class,
 #: the class itself and each of its variants (a variant's levers are part of the algorithm), is held to its set.
 TARGET_SETS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
-    {"stmg_bench.builtins:STEPAlgorithm": STEP_TARGETS}
+    {"stmg_agents.step.algorithm:STEP": STEP_TARGETS}
 )
 #: Targets by algorithm name in results, read from :data:`TARGET_SETS` and the registry's entries (STEP and each of
 #: its registered variants).

@@ -17,7 +17,7 @@ def test_the_last_follower_control_updates_only_the_last_rank():
     script = load_script("reply_errors")
     task_id, kwargs = game_spec("general-sum:3:1")
     make_env = make_env_factory("sequential", task_id, kwargs)
-    algorithm = script.LastFollowerAlgorithm(make_env, seed=0, n_envs=2, gamma=0.0)
+    algorithm = script.LastFollowerSTEP(make_env, seed=0, n_envs=2, gamma=0.0)
     env = make_env()
     env.reset(seed=0)
     observations = []
@@ -29,8 +29,8 @@ def test_the_last_follower_control_updates_only_the_last_rank():
     algorithm.learn(400)
     after = [algorithm.action_probabilities(a, o) for a, o in observations]
     for progress_remaining in (1.0, 0.5, 0.0):
-        algorithm.model._current_progress_remaining = progress_remaining
-        assert [algorithm.model._rank_started(rank) for rank in (0, 1, 2)] == [False, False, True]
+        algorithm._current_progress_remaining = progress_remaining
+        assert [algorithm._rank_started(rank) for rank in (0, 1, 2)] == [False, False, True]
     leaders_moved = max(np.abs(after[k] - before[k]).max() for k in (0, 1))
     assert leaders_moved < 0.02 < np.abs(after[2] - before[2]).max()
 

@@ -80,7 +80,7 @@ def test_same_seed_same_policy(name):
 
 @pytest.mark.parametrize("name", sorted(registered()))
 def test_save_and_load_keep_the_policy(name, tmp_path):
-    """A saved algorithm, loaded through its adapter, plays the same joint policy."""
+    """A saved algorithm, loaded through its class (``load(path, make_env)``), plays the same joint policy."""
     algo, make_env, model = build(name)
     model.learn(200)
     model.save(tmp_path / "model.zip")
@@ -116,21 +116,21 @@ def test_named_variants_change_only_their_own_setting():
     """step-scaled turns on the width-scaled hypernetwork, step-beta0 sets beta to 0; a user's value still wins (a
     dict-valued one key by key: step-scaled with the user's own policy_kwargs keeps the scaling)."""
     _, _, scaled = build("step-scaled")
-    assert scaled.model.policy.action_net.hypernet.scale_by_width
+    assert scaled.policy.action_net.hypernet.scale_by_width
     _, _, beta0 = build("step-beta0")
-    assert beta0.model.beta == 0.0 and not beta0.model.policy.action_net.hypernet.scale_by_width
+    assert beta0.beta == 0.0 and not beta0.policy.action_net.hypernet.scale_by_width
     _, _, mine = build("step-beta0", beta=0.5)
-    assert mine.model.beta == 0.5
+    assert mine.beta == 0.5
     _, _, timescales = build("step-timescales")
-    assert timescales.model.rank_lr_ratio == 2.0 and timescales.model.beta == 1.0
+    assert timescales.rank_lr_ratio == 2.0 and timescales.beta == 1.0
     _, _, backward = build("step-backward")
-    assert backward.model.leader_start == 0.5 and backward.model.rank_lr_ratio == 1.0
+    assert backward.leader_start == 0.5 and backward.rank_lr_ratio == 1.0
     _, _, explore = build("step-explore")
-    assert explore.model.leader_start == 0.5 and explore.model.leader_explore == 0.25
-    assert backward.model.leader_explore == 0.0
+    assert explore.leader_start == 0.5 and explore.leader_explore == 0.25
+    assert backward.leader_explore == 0.0
     _, _, scaled_mine = build("step-scaled", policy_kwargs={"net_arch": {"pi": [16], "vf": [16]}})
-    assert scaled_mine.model.policy.action_net.hypernet.scale_by_width
-    assert scaled_mine.model.policy_kwargs["net_arch"] == {"pi": [16], "vf": [16]}
+    assert scaled_mine.policy.action_net.hypernet.scale_by_width
+    assert scaled_mine.policy_kwargs["net_arch"] == {"pi": [16], "vf": [16]}
 
 
 def test_a_saved_variant_loads_with_its_settings_through_its_class(tmp_path):
@@ -140,5 +140,5 @@ def test_a_saved_variant_loads_with_its_settings_through_its_class(tmp_path):
     model.learn(100)
     model.save(tmp_path / "model.zip")
     loaded = algo.load().load(tmp_path / "model.zip", make_env)
-    assert (loaded.model.leader_start, loaded.model.leader_explore) == (0.5, 0.25)
+    assert (loaded.leader_start, loaded.leader_explore) == (0.5, 0.25)
     np.testing.assert_allclose(joint_policy(loaded, make_env, 0)[1], joint_policy(model, make_env, 0)[1])

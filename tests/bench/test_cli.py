@@ -35,8 +35,8 @@ def test_list_aligns_its_columns_on_the_longest_name(capsys):
     assert len({row.index(row.split()[1], longest) for row in rows}) == 1
     assert len({row.index(row.split()[2], longest) for row in rows}) == 1
     explore = next(row for row in rows if row.split()[0] == "step-explore")
-    assert explore.endswith('stmg_bench.builtins:STEPAlgorithm with {"leader_explore": 0.25, "leader_start": 0.5}')
-    assert next(row for row in rows if row.split()[0] == "step").endswith("stmg_bench.builtins:STEPAlgorithm")
+    assert explore.endswith('stmg_agents.step.algorithm:STEP with {"leader_explore": 0.25, "leader_start": 0.5}')
+    assert next(row for row in rows if row.split()[0] == "step").endswith("stmg_agents.step.algorithm:STEP")
 
 
 def test_check_takes_hyperparams_as_a_json_object_or_name_json(capsys):
@@ -100,11 +100,12 @@ def test_describe_lists_a_config_fields_with_default_and_doc(capsys):
     assert table["order"][0] == "None" and table["order"][1].startswith("The update order")
 
 
-def test_describe_marks_an_adapter_variants_defaults(capsys):
-    """``describe step-explore`` lists STEP's constructor (the adapter's target) and marks the variant's own
-    defaults (leader_start 0.5, leader_explore 0.25) over STEP's, which other rows keep."""
+def test_describe_marks_a_variants_defaults(capsys):
+    """``describe step-explore`` lists STEP's constructor (the entry's class) and marks the variant's own
+    defaults (leader_start 0.5, leader_explore 0.25) over STEP's, which other rows keep; the suites' shared names
+    STEP takes are rows with their docs."""
     header, table = _described("step-explore", capsys)
-    assert any("an adapter of stmg_agents.step.algorithm:STEP" in line for line in header)
+    assert "class:    stmg_agents.step.algorithm:STEP" in header
     assert 'variant:  {"leader_explore": 0.25, "leader_start": 0.5} over the class\'s defaults' in "\n".join(header)
     assert any(line.startswith("summary:  `step-backward` whose leaders keep exploring") for line in header)
     assert table["leader_explore"][0] == "0.25 (variant's; STEP: 0.0)"
@@ -112,6 +113,8 @@ def test_describe_marks_an_adapter_variants_defaults(capsys):
     assert table["leader_start"][0] == "0.5 (variant's; STEP: 0.0)"
     assert table["beta"][0] == "1.0" and "variant's" not in table["learning_rate"][0]
     assert "env" not in table and "seed" not in table and "_init_setup_model" not in table
+    assert table["n_minibatches"][0] == "None" and table["n_minibatches"][1].startswith("Instead of `batch_size`")
+    assert table["hidden_sizes"][1].startswith("Hidden widths of the state embedding")
 
 
 def test_describe_mappo_lists_every_field_of_its_config(capsys):

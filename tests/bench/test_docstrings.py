@@ -22,7 +22,6 @@ MODULES = [
     "stmg_bench.suites.matrix_summary",
     "stmg_bench.suites.summary",
     "stmg_bench.suites.control_study",
-    pytest.param("stmg_bench.builtins", marks=pytest.mark.agents),
     pytest.param("stmg_bench.suites.matrix", marks=pytest.mark.agents),
 ]
 
@@ -30,7 +29,7 @@ MODULES = [
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     """Every listed module has at least one example (tests/test_docstrings.py runs them all)."""
-    if name in ("stmg_bench.builtins", "stmg_bench.suites.matrix"):
+    if name == "stmg_bench.suites.matrix":
         pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
     assert has_examples(name), f"{name} has no runnable example (its examples run in tests/test_docstrings.py)"
 

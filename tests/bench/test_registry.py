@@ -27,11 +27,17 @@ def test_every_registered_name_resolves_to_a_class_of_the_contract():
         assert algo.name == name and algo.form in ("sequential", "simultaneous")
 
 
-def test_importing_the_harness_and_resolving_builtins_loads_no_torch():
-    """The contract and registry stay importable without torch (the classes import it when built)."""
+def test_importing_the_harness_and_resolving_a_torch_free_class_loads_no_torch():
+    """The contract and registry stay importable without torch: importing the harness, listing the registered names
+    and resolving a class that needs no torch import none (a built-in class imports it when it is resolved)."""
     import subprocess
+    from pathlib import Path
 
-    code = "import sys, stmg_bench; stmg_bench.resolve('step'); print('torch' in sys.modules)"
+    example = Path(__file__).resolve().parents[2] / "examples" / "tabular_learner.py"
+    code = (
+        "import sys, stmg_bench; stmg_bench.registered(); "
+        f"stmg_bench.resolve({str(example) + ':SequentialQ'!r}); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -64,12 +70,18 @@ def test_a_module_spec_from_the_current_folder_and_a_file_spec_resolve(tmp_path,
     [
         ("ppo", "unknown algorithm 'ppo'; expected a registered name"),
         ("no_such_module_xyz:Algo", "cannot import module 'no_such_module_xyz'"),
-        ("stmg_bench.builtins:NoSuchClass", "has no attribute 'NoSuchClass'"),
+        ("stmg_bench.registry:NoSuchClass", "has no attribute 'NoSuchClass'"),
         ("/nonexistent/algo.py:Algo", "no file"),
+        (
+            "stmg_bench.builtins:STEPAlgorithm",
+            r"'stmg_bench.builtins:STEPAlgorithm' was removed; use stmg_agents.step.algorithm:STEP instead",
+        ),
+        ("stmg_bench.builtins:STEPExploreAlgorithm", "was removed; use the registered name 'step-explore' instead"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(spec, message):
-    """An unknown name, an unimportable module, a missing attribute or file: UnknownAlgorithmError with the cause."""
+    """An unknown name, an unimportable module, a missing attribute or file: UnknownAlgorithmError with the cause;
+    a removed built-in target names what replaced it."""
     with pytest.raises(UnknownAlgorithmError, match=message):
         resolve(spec)
 
@@ -106,7 +118,7 @@ def test_a_variant_is_its_class_plus_overrides_labelled_by_its_name():
     """A registered variant resolves to its class with its overrides, is labelled by its registered name, carries
     the overrides to workers (JSON), and is built with them under the user's settings, which win."""
     algo = resolve("step-explore")
-    assert (algo.name, algo.target) == ("step-explore", "stmg_bench.builtins:STEPAlgorithm")
+    assert (algo.name, algo.target) == ("step-explore", "stmg_agents.step.algorithm:STEP")
     assert dict(algo.overrides) == {"leader_start": 0.5, "leader_explore": 0.25}
     again = ResolvedAlgorithm.from_json(algo.to_json())
     assert again == algo and hash(again) == hash(algo) and dict(again.overrides) == dict(algo.overrides)
@@ -166,27 +178,46 @@ def test_a_suites_settings_for_a_name_are_data_of_its_entry():
 
 
 def test_records_made_before_variants_were_entries_still_count_as_the_same_trials(tmp_path):
-    """A saved record whose algorithm is a removed variant class (``STEPExploreAlgorithm``) or a removed adapter
-    (``MAPPOAlgorithm``, ``IPPOAlgorithm``: MAPPO and IPPO are on the contract themselves), or a non-variant's record
-    without ``overrides``, is recognised by a re-rendered (``saved_only``) or resumed sweep: no RecordError."""
-    from stmg_bench.registry import LEGACY_TARGETS
+    """A saved record whose algorithm is a removed variant class (``STEPExploreAlgorithm``: its entry's class and
+    overrides), a removed adapter (``STEPAlgorithm``, ``SeqPPOAlgorithm``, ``MAPPOAlgorithm``, ``IPPOAlgorithm``: the
+    class itself, the record's own overrides kept, so a ``step-explore`` record naming ``STEPAlgorithm`` stays
+    ``step-explore``), or a non-variant's record without ``overrides``, is recognised by a re-rendered
+    (``saved_only``) or resumed sweep: no RecordError."""
+    from stmg_bench.registry import LEGACY_TARGETS, RENAMED_TARGETS, canonical_json, load_object
     from stmg_bench.sweep import Trial, run_sweep
     from stmg_bench.sweep.records import write_record
 
+    def old(name, target, **changes):
+        return {**resolve(name).to_json(), "target": target, **changes}
+
+    adapter = "stmg_bench.builtins:STEPAlgorithm"
     legacy = {  # trial key -> (the name it is today, the algorithm as the old record holds it)
-        "step-explore": ("step-explore", resolve("step-explore").to_json()),
+        "step-explore": ("step-explore", old("step-explore", "stmg_bench.builtins:STEPExploreAlgorithm")),
+        "step-explore-adapter": ("step-explore", old("step-explore", adapter)),
+        "step-adapter": ("step", old("step", adapter)),
+        "seq-ppo-adapter": ("seq-ppo", old("seq-ppo", "stmg_bench.builtins:SeqPPOAlgorithm")),
         "mappo": ("mappo", resolve("mappo").to_json()),
-        "mappo-adapter": ("mappo", {**resolve("mappo").to_json(), "target": "stmg_bench.builtins:MAPPOAlgorithm"}),
-        "ippo-adapter": ("ippo", {**resolve("ippo").to_json(), "target": "stmg_bench.builtins:IPPOAlgorithm"}),
+        "mappo-adapter": ("mappo", old("mappo", "stmg_bench.builtins:MAPPOAlgorithm")),
+        "ippo-adapter": ("ippo", old("ippo", "stmg_bench.builtins:IPPOAlgorithm")),
     }
-    legacy["step-explore"][1]["target"] = "stmg_bench.builtins:STEPExploreAlgorithm"
     del legacy["step-explore"][1]["overrides"]
-    assert "overrides" not in legacy["mappo"][1]  # a non-variant writes the form it always had
+    assert legacy["step-explore-adapter"][1]["overrides"] == {"leader_start": 0.5, "leader_explore": 0.25}
+    assert "overrides" not in legacy["mappo"][1] and "overrides" not in legacy["step-adapter"][1]
     assert set(LEGACY_TARGETS.values()) <= set(registered())
+    assert not set(LEGACY_TARGETS) & set(RENAMED_TARGETS)
+    for target in RENAMED_TARGETS.values():  # each names a class of the contract that exists today
+        assert callable(load_object(target).learn)
+    for name, record in legacy.values():
+        assert canonical_json(record) == resolve(name).to_json()
+    # a record's own overrides survive an adapter's renaming (a variant registered by a user, say)
+    mine = old("step", adapter, overrides={"beta": 0.0})
+    assert canonical_json(mine) == {**resolve("step").to_json(), "overrides": {"beta": 0.0}}
     trials = []
-    for key, (name, old) in legacy.items():
+    for key, (name, record) in legacy.items():
         kwargs = {"algorithm": resolve(name).to_json(), "seed": 0}
         trials.append(Trial(key=key, fn="builtins:len", kwargs=kwargs))
-        write_record(tmp_path, {"key": key, "fn": "builtins:len", "kwargs": {"algorithm": old, "seed": 0}, "result": 1})
+        write_record(
+            tmp_path, {"key": key, "fn": "builtins:len", "kwargs": {"algorithm": record, "seed": 0}, "result": 1}
+        )
     records = run_sweep(trials, tmp_path, workers=1, saved_only=True, progress=False)
     assert [r["result"] for r in records] == [1] * len(legacy)

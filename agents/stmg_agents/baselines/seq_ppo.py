@@ -20,7 +20,10 @@ part does the work:
   hypernetwork regulariser (there is no hypernetwork).
 
 Everything else is STEP's code: rollouts, per-agent GAE, value normalisation, seeding,
-``save``/``load``, ``predict`` and ``action_probabilities``.
+``save``/``load``, ``predict``, and the benchmark contract (:mod:`stmg_bench.contract`), which ``SeqPPO``
+satisfies as STEP does: ``SeqPPO(make_env, seed=seed, **hyperparameters)``, ``learn`` with the contract's
+``callback(num_timesteps)``, ``act`` and ``action_probabilities(agent, observation)``, ``save`` and
+``load(path, make_env)``; its ``name`` is ``"seq-ppo"``.
 
 Examples:
     >>> from stmg_agents.baselines.seq_ppo import SeqPPO
@@ -173,23 +176,27 @@ class SequentialMLPPolicy(NLevelPolicy):
 class SeqPPO(STEP):
     """PPO on the STMG with a plain MLP policy shared by all agents and per-agent GAE (see the module docstring).
 
-    Takes STEP's arguments (:class:`~stmg_agents.step.algorithm.STEP`) except ``beta``
-    (there is no hypernetwork to regularise), with these differences:
+    Takes STEP's arguments (:class:`~stmg_agents.step.algorithm.STEP`) except ``beta``, ``hyper_scale_by_width``
+    (there is no hypernetwork to regularise or scale) and the per-rank levers, with these differences:
 
     Args:
         policy: ``"SequentialMLPPolicy"`` (alias ``"MultiInputPolicy"``) or a subclass of it.
         batch_size: Minibatch size over **all** decisions of a rollout (``n_envs * n_steps``
             times the number of agents); ``None``: one minibatch.
         n_minibatches: Instead of ``batch_size``: the number of minibatches per epoch (the
-            benchmark's shared PPO setting; ``batch_size`` becomes the rollout's decisions
-            divided by it).
+            benchmark's shared PPO setting; ``batch_size`` becomes the rollout's decisions, every
+            rank together, divided by it).
         **kwargs: STEP's other arguments (``n_envs``, ``n_steps``, ``learning_rate``,
-            ``gamma``, ``ent_coef``, ``policy_kwargs``, ``seed``...).
+            ``gamma``, ``ent_coef``, ``policy_kwargs``, ``hidden_sizes``, ``seed``...).
 
     Raises:
-        TypeError: ``beta`` was given.
-        ValueError: a bad argument (as STEP), or ``batch_size`` and ``n_minibatches`` both given.
+        TypeError: ``beta`` or a per-rank lever was given.
+        ValueError: a bad argument (as STEP), ``hyper_scale_by_width`` given, or ``batch_size`` and
+            ``n_minibatches`` both given.
     """
+
+    #: Its label in benchmark results (its ``form`` is STEP's: ``"sequential"``).
+    name: ClassVar[str] = "seq-ppo"
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "SequentialMLPPolicy": SequentialMLPPolicy,
@@ -216,6 +223,11 @@ class SeqPPO(STEP):
                     f"SeqPPO updates every rank together, so it has no per-rank {lever}: expected none, "
                     f"got {lever}={kwargs[lever]!r}."
                 )
+        if "hyper_scale_by_width" in kwargs:
+            raise ValueError(
+                "seq-ppo has no hypernetwork: expected no hyper_scale_by_width, got "
+                f"hyper_scale_by_width={kwargs['hyper_scale_by_width']!r}."
+            )
         if isinstance(policy, type) and not issubclass(policy, SequentialMLPPolicy):
             raise ValueError(f"expected SeqPPO's policy to be SequentialMLPPolicy or a subclass, got {policy!r}.")
         if batch_size is not None and n_minibatches is not None:

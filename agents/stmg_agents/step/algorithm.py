@@ -18,6 +18,10 @@ Examples:
     >>> action, _ = model.predict(obs, deterministic=True)
     >>> int(action) in (0, 1, 2)
     True
+    >>> model.act(env.agent_selection, obs) == int(action)  # the benchmark contract's read-outs
+    True
+    >>> model.action_probabilities(env.agent_selection, obs).shape
+    (3,)
 """
 
 from __future__ import annotations
@@ -36,21 +40,25 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule, TensorDict
 from stable_baselines3.common.utils import explained_variance, safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 
+from stmg_agents.callbacks import sb3_callback
 from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss
 from stmg_agents.schedules import EntCoef, check_ent_coef, ent_coef_at
 from stmg_agents.step._checks import check_int
 from stmg_agents.step.buffer import STMGRolloutBuffer
-from stmg_agents.step.inference import snapshot_or_none
+from stmg_agents.step.inference import NumpyPolicySnapshot, snapshot_or_none
 from stmg_agents.step.losses import hypernetwork_regularizer
 from stmg_agents.step.policy import NLevelPolicy
 from stmg_agents.step.vec_env import EnvSource, STMGVecEnv, make_stmg_vec_env
 from stmg_agents.threads import deprecated_threads, scoped_threads
 
 __all__ = ["STEP", "DEFAULT_BETA"]
+
+#: What :meth:`STEP.act` keeps between calls (its NumPy snapshot of the policy), never saved.
+_ACT_SNAPSHOT_ATTRIBUTES = ("_act_snapshot", "_act_snapshot_at", "_act_rng")
 
 SelfSTEP = TypeVar("SelfSTEP", bound="STEP")
 
@@ -95,6 +103,14 @@ def _check_fraction(value: Any, name: str) -> float:
             f"expected {name} to be a fraction of training in [0, 1) (0: every rank from the start), got {value!r}."
         )
     return value
+
+
+def _as_env_action(action: Any) -> Any:
+    """``predict``'s action for one observation as the STMG takes it: an ``int`` for a ``Discrete`` action."""
+    array = np.asarray(action)
+    if array.ndim == 0 and np.issubdtype(array.dtype, np.integer):
+        return int(array)
+    return array
 
 
 def _describe_zip(path: Any) -> str:
@@ -161,6 +177,14 @@ class STEP(PPO):
     ``V^i`` of the final state, the superiors' actions there sampled from
     the policy; ``beta`` defaults to :data:`DEFAULT_BETA`.
 
+    STEP satisfies the benchmark contract (:mod:`stmg_bench.contract`) itself, besides SB3's surface:
+    ``form = "sequential"`` (it trains and acts on the STMG), ``name = "step"``, the harness builds it as
+    ``STEP(make_env, seed=seed, **hyperparameters)`` (``make_env`` is a factory, one of the ``env`` forms) and
+    calls :meth:`learn` with the contract's ``callback(num_timesteps)``, :meth:`act`,
+    :meth:`action_probabilities` (both ``(agent, observation)``), :meth:`save` and ``load(path, make_env)`` as they
+    are. ``n_minibatches``, ``hidden_sizes`` and ``hyper_scale_by_width`` are the names the baselines and the
+    suites' shared settings use, so that a setting reaches every algorithm with one meaning.
+
     Args:
         env: The STMG to learn on: an ``AECEnv`` from :func:`stmg_envs.stmg_v0`
             (``flatten=False``; deep-copied into ``n_envs`` copies), a registered
@@ -172,7 +196,7 @@ class STEP(PPO):
         n_steps: Temporal (joint) steps per env copy per rollout.
         n_envs: Number of env copies stepped together; default 4 (for an
             :class:`STMGVecEnv`, its number of copies).
-        batch_size: Minibatch size within one rank's decisions; ``None``: one minibatch.
+        batch_size: Minibatch size within one rank's decisions; ``None``: one minibatch (or ``n_minibatches``).
         n_epochs: Epochs over each rank's decisions per update.
         gamma: Discount factor.
         gae_lambda: GAE lambda (GAE is computed per agent, on its own trajectory and rewards).
@@ -234,11 +258,24 @@ class STEP(PPO):
         seed: Seed of everything random (network initialisation, env resets,
             action sampling, minibatch order): runs with the same seed are identical.
         device: Torch device (``"cpu"`` by default: the networks are tiny).
+        n_minibatches: Instead of ``batch_size``: minibatches per epoch over one rank's decisions (the suites'
+            shared PPO setting, per rank here); ``batch_size`` becomes ``max(2, n_envs * n_steps // n_minibatches)``.
+        hidden_sizes: Hidden widths of the state embedding and of the critic, the suites' shared name for
+            ``policy_kwargs["net_arch"] = {"pi": hidden_sizes, "vf": hidden_sizes}`` (over a ``net_arch`` given
+            in ``policy_kwargs``).
+        hyper_scale_by_width: STEP's own lever under the suites' name: ``policy_kwargs["hyper_scale_by_width"]``
+            (over one given in ``policy_kwargs``; see :class:`NLevelPolicy`); ``None``: the policy's default.
 
     Raises:
         TypeError: ``env`` is not an STMG (or id, factory) with ``Dict`` observations.
-        ValueError: an unknown ``policy``, ``beta < 0``, or another bad argument.
+        ValueError: an unknown ``policy``, ``beta < 0``, ``batch_size`` and ``n_minibatches`` both given, or
+            another bad argument.
     """
+
+    #: The benchmark contract's form: it trains and acts on the STMG (a PettingZoo ``AECEnv``).
+    form: ClassVar[str] = "sequential"
+    #: Its label in benchmark results.
+    name: ClassVar[str] = "step"
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "NLevelPolicy": NLevelPolicy,
@@ -252,6 +289,10 @@ class STEP(PPO):
     ent_stagger: float = 0.0
     leader_explore: float = 0.0
     rollout_buffer: STMGRolloutBuffer
+    # act()'s NumPy snapshot of the policy, the num_timesteps it was taken at, and the generator its API asks for
+    _act_snapshot: NumpyPolicySnapshot | None
+    _act_snapshot_at: int | None
+    _act_rng: np.random.Generator
 
     def __init__(
         self,
@@ -286,6 +327,9 @@ class STEP(PPO):
         verbose: int = 0,
         seed: int | None = None,
         device: th.device | str = "cpu",
+        n_minibatches: int | None = None,
+        hidden_sizes: Sequence[int] | None = None,
+        hyper_scale_by_width: bool | None = None,
         _init_setup_model: bool = True,
     ):
         if env is None and _init_setup_model:
@@ -308,12 +352,25 @@ class STEP(PPO):
         self.leader_explore = _check_fraction(leader_explore, "leader_explore")
         n_steps = check_int(n_steps, "n_steps", 1)
         n_epochs = check_int(n_epochs, "n_epochs", 1)
-        if batch_size is not None:
-            batch_size = check_int(batch_size, "batch_size", 2 if normalize_advantage else 1)
-        torch_threads = deprecated_threads(torch_threads, "torch_threads", type(self).__name__)
         if n_envs is None:
             n_envs = env.num_envs if isinstance(env, STMGVecEnv) else DEFAULT_N_ENVS
-        vec_env = None if env is None else make_stmg_vec_env(env, check_int(n_envs, "n_envs", 1), env_kwargs)
+        n_envs = check_int(n_envs, "n_envs", 1)
+        if n_minibatches is not None:
+            if batch_size is not None:
+                raise ValueError(
+                    f"expected batch_size or n_minibatches, not both; got batch_size={batch_size}, "
+                    f"n_minibatches={n_minibatches}."
+                )
+            batch_size = max(2, n_envs * n_steps // check_int(n_minibatches, "n_minibatches", 1))
+        if batch_size is not None:
+            batch_size = check_int(batch_size, "batch_size", 2 if normalize_advantage else 1)
+        policy_kwargs = dict(policy_kwargs or {})
+        if hidden_sizes is not None:
+            policy_kwargs["net_arch"] = {"pi": list(hidden_sizes), "vf": list(hidden_sizes)}
+        if hyper_scale_by_width is not None:
+            policy_kwargs["hyper_scale_by_width"] = hyper_scale_by_width
+        torch_threads = deprecated_threads(torch_threads, "torch_threads", type(self).__name__)
+        vec_env = None if env is None else make_stmg_vec_env(env, n_envs, env_kwargs)
         self.torch_threads = torch_threads
         self.numpy_rollouts = bool(numpy_rollouts)
         if vec_env is not None:
@@ -340,7 +397,7 @@ class STEP(PPO):
             target_kl=target_kl,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
+            policy_kwargs=policy_kwargs or None,
             verbose=verbose,
             seed=seed,
             device=device,
@@ -379,7 +436,7 @@ class STEP(PPO):
             self._last_lane_starts = np.ones(self.n_envs * self.n_agents, dtype=np.float32)
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_torch_rng", "_np_rng"]
+        return [*super()._excluded_save_params(), "_torch_rng", "_np_rng", *_ACT_SNAPSHOT_ATTRIBUTES]
 
     def _setup_learn(
         self,
@@ -425,7 +482,8 @@ class STEP(PPO):
     ) -> SelfSTEP:
         """Load a saved STEP model; ``env`` may be an STMG, id, factory or :class:`STMGVecEnv` (``n_envs`` as saved).
 
-        Parameters, optimiser state, value statistics, hyper-parameters,
+        The benchmark contract's ``load(path, make_env)`` too: ``make_env``, the second positional argument, is
+        ``env`` (a factory). Parameters, optimiser state, value statistics, hyper-parameters,
         ``num_timesteps`` and STEP's RNG states are restored, so continuing
         training from a save matches continuing the original model whenever the
         env copies are in the same state (e.g. saved between episodes of a
@@ -455,26 +513,68 @@ class STEP(PPO):
         finally:
             del self._rng_states
 
+    def set_parameters(
+        self,
+        load_path_or_dict: str | TensorDict,
+        exact_match: bool = True,
+        device: th.device | str = "auto",
+    ) -> None:
+        """SB3's ``set_parameters``; the greedy snapshot of :meth:`act` is taken again afterwards."""
+        super().set_parameters(load_path_or_dict, exact_match=exact_match, device=device)
+        self._act_snapshot_at = None
+
     # ------------------------------------------------------------------ learning
     def learn(
         self: SelfSTEP,
         total_timesteps: int,
-        callback: MaybeCallback = None,
+        callback: MaybeCallback | Callable[[int], Any] = None,
         log_interval: int = 1,
         tb_log_name: str = "STEP",
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfSTEP:
-        """Train for ``total_timesteps`` temporal (joint) time steps, summed over the env copies."""
-        with scoped_threads(getattr(self, "torch_threads", None)):  # the deprecated keyword's effect only
-            return super().learn(
-                total_timesteps=total_timesteps,
-                callback=callback,
-                log_interval=log_interval,
-                tb_log_name=tb_log_name,
-                reset_num_timesteps=reset_num_timesteps,
-                progress_bar=progress_bar,
-            )
+        """Train for ``total_timesteps`` temporal (joint) time steps, summed over the env copies.
+
+        Args:
+            total_timesteps: Joint steps to train for; training runs whole rollouts.
+            callback: The benchmark contract's ``callback(num_timesteps)``, called after every update, or one of
+                Stable-Baselines3's: a ``BaseCallback``, a list of them, or a callable ``callback(locals, globals)``
+                called at every step (:meth:`_init_callback` tells them apart). ``False`` from either stops
+                training.
+            log_interval: SB3's: log every ``log_interval`` rollouts.
+            tb_log_name: SB3's: the TensorBoard run name.
+            reset_num_timesteps: SB3's: count from zero and restart the episodes; ``False`` continues both.
+            progress_bar: SB3's: show a progress bar.
+
+        Returns:
+            The model itself.
+        """
+        self._act_snapshot_at = None
+        try:
+            with scoped_threads(getattr(self, "torch_threads", None)):  # the deprecated keyword's effect only
+                return super().learn(
+                    total_timesteps=total_timesteps,
+                    callback=callback,
+                    log_interval=log_interval,
+                    tb_log_name=tb_log_name,
+                    reset_num_timesteps=reset_num_timesteps,
+                    progress_bar=progress_bar,
+                )
+        finally:
+            self._act_snapshot_at = None
+
+    def _init_callback(
+        self, callback: MaybeCallback | Callable[[int], Any], progress_bar: bool = False
+    ) -> BaseCallback:
+        """SB3's hook that turns ``learn``'s ``callback`` into the ``BaseCallback`` training fires.
+
+        Differences from the parent (why it is overridden): the parent takes SB3's forms only and would call a
+        one-argument callable as ``callback(locals, globals)`` at every step. Here ``callback`` first goes through
+        :func:`stmg_agents.callbacks.sb3_callback`, the one place that tells the forms apart, so that the benchmark
+        contract's ``callback(num_timesteps)`` is called after every update (as MAPPO's and IPPO's) and SB3's
+        forms run as SB3 runs them; the parent then adds the progress bar and binds the callback to this model.
+        """
+        return super()._init_callback(sb3_callback(callback), progress_bar)
 
     def _obs_tensors(self, observations: dict[str, np.ndarray]) -> dict[str, th.Tensor]:
         return {k: th.as_tensor(v, device=self.device) for k, v in observations.items()}
@@ -886,11 +986,40 @@ class STEP(PPO):
         """
         return super().predict(self._canonical_observation(observation), state, episode_start, deterministic)
 
-    def action_probabilities(self, observation: dict[str, Any]) -> np.ndarray:
+    def act(self, agent: Any, observation: dict[str, Any]) -> Any:
+        """The greedy action of the acting agent for its STMG observation (the benchmark contract's read-out).
+
+        The action ``predict(observation, deterministic=True)`` plays, in the form the STMG takes (an ``int`` for
+        ``Discrete`` actions). ``agent`` is not read: the observation's ``rank`` says where the agent stands.
+        Where the policy allows, it comes from a NumPy snapshot of the policy
+        (:mod:`stmg_agents.step.inference`, tested equal to the torch policy), several times faster than
+        ``predict`` for one observation; the snapshot is taken again whenever ``num_timesteps`` has changed,
+        after every :meth:`learn` and after :meth:`set_parameters`.
+        """
+        snapshot = self._greedy_snapshot()
+        if snapshot is None:
+            action, _ = self.predict(observation, deterministic=True)
+            return _as_env_action(action)
+        from stmg_agents.step.execution import env_action
+
+        canonical = self._canonical_observation(observation)
+        batch = {key: np.asarray(value)[None] for key, value in canonical.items()}
+        return env_action(self, snapshot.act(batch, self._act_rng, deterministic=True)[0][0])
+
+    def _greedy_snapshot(self) -> NumpyPolicySnapshot | None:
+        """:meth:`act`'s NumPy snapshot of the policy at this ``num_timesteps`` (None where it does not apply)."""
+        if getattr(self, "_act_snapshot_at", None) != self.num_timesteps:
+            self._act_snapshot = snapshot_or_none(self.policy) if self.numpy_rollouts else None
+            self._act_snapshot_at = self.num_timesteps
+            self._act_rng = np.random.default_rng(0)  # the snapshot's API asks for one; greedy actions draw none
+        return self._act_snapshot
+
+    def action_probabilities(self, agent: Any, observation: dict[str, Any]) -> np.ndarray:
         """The probability of each action of the acting agent, for its STMG observation (``Discrete`` actions).
 
-        The read-out that the benchmark harness and :func:`~stmg_agents.step.evaluation.joint_policy_readout`
-        share: ``pi(a | s, superiors' actions, rank)`` as float64.
+        The benchmark contract's read-out, which :func:`~stmg_agents.step.evaluation.joint_policy_readout`
+        shares: ``pi(a | s, superiors' actions, rank)`` as float64. ``agent`` is not read: the observation's
+        ``rank`` says where the agent stands.
 
         Raises:
             TypeError: the action space is not ``Discrete``.

@@ -44,9 +44,12 @@ def test_the_policy_is_a_plain_mlp_that_reads_rank_and_superiors_actions():
 
 
 def test_arguments_that_belong_to_step_are_refused():
-    """beta (the hypernetwork regulariser), a hypernetwork policy, or batch_size with n_minibatches raise clearly."""
+    """beta (the hypernetwork regulariser), hyper_scale_by_width (its scaling), a hypernetwork policy, or batch_size
+    with n_minibatches raise clearly."""
     with pytest.raises(TypeError, match="expected no beta, got beta=1.0"):
         SeqPPO("stmg/Penalty-v0", seed=0, beta=1.0)
+    with pytest.raises(ValueError, match="no hypernetwork: expected no hyper_scale_by_width"):
+        SeqPPO("stmg/Penalty-v0", seed=0, hyper_scale_by_width=True)
     from stmg_agents.step.policy import NLevelPolicy
 
     with pytest.raises(ValueError, match="SequentialMLPPolicy or a subclass"):
@@ -60,9 +63,12 @@ def test_arguments_that_belong_to_step_are_refused():
 
 
 def test_n_minibatches_split_all_decisions_of_a_rollout():
-    """n_minibatches=4 of 2 copies x 10 steps x 2 agents = 40 decisions: minibatches of 10."""
-    model = SeqPPO("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_minibatches=4)
+    """n_minibatches=4 of 2 copies x 10 steps x 2 agents = 40 decisions: minibatches of 10; hidden_sizes (the
+    suites' shared name, as STEP's) are the widths of the actor's trunk and of the critic."""
+    model = SeqPPO("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=10, n_minibatches=4, hidden_sizes=[16])
     assert model.batch_size == 10 and model.beta == 0.0
+    assert model.policy_kwargs == {"net_arch": {"pi": [16], "vf": [16]}}
+    assert (SeqPPO.name, SeqPPO.form) == ("seq-ppo", "sequential")
 
 
 def test_the_update_is_one_pass_over_every_rank():

@@ -114,6 +114,8 @@ def test_load_without_env_can_predict(tmp_path):
         (dict(n_steps=0), ValueError, "n_steps"),
         (dict(n_envs=0), ValueError, "n_envs"),
         (dict(batch_size=1), ValueError, "batch_size"),
+        (dict(n_minibatches=0), ValueError, "n_minibatches"),
+        (dict(batch_size=10, n_minibatches=2), ValueError, "batch_size or n_minibatches, not both"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, error, match):
@@ -208,6 +210,59 @@ def test_a_callback_can_stop_training():
     model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=25)
     model.learn(1000, callback=Stop())
     assert model.num_timesteps == 6
+
+
+def test_learn_takes_the_contracts_callback_and_sb3s_callable_form():
+    """learn tells the callback forms apart (stmg_agents.callbacks.sb3_callback): a one-argument callable is the
+    benchmark contract's callback(num_timesteps), called after every update (False stops); a callable of
+    (locals, globals) is SB3's, called at every time step."""
+    model = STEP("stmg/Penalty-v0", seed=0, n_envs=2, n_steps=25)
+    seen: list[int] = []
+    model.learn(150, callback=seen.append)
+    assert seen == [50, 100, 150]
+    calls: list[int] = []
+    model.learn(100, callback=lambda locals_, globals_: calls.append(locals_["self"].num_timesteps) or True)
+    assert calls == list(range(2, 102, 2))
+    model.learn(1000, callback=lambda num_timesteps: False)
+    assert model.num_timesteps == 52  # stopped at the first time step after the first update
+
+
+def test_the_benchmark_contract_on_step_itself(tmp_path):
+    """STEP is a benchmark algorithm itself: built from a factory with the suites' shared names, acting greedily as
+    predict does (from its NumPy snapshot, taken again after learning), reading out probabilities, and loaded as
+    the contract calls load(path, make_env)."""
+    make_env = lambda: stmg_v0(penalty(k=-25))  # noqa: E731
+    model = STEP(
+        make_env,
+        seed=1,
+        n_envs=2,
+        n_steps=10,
+        n_minibatches=4,
+        hidden_sizes=[32],
+        hyper_scale_by_width=True,
+        policy_kwargs={"net_arch": [8], "target_net_arch": [16]},
+    )
+    assert (model.form, model.name, model.batch_size) == ("sequential", "step", 5)
+    assert model.policy_kwargs == {
+        "net_arch": {"pi": [32], "vf": [32]},  # hidden_sizes over policy_kwargs' net_arch
+        "target_net_arch": [16],
+        "hyper_scale_by_width": True,
+    }
+    env = make_env()
+    env.reset(seed=0)
+    obs = env.observe("agent_0")
+    for learned in (False, True):
+        if learned:
+            model.learn(100)
+        assert model.act("agent_0", obs) == int(model.predict(obs, deterministic=True)[0])
+        probabilities = model.action_probabilities("agent_0", obs)
+        assert probabilities.dtype == np.float64 and probabilities.sum() == pytest.approx(1.0)
+        assert int(np.argmax(probabilities)) == model.act("agent_0", obs)
+    assert model._act_snapshot is not None and model._act_snapshot_at == model.num_timesteps
+    model.save(tmp_path / "m.zip")
+    loaded = STEP.load(tmp_path / "m.zip", make_env)
+    assert loaded.n_envs == 2 and loaded.act("agent_0", obs) == model.act("agent_0", obs)
+    np.testing.assert_array_equal(loaded.action_probabilities("agent_0", obs), probabilities)
 
 
 def test_torch_rollout_path_collects_every_rank():

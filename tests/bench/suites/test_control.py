@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("torch", reason="needs the [agents] extra")
 pytest.importorskip("stable_baselines3", reason="needs the [agents] extra")
 
+from stmg_agents import STEP
 from stmg_agents.baselines import MAPPO
-from stmg_bench.builtins import STEPAlgorithm
 from stmg_bench.deterministic_evaluation import (
     EpisodeRecorder,
     EpisodeSummary,
@@ -195,9 +195,10 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
     """The preset's settings reach STEP (batch per rank, widths in net_arch) and the baselines (minibatches) with the
     same meaning; an algorithm that does not take a setting does not get it; STEP's lever is the scripts' default."""
     hp = ControlHyperparameters(n_envs=2, n_steps=50, n_minibatches=4, hidden_sizes=(32,))
-    step = STEPAlgorithm.translate(settings_for(STEPAlgorithm, hp.as_kwargs(), {}))
-    assert step["batch_size"] == 25 and step["n_steps"] == 50 and "n_minibatches" not in step
-    assert step["policy_kwargs"] == {"net_arch": {"pi": [32], "vf": [32]}}
+    assert settings_for(STEP, hp.as_kwargs(), {}) == hp.as_kwargs()  # STEP takes every shared name
+    step = STEP(lambda: stmg_v0(penalty()), seed=0, **settings_for(STEP, hp.as_kwargs(), {}))
+    assert step.batch_size == 25 and step.n_steps == 50
+    assert step.policy_kwargs == {"net_arch": {"pi": [32], "vf": [32]}}
     baseline = settings_for(MAPPO, hp.as_kwargs(), {})
     assert baseline["n_minibatches"] == 4 and baseline["hidden_sizes"] == [32]
 
@@ -221,10 +222,8 @@ def test_shared_settings_reach_each_algorithm_with_the_same_meaning():
     assert undone["step"]["hyper_scale_by_width"] is False
     with pytest.raises(ValueError, match=r"--hyperparams names \['stpe'\]"):
         study.resolve_algorithms(study.ControlArgs(steps=1, algos=("step",), hyperparams={"stpe": {}}), "mujoco")
-    built = STEPAlgorithm(
-        lambda: stmg_v0(penalty()), seed=0, n_envs=1, n_steps=25, n_minibatches=5, hyper_scale_by_width=True
-    )
-    assert built.model.batch_size == 5 and built.model.policy.action_net.hypernet.scale_by_width
+    built = STEP(lambda: stmg_v0(penalty()), seed=0, n_envs=1, n_steps=25, n_minibatches=5, hyper_scale_by_width=True)
+    assert built.batch_size == 5 and built.policy.action_net.hypernet.scale_by_width
 
 
 def test_bad_hyperparameters_are_rejected():
@@ -254,7 +253,7 @@ def test_recorder_sums_each_agents_rewards():
 
 def test_greedy_evaluation_plays_whole_episodes_through_each_form():
     """Both forms play full episodes, one per seed, and greedy play is the same for the same seed."""
-    step = STEPAlgorithm(lambda: stmg_v0(penalty(k=0, episode_length=4)), seed=0, n_envs=1)
+    step = STEP(lambda: stmg_v0(penalty(k=0, episode_length=4)), seed=0, n_envs=1)
     first = evaluate_greedy(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
     again = evaluate_greedy(step, lambda: penalty(k=0, episode_length=4), seeds=[3, 4])
     assert [s.length for s in first] == [4, 4] and first == again
@@ -278,9 +277,9 @@ def test_the_sequential_evaluation_gives_each_agent_its_superiors_greedy_actions
     assert summary.agent_returns == {"agent_0": 5 * 2.0, "agent_1": 5 * 2.0}  # (a2, a2) pays 2, five steps
 
 
-def test_stepalgorithm_numpy_fast_path_plays_what_predict_plays():
-    """STEP's adapter acts from the NumPy snapshot; its greedy actions equal SB3's predict, also after learning."""
-    algo = STEPAlgorithm(lambda: stmg_v0(penalty(k=-25)), seed=1, n_envs=2)
+def test_step_act_numpy_fast_path_plays_what_predict_plays():
+    """STEP's act reads the NumPy snapshot; its greedy actions equal SB3's predict, also after learning."""
+    algo = STEP(lambda: stmg_v0(penalty(k=-25)), seed=1, n_envs=2)
     env = stmg_v0(penalty(k=-25))
     env.reset(seed=0)
     for learned in (False, True):
@@ -288,8 +287,8 @@ def test_stepalgorithm_numpy_fast_path_plays_what_predict_plays():
             algo.learn(100)
         for agent in ("agent_0",):
             obs = env.observe(agent)
-            assert algo.act(agent, obs) == int(algo.model.predict(obs, deterministic=True)[0])
-    assert algo._snapshot is not None
+            assert algo.act(agent, obs) == int(algo.predict(obs, deterministic=True)[0])
+    assert algo._act_snapshot is not None
 
 
 def test_summaries_average_only_what_the_task_reports():

@@ -122,8 +122,7 @@ def test_entropy_and_epochs_are_shared_only_when_given_and_reach_every_algorithm
     for algo in algorithms[:4]:  # each builds with them: the schedule and the epochs are what its update uses
         factory = algo.load()
         built = factory(matrix.make_env_factory(factory.form, "stmg/Mixing-v0", {}), seed=0, **settings[algo.name])
-        model = built.model
-        config = getattr(model, "config", model)  # MAPPO/IPPO keep their settings in a config; STEP on itself
+        config = getattr(built, "config", built)  # MAPPO/IPPO keep their settings in a config; STEP on itself
         assert (config.ent_coef, config.n_epochs) == ((0.6, 0.05), 20), algo.name
     one = parse_dataclass(matrix_study.Args, ["--algos", "mappo", "--ent-coef", "0.1"])
     assert matrix_study.resolve_algorithms(one)[1]["mappo"]["ent_coef"] == 0.1

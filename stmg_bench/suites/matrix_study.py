@@ -46,6 +46,7 @@ from stmg_bench.suites.matrix_stats import (  # noqa: F401  (re-exported, see be
     STEP_TARGETS,
     TARGET_SETS,
     TARGETS,
+    THROUGHPUT_TARGET_SETS,
     THROUGHPUT_TARGETS,
     RowStats,
     TrialRow,
@@ -62,7 +63,8 @@ from stmg_bench.sweep import TrialsFailedError, run_sweep, sweep_kwargs
 from stmg_bench.sweep.reporting import refuse_overwrite, write_csv
 
 #: The public names (unchanged by the split into modules). Also importable from here, as before the split:
-#: ``SHARED_SETTINGS``, ``LISTED_RANDOM_ORDERS``, ``STEP_TARGETS``, ``TARGET_SETS``, ``TARGETS``, ``THROUGHPUT_TARGETS``, ``order_label``,
+#: ``SHARED_SETTINGS``, ``LISTED_RANDOM_ORDERS``, ``STEP_TARGETS``, ``TARGET_SETS``, ``TARGETS``, ``THROUGHPUT_TARGETS``, ``THROUGHPUT_TARGET_SETS``,
+#: ``order_label``,
 #: the statistics' rows ``TrialRow`` and ``RowStats``.
 __all__ = [
     "Args",

@@ -567,6 +567,31 @@ def test_every_named_step_variant_is_held_to_steps_targets_and_other_algorithms_
     assert "mappo" not in matrix_study.TARGETS and "seq-ppo" not in matrix_study.TARGETS
 
 
+def test_throughput_targets_are_keyed_by_class_and_hold_every_step_variant_to_ippos_speed():
+    """The throughput target is data keyed by the algorithm's class (no name table): every name built on STEP is
+    held to 0.7x the plain IPPO entry's decisions/s, and a run with step-explore and ippo reports it."""
+    from stmg_bench.registry import registered
+    from stmg_bench.suites.matrix_stats import THROUGHPUT_TARGETS
+
+    def row(dps: float) -> matrix_study.RowStats:
+        n = dict.fromkeys(("marginals", "rewards", "p_se", "replies", "margin"))
+        return matrix_study.RowStats(
+            20, 1.0, 0.8, 1.0, 0.0, 0.0, {}, ("a", "b"), **n, failing_seeds=[], dps=dps, train_s=1.0
+        )
+
+    step_names = {name for name, entry in registered().items() if entry.target == registered()["step"].target}
+    assert {name for name, _, _ in THROUGHPUT_TARGETS} == step_names
+    assert {(baseline, minimum) for _, baseline, minimum in THROUGHPUT_TARGETS} == {("ippo", 0.7)}
+    stats = {
+        ("mixing", "step-explore", "possible_agents"): row(800.0),
+        ("mixing", "ippo", "possible_agents"): row(1000.0),
+    }
+    found = [(text, met, value) for text, met, value in matrix_study.targets(stats, ["mixing"]) if "throughput" in text]
+    assert found == [
+        ("step-explore training throughput >= 0.7x ippo's (agent-decisions/s during learn)", True, "0.80x")
+    ]
+
+
 def test_the_report_reads_every_ranks_replies_from_the_saved_joint_distribution(tmp_path):
     """The section "Replies, rank by rank" gives, per fixed-order row, each rank's wrong replies out of its
     contexts (as `joint_reply_errors` reads the trial's joint distribution), says how many contexts could not be

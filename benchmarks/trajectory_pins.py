@@ -93,7 +93,10 @@ class Args:
             "iterated:<game> (stmg_bench.suites.iterated.GAMES); each algorithm trains on the first it accepts"
         },
     )
-    steps: int = field(default=150, metadata={"help": "joint steps of training (three rollouts of 2 x 25)"})
+    steps: int = field(
+        default=100,
+        metadata={"help": "joint steps of training (two rollouts of 2 x 25: two updates of the PPO family)"},
+    )
     seed: int = field(default=0, metadata={"help": "seed of the run and of the evaluation's reset"})
     check: bool = field(default=False, metadata={"help": "compare with the pins file; exit 1 listing what changed"})
     overwrite: bool = field(
@@ -113,17 +116,25 @@ def task_factory(task: str, form: str) -> Callable[[], Any]:
     return matrix.make_env_factory(form, task_id, kwargs)
 
 
-def _update(digest: Any, value: Any) -> None:
+def _hash_value(digest: Any, value: Any) -> None:
     """Feed ``value``'s exact bytes (with dtype and shape) into ``digest``."""
     array = np.asarray(value)
     digest.update(f"{array.dtype.str}{array.shape}".encode())
     digest.update(np.ascontiguousarray(array).tobytes())
 
 
-def readout_hash(model: Any, make_env: Callable[[], Any], seed: int) -> str:
-    """SHA-256 of the greedy actions and action probabilities on the evaluation observations, through the form."""
+def readout(model: Any, make_env: Callable[[], Any], seed: int) -> tuple[str, list[float]]:
+    """SHA-256 of the greedy actions and action probabilities on the evaluation observations, through the form, and
+    the action probabilities it hashed, in order (empty where the model gives none)."""
     digest = hashlib.sha256()
     probabilities = has_probabilities(model)
+    read: list[float] = []
+
+    def _update(digest: Any, value: Any, kept: bool = False) -> None:
+        _hash_value(digest, value)
+        if kept:  # probabilities, kept in order beside the hash
+            read.extend(float(v) for v in np.asarray(value, dtype=np.float64).ravel())
+
     env = make_env()
     if model.form == "simultaneous":
         observations, _ = env.reset(seed=seed)
@@ -133,18 +144,18 @@ def readout_hash(model: Any, make_env: Callable[[], Any], seed: int) -> str:
             for agent in agents:
                 _update(digest, chosen[agent])
             if has_joint_probabilities(model):
-                _update(digest, model.joint_probabilities({a: observations[a] for a in agents}))
-            return digest.hexdigest()
+                _update(digest, model.joint_probabilities({a: observations[a] for a in agents}), kept=True)
+            return digest.hexdigest(), read
         for agent in agents:
             _update(digest, model.act(agent, observations[agent]))
             if probabilities:
-                _update(digest, model.action_probabilities(agent, observations[agent]))
-        return digest.hexdigest()
+                _update(digest, model.action_probabilities(agent, observations[agent]), kept=True)
+        return digest.hexdigest(), read
     for context in matrix.walk_contexts(make_env, seed):
         _update(digest, model.act(context.agent, context.observation))
         if probabilities:
-            _update(digest, model.action_probabilities(context.agent, context.observation))
-    return digest.hexdigest()
+            _update(digest, model.action_probabilities(context.agent, context.observation), kept=True)
+    return digest.hexdigest(), read
 
 
 def _hash_torch_object(digest: Any, obj: Any) -> None:
@@ -159,7 +170,7 @@ def _hash_torch_object(digest: Any, obj: Any) -> None:
         for item in obj:
             _hash_torch_object(digest, item)
     elif isinstance(obj, torch.Tensor):
-        _update(digest, obj.detach().cpu().numpy())
+        _hash_value(digest, obj.detach().cpu().numpy())
     else:
         digest.update(repr(obj).encode())
 
@@ -180,7 +191,7 @@ def _hash_file(digest: Any, data: bytes) -> None:
             with np.load(io.BytesIO(data)) as arrays:
                 for name in sorted(arrays.files):
                     digest.update(name.encode())
-                    _update(digest, arrays[name])
+                    _hash_value(digest, arrays[name])
             return
         for name in names:
             member = archive.read(name)
@@ -248,7 +259,8 @@ def pin(algo: str, tasks: tuple[str, ...], steps: int, seed: int) -> dict[str, A
 
     Returns:
         ``task``, ``steps``, ``seed``, ``num_timesteps`` (what it trained), ``hash`` (of the parts), ``progress``,
-        ``readout`` and ``parameters`` (the parts' hashes), ``commit`` and ``machine``.
+        ``readout`` and ``parameters`` (the parts' hashes), ``probabilities`` (the action probabilities the readout
+        hashed, as numbers, for :func:`drift`), ``commit`` and ``machine``.
 
     Raises:
         ValueError: the algorithm refuses every task.
@@ -260,20 +272,33 @@ def pin(algo: str, tasks: tuple[str, ...], steps: int, seed: int) -> dict[str, A
         seen: list[int] = []
         model.learn(steps, callback=lambda n: seen.append(int(n)))
         progress = hashlib.sha256(np.asarray(seen, dtype=np.int64).tobytes()).hexdigest()
-        readout = readout_hash(model, make_env, seed)
+        readout_digest, probabilities = readout(model, make_env, seed)
         parameters = parameters_hash(model)
     return {
         "task": task,
         "steps": steps,
         "seed": seed,
         "num_timesteps": int(getattr(model, "num_timesteps", steps)),
-        "hash": hashlib.sha256(f"{progress}{readout}{parameters}".encode()).hexdigest(),
+        "hash": hashlib.sha256(f"{progress}{readout_digest}{parameters}".encode()).hexdigest(),
         "progress": progress,
-        "readout": readout,
+        "readout": readout_digest,
         "parameters": parameters,
+        "probabilities": probabilities,
         "commit": git_commit(),
         "machine": machine(),
     }
+
+
+def drift(pinned: Mapping[str, Any], fresh: Mapping[str, Any]) -> float:
+    """The largest difference between a pin's action probabilities and a fresh run's (``inf`` if their number
+    differs): where the bits differ across CPUs, a tolerance on this says the behaviour is the same.
+
+    Examples:
+        >>> drift({"probabilities": [0.25, 0.75]}, {"probabilities": [0.25, 0.7500001]}) < 1e-6
+        True
+    """
+    a, b = np.asarray(pinned.get("probabilities", []), float), np.asarray(fresh["probabilities"], float)
+    return float(np.max(np.abs(a - b), initial=0.0)) if a.shape == b.shape else float("inf")
 
 
 def differences(pinned: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
@@ -306,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         problems = differences(pins[algo], fresh) if algo in pins else [f"no pin in {args.out.name}"]
         if not problems:
             status = "unchanged"
+            if not args.check and "probabilities" not in pins[algo]:  # a pin from before the key existed
+                pins[algo] = {**pins[algo], "probabilities": fresh["probabilities"]}
         elif not args.check and (algo not in pins or args.overwrite):
             pins[algo], status = fresh, "pinned"
         else:

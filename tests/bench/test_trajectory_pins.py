@@ -56,3 +56,30 @@ def test_check_passes_an_unchanged_pin_and_lists_a_changed_one(tmp_path, capsys)
     script.main(["--steps", "50", "--out", str(out), "--check"])  # every pinned algorithm: biac alone
     err = capsys.readouterr().err
     assert "all 1 unchanged" in err and "not checked, no pin yet" in err and "mappo" in err
+
+
+#: The PPO family, whose two updates in a pin's run are smooth in the floating-point arithmetic: a different CPU's
+#: rounding moves their probabilities by far less than the tolerance (an argmax-driven learner could flip instead).
+SMOOTH = ("step", "seq-ppo", "mappo", "ippo", "happo", "mat")
+#: How far a pinned probability may move on another machine (CPU, BLAS) and still count as the same behaviour.
+TOLERANCE = 1e-5
+
+
+@pytest.mark.parametrize("algo", SMOOTH)
+def test_committed_pins_hold_within_a_tolerance_on_this_machine(algo):
+    """The committed pin of each PPO-family algorithm (two updates from seed 0) gives the same action probabilities
+    here within TOLERANCE: bit-identical on the machine that made the pins, close on another CPU. A change of
+    behaviour moves them by far more (the next test shows a seed's worth)."""
+    script = load_script("trajectory_pins")
+    pinned = json.loads((script.RESULTS / "trajectory_pins.json").read_text())["pins"][algo]
+    fresh = script.pin(algo, (pinned["task"],), steps=pinned["steps"], seed=pinned["seed"])
+    assert fresh["probabilities"], "the pin reads no probabilities"
+    assert script.drift(pinned, fresh) <= TOLERANCE
+
+
+def test_another_seed_moves_the_probabilities_beyond_the_tolerance():
+    """The tolerance can fail: the same run from another seed is far outside it."""
+    script = load_script("trajectory_pins")
+    pinned = json.loads((script.RESULTS / "trajectory_pins.json").read_text())["pins"]["mappo"]
+    other = script.pin("mappo", (pinned["task"],), steps=pinned["steps"], seed=pinned["seed"] + 1)
+    assert script.drift(pinned, other) > 100 * TOLERANCE

@@ -95,7 +95,7 @@ def last_follower_problem(game: str, seed: int):
         node = copy.deepcopy(env)
         for action in context:
             node.step(action)
-        rows.append(model._canonical_observation(node.observe(node.agent_selection)))
+        rows.append(model.canonical_observation(node.observe(node.agent_selection)))
     batch = {key: np.stack([row[key] for row in rows]) for key in rows[0]}
     tensors, _ = model.policy.obs_to_tensor(batch)
     payoffs = np.stack([generated.payoffs[-1][context] for context in contexts])

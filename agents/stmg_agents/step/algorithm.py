@@ -955,7 +955,16 @@ class STEP(PPO):
         super().dump_logs(iteration)
 
     # ------------------------------------------------------------------ execution
-    def _canonical_observation(self, observation: Any) -> Any:
+    def canonical_observation(self, observation: Any) -> Any:
+        """``observation`` (one STMG observation, or a batch of them) as the policy takes it.
+
+        Where the agents' own observations differ in width (:attr:`STMGVecEnv.padded`), the own observation is
+        zero-padded to the widest; otherwise it is returned as it is. :meth:`predict`, :meth:`act` and
+        :meth:`action_probabilities` call it; so may code that feeds ``self.policy`` directly.
+
+        Raises:
+            ValueError: an own observation wider than the policy's.
+        """
         if not getattr(self, "padded_observation", False) or not isinstance(observation, dict):
             return observation
         width = int(np.prod(self.observation_space["observation"].shape))  # type: ignore[index]
@@ -984,7 +993,7 @@ class STEP(PPO):
         its rank. For decentralised execution without receiving those actions
         see :meth:`predict_symmetric`.
         """
-        return super().predict(self._canonical_observation(observation), state, episode_start, deterministic)
+        return super().predict(self.canonical_observation(observation), state, episode_start, deterministic)
 
     def act(self, agent: Any, observation: dict[str, Any]) -> Any:
         """The greedy action of the acting agent for its STMG observation (the benchmark contract's read-out).
@@ -1002,7 +1011,7 @@ class STEP(PPO):
             return _as_env_action(action)
         from stmg_agents.step.execution import env_action
 
-        canonical = self._canonical_observation(observation)
+        canonical = self.canonical_observation(observation)
         batch = {key: np.asarray(value)[None] for key, value in canonical.items()}
         return env_action(self, snapshot.act(batch, self._act_rng, deterministic=True)[0][0])
 
@@ -1026,7 +1035,7 @@ class STEP(PPO):
         """
         if not isinstance(self.action_space, spaces.Discrete):
             raise TypeError(f"action_probabilities needs a Discrete action space, got {self.action_space}.")
-        tensors, _ = self.policy.obs_to_tensor(self._canonical_observation(observation))
+        tensors, _ = self.policy.obs_to_tensor(self.canonical_observation(observation))
         with th.no_grad():
             probabilities = self.policy.action_probabilities(tensors)
         return probabilities.cpu().numpy().astype(np.float64)[0]

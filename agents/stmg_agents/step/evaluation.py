@@ -101,7 +101,7 @@ def joint_policy_readout(model: STEP, env: AECEnv | None = None, seed: int | Non
         )
     agents = tuple(model.possible_agents)
     index = {a: i for i, a in enumerate(agents)}
-    base = {a: model._canonical_observation(env.observe(a)) for a in order}
+    base = {a: model.canonical_observation(env.observe(a)) for a in order}
     probs = np.ones(1)  # over histories of the ranks processed so far (row-major in rank order)
     histories = np.zeros((1, 0), dtype=np.int64)
     encodings = np.stack([model.slot_encoding(0, a) for a in range(n_actions)])

@@ -44,7 +44,7 @@ from stmg_bench.learning_curves import t_interval
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.iterated import FOLLOWER_MODELS, GAMES, make_env_factory, plan_trials
 from stmg_bench.suites.matrix_stats import wilson_interval
-from stmg_bench.sweep import SweepOptions, TrialsFailedError, run_sweep, sweep_kwargs
+from stmg_bench.sweep import SweepOptions, run_sweep_then_report, sweep_kwargs
 from stmg_bench.sweep.reporting import default_workers, provenance_lines, refuse_overwrite, sweep_span_s, write_csv
 
 __all__ = ["Args", "SHARED_SETTINGS", "summarise", "write_markdown", "run", "main"]
@@ -250,17 +250,13 @@ def run(args: Args, *, progress: bool = True) -> str:
         selection.check_construction(algorithms, settings, lambda algo: make_env_factory(algo.form, args.games[0]))
     trials = plan_trials(args.games, algorithms, settings, args.seeds, args.steps, args.seed_start)
     args.out.mkdir(parents=True, exist_ok=True)
-    try:
-        records = run_sweep(
-            trials,
-            args.out / "trials" / args.name,
-            desc=f"{args.name}: trials",
-            progress=progress,
-            **sweep_kwargs(args),
-        )
-        failure = None
-    except TrialsFailedError as exc:  # report what finished, name what failed, then raise
-        records, failure = exc.result, exc  # type: ignore[assignment]
+    records, failure = run_sweep_then_report(  # report what finished, name what failed, then raise
+        trials,
+        args.out / "trials" / args.name,
+        desc=f"{args.name}: trials",
+        progress=progress,
+        **sweep_kwargs(args),
+    )
     rows = summarise(list(records), args.games, [a.name for a in algorithms])
     if rows:
         write_csv(args.out / f"{args.name}.csv", rows)

@@ -59,7 +59,7 @@ from stmg_bench.suites.matrix_stats import (  # noqa: F401  (re-exported, see be
     targets,
     wilson_interval,
 )
-from stmg_bench.sweep import TrialsFailedError, run_sweep, sweep_kwargs
+from stmg_bench.sweep import run_sweep_then_report, sweep_kwargs
 from stmg_bench.sweep.reporting import refuse_overwrite, write_csv
 
 #: The public names (unchanged by the split into modules). Also importable from here, as before the split:
@@ -123,17 +123,13 @@ def run(args: Args, *, progress: bool = True) -> str:
         seed_start=args.seed_start,
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    try:
-        records = run_sweep(
-            trials,
-            args.out / "trials" / args.name,
-            desc=f"{args.name}: trials",
-            progress=progress,
-            **sweep_kwargs(args),
-        )
-        failure = None
-    except TrialsFailedError as exc:  # report what finished, name what failed, then raise
-        records, failure = exc.result, exc  # type: ignore[assignment]
+    records, failure = run_sweep_then_report(  # report what finished, name what failed, then raise
+        trials,
+        args.out / "trials" / args.name,
+        desc=f"{args.name}: trials",
+        progress=progress,
+        **sweep_kwargs(args),
+    )
     rows, stats = summarise(records, args.games, args.order_names())
     if rows:
         write_csv(args.out / f"{args.name}.csv", [row.csv_row() for row in rows])

@@ -60,7 +60,12 @@ from stmg_bench.learning_curves import aggregate_curves, t_interval
 from stmg_bench.suites import control_study as study
 from stmg_bench.suites.control import ONRAMP_HYPERPARAMETERS, ORDERS
 from stmg_bench.sweep import run_sweep, sweep_kwargs
-from stmg_bench.sweep.reporting import default_workers, provenance_lines, refuse_overwrite, sweep_span_s, write_csv
+from stmg_bench.sweep.reporting import (
+    default_workers,
+    refuse_overwrite,
+    time_lines,
+    write_csv,
+)
 
 #: The results folder of ``stmg-bench``, a folder of the user's own (``benchmarks/onramp.py`` writes into
 #: ``benchmarks/results/`` next to itself instead).
@@ -285,15 +290,7 @@ def write_markdown(
             "",
             *study.significance_lines(tests, "team return"),
         ]
-    lines += [
-        "",
-        f"Wall time of the sweep that produced these records (first trial start to last trial end): "
-        f"{sweep_span_s(list(records)) / 60:.1f} min; this invocation: {records.wall_s / 60:.1f} min for "
-        f"{len(records.executed)} new trials (backend {args.backend}; trials already saved are not rerun).",
-        "",
-        *provenance_lines(records),
-        "",
-    ]
+    lines += time_lines(records, args.backend)
     text = "\n".join(lines)
     path.write_text(text)
     return text

@@ -32,12 +32,13 @@ Examples:
 from stmg_bench.sweep.cli import SweepOptions, add_sweep_arguments, sweep_kwargs
 from stmg_bench.sweep.errors import MissingRayError, RecordError, SweepError, TrialsFailedError
 from stmg_bench.sweep.records import RECORD_FIELDS, RUNNER_FIELDS, read_record, record_path, write_record
-from stmg_bench.sweep.runner import BACKENDS, SweepResult, run_sweep
+from stmg_bench.sweep.runner import BACKENDS, SweepResult, run_sweep, run_sweep_then_report
 from stmg_bench.sweep.trial import Trial
 
 __all__ = [
     "Trial",
     "run_sweep",
+    "run_sweep_then_report",
     "SweepResult",
     "add_sweep_arguments",
     "SweepOptions",

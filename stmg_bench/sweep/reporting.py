@@ -23,6 +23,7 @@ __all__ = [
     "parse_csv_list",
     "default_workers",
     "provenance_lines",
+    "time_lines",
     "REPORT_SUFFIXES",
     "ReportExistsError",
     "refuse_overwrite",
@@ -135,3 +136,20 @@ def provenance_lines(records: Any) -> list[str]:
             f"and are not in these numbers, e.g. `{missing[0]}`."
         )
     return lines
+
+
+def time_lines(records: Any, backend: str) -> list[str]:
+    """The end of a report: the sweep's wall time (first trial start to last trial end), this invocation's, and
+    :func:`provenance_lines`, each block after a blank line.
+
+    ``records``: what :func:`stmg_bench.sweep.run_sweep` returned; ``backend``: the one it ran on.
+    """
+    return [
+        "",
+        f"Wall time of the sweep that produced these records (first trial start to last trial end): "
+        f"{sweep_span_s(list(records)) / 60:.1f} min; this invocation: {records.wall_s / 60:.1f} min for "
+        f"{len(records.executed)} new trials (backend {backend}; trials already saved are not rerun).",
+        "",
+        *provenance_lines(records),
+        "",
+    ]

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from stmg_bench.sweep.errors import RecordError, TrialsFailedError
 from stmg_bench.sweep.execution import TrialOutcome
@@ -22,7 +22,7 @@ def git_commit() -> str | None:
     return commit()
 
 
-__all__ = ["BACKENDS", "SweepResult", "run_sweep"]
+__all__ = ["BACKENDS", "SweepResult", "run_sweep", "run_sweep_then_report"]
 
 #: The backends :func:`run_sweep` accepts.
 BACKENDS = ("local", "ray")
@@ -344,3 +344,18 @@ def run_sweep(
     if failures:
         raise TrialsFailedError({key: failures[key] for key in result.failed}, result)
     return result
+
+
+def run_sweep_then_report(
+    trials: Iterable[Trial], results_dir: str | os.PathLike[str], **kwargs: Any
+) -> tuple[SweepResult, TrialsFailedError | None]:
+    """:func:`run_sweep` for a study that reports what finished before it says what failed.
+
+    Returns the records (of every trial that has one) and the :class:`TrialsFailedError` (``None`` when every
+    trial ran): the study writes its report from the records, names the failed trials in it, then raises the error.
+    ``kwargs`` are :func:`run_sweep`'s.
+    """
+    try:
+        return run_sweep(trials, results_dir, **kwargs), None
+    except TrialsFailedError as exc:
+        return cast(SweepResult, exc.result), exc  # run_sweep raises it with its SweepResult

@@ -164,8 +164,13 @@ def make_trials(args: Args, algorithms: list, settings: dict, steps: dict[str, i
 
 METRICS = ("team_return", "mean_speed", "crash_rate")
 
-#: Ranges of the bounded metrics; their t-intervals are clipped to them in tables and plots.
-METRIC_RANGES = {"mean_speed": (0.0, None), "crash_rate": (0.0, 1.0)}
+#: Ranges of the bounded metrics (the outcome flags' shares included); their t-intervals are clipped to them in
+#: tables and plots.
+METRIC_RANGES = {
+    "mean_speed": (0.0, None),
+    "crash_rate": (0.0, 1.0),
+    **{flag: (0.0, 1.0) for flags in OUTCOMES.values() for flag in flags},
+}
 
 
 def clip_to_range(metric: str, low, high):
@@ -186,21 +191,17 @@ def summary_rows(groups: dict, budget_text: str) -> list[dict]:
             "steps_per_trial": results[0]["steps"],
             "budget": budget_text,
         }
-        for metric in METRICS:
-            interval = t_interval([r["final"][metric] for r in results])
+        finals = {metric: [r["final"][metric] for r in results] for metric in METRICS}
+        for flag in OUTCOMES.get(label, {}):
+            rates = [r["final"].get("flag_rates", {}).get(flag) for r in results]
+            if all(rate is not None for rate in rates):  # not in records made before the flags were recorded
+                finals[flag] = rates
+        for metric, values in finals.items():
+            interval = t_interval(values)
             low, high = clip_to_range(metric, interval.low, interval.high)
             row[f"final_{metric}_mean"] = round(interval.mean, 3)
             row[f"final_{metric}_ci95_low"] = round(float(low), 3)
             row[f"final_{metric}_ci95_high"] = round(float(high), 3)
-        for flag in OUTCOMES.get(label, {}):
-            rates = [r["final"].get("flag_rates", {}).get(flag) for r in results]
-            if any(rate is None for rate in rates):  # a record made before the flags were recorded
-                continue
-            interval = t_interval(rates)
-            low, high = np.clip(interval.low, 0.0, 1.0), np.clip(interval.high, 0.0, 1.0)
-            row[f"final_{flag}_mean"] = round(interval.mean, 3)
-            row[f"final_{flag}_ci95_low"] = round(float(low), 3)
-            row[f"final_{flag}_ci95_high"] = round(float(high), 3)
         best = [max(p["team_return"] for p in r["curve"] if p["step"] > 0) for r in results]
         row["best_team_return_mean"] = round(t_interval(best).mean, 3)
         row["train_steps_per_s"] = round(sum(r["steps_per_s"] for r in results) / len(results))

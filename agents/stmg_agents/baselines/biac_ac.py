@@ -425,14 +425,10 @@ class BiLevelActorCritic:
             a_leader = batch.a_leader.repeat_interleave(n_follower)
             every = torch.arange(n_follower).repeat(batch.obs_follower.shape[0])
             q_every = self.q_follower(self._critic_input(rows, a_leader, every)).view(-1, n_follower)
-        policy = self._gumbel_softmax(self._actor_logits(self.actor, batch.obs_follower, batch.a_leader))
-        actor_loss = -(policy * q_every).sum(dim=-1).mean()
-        self.actor_optimizer.zero_grad()
-        actor_loss.backward()
-        nn.utils.clip_grad_norm_(self.actor.parameters(), cfg.max_grad_norm)
-        self.actor_optimizer.step()
+        logits = self._actor_logits(self.actor, batch.obs_follower, batch.a_leader)
+        actor_loss = self._actor_step(logits, q_every, self.actor, self.actor_optimizer)
 
-        losses = {"critic_loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach())}
+        losses = {"critic_loss": float(critic_loss.detach()), "actor_loss": actor_loss}
         if self.leader_policy is not None:
             losses["leader_actor_loss"] = self._train_leader_actor(batch)
 
@@ -463,12 +459,21 @@ class BiLevelActorCritic:
             replies = self._follower_reply(self.actor, rows_f, a_leader)
             rows_l = batch.obs_leader.repeat_interleave(n_leader, dim=0)
             q_every = self.q_leader(self._critic_input(rows_l, a_leader, replies)).view(-1, n_leader)
-        policy = self._gumbel_softmax(self.leader_policy(batch.obs_leader))
+        return self._actor_step(
+            self.leader_policy(batch.obs_leader), q_every, self.leader_policy, self.leader_optimizer
+        )
+
+    def _actor_step(
+        self, logits: torch.Tensor, q_every: torch.Tensor, actor: nn.Module, optimizer: torch.optim.Optimizer
+    ) -> float:
+        """One gradient step of an actor on ``-sum_a g(a) Q(a)`` (``g`` a Gumbel-softmax sample of ``logits``,
+        ``q_every`` the critic's value of every action, held fixed); returns the loss."""
+        policy = self._gumbel_softmax(logits)
         loss = -(policy * q_every).sum(dim=-1).mean()
-        self.leader_optimizer.zero_grad()
+        optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(self.leader_policy.parameters(), self.config.max_grad_norm)
-        self.leader_optimizer.step()
+        nn.utils.clip_grad_norm_(actor.parameters(), self.config.max_grad_norm)
+        optimizer.step()
         return float(loss.detach())
 
     # ------------------------------------------------------------------ the contract

@@ -19,11 +19,11 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["METRICS", "PUBLISHED", "PublishedResult", "published_for"]
+__all__ = ["METRICS", "PUBLISHED", "PublishedResult", "published_for", "settings_notes"]
 
 #: Metric key -> what it means (how a report reads its own value of it).
 METRICS: Mapping[str, str] = MappingProxyType(
@@ -138,3 +138,18 @@ PUBLISHED: tuple[PublishedResult, ...] = (
 def published_for(task: str, target: str) -> list[PublishedResult]:
     """The published figures of the method that ``target`` implements on ``task`` (empty if the papers have none)."""
     return [r for r in PUBLISHED if r.task == task and r.target == target]
+
+
+def settings_notes(results: Iterable[PublishedResult]) -> list[str]:
+    """One sentence per distinct :attr:`PublishedResult.note` of ``results``, naming every source that shares it.
+
+    Examples:
+        >>> print(*settings_notes(published_for("escape", _BIAC) + published_for("maintain", _BIAC)))
+        ... # doctest: +ELLIPSIS
+        Where the settings differ (Bi-AC paper (Zhang et al., AAAI 2020), Table 2; Bi-AC paper, Table 3): the paper's ...
+    """
+    sources: dict[str, list[str]] = {}
+    for result in results:
+        if result.note and result.source not in sources.setdefault(result.note, []):
+            sources[result.note].append(result.source)
+    return [f"Where the settings differ ({'; '.join(names)}): {note}." for note, names in sources.items()]

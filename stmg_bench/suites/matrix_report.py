@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stmg_bench.contract import form_label
-from stmg_bench.published import METRICS, published_for
+from stmg_bench.published import METRICS, PublishedResult, published_for, settings_notes
 from stmg_bench.registry import ResolvedAlgorithm
 from stmg_bench.suites.matrix_stats import (
     LISTED_RANDOM_ORDERS,
@@ -204,14 +204,13 @@ def published_lines(
     """The papers' figures (:mod:`stmg_bench.published`) beside this run's, for the rows in the default order whose
     algorithm implements a published method; no lines when none does."""
     rows: list[str] = []
-    notes: dict[str, str] = {}
+    results: list[PublishedResult] = []
     metrics: set[str] = set()
     for game, name, order in shown:
         if order != "possible_agents":  # the papers' leader is agent_0
             continue
         for result in published_for(game, targets_by_name.get(name, "")):
-            if result.note:
-                notes[result.source] = result.note
+            results.append(result)
             for metric, value in result.figures.items():
                 metrics.add(metric)
                 rows.append(
@@ -228,7 +227,7 @@ def published_lines(
         + "; ".join(f"{key} = {METRICS[key]}" for key in sorted(metrics))
         + ". This run: the SE share with its 95% Wilson interval; rewards and probabilities are means over runs of "
         "the final policy's expected payoff and action probabilities.",
-        *(f"Where the settings differ ({source}): {note}." for source, note in notes.items()),
+        *settings_notes(results),
         "",
         "| game | algo | paper | metric | published | this run |",
         "|---|---|---|---|---:|---:|",

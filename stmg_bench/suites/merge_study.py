@@ -321,13 +321,13 @@ def outcome_lines(rows: list[dict]) -> list[str]:
 
 def published_lines(rows: list[dict], targets: Mapping[str, str]) -> list[str]:
     """The papers' figures (:mod:`stmg_bench.published`) beside this run's outcome shares, where both exist."""
-    from stmg_bench.published import METRICS, published_for
+    from stmg_bench.published import METRICS, PublishedResult, published_for, settings_notes
 
     table: list[str] = []
-    notes: dict[str, str] = {}
+    results: list[PublishedResult] = []
     for r in rows:
         for result in published_for(r["task"], targets.get(r["algo"], "")):
-            notes[result.source] = result.note
+            results.append(result)
             for metric, value in result.figures.items():
                 measured = _ci(r, metric, ".1%") if f"final_{metric}_mean" in r else "not measured"
                 table.append(
@@ -339,8 +339,7 @@ def published_lines(rows: list[dict], targets: Mapping[str, str]) -> list[str]:
     return [
         "",
         "Beside the published figures of the method each algorithm implements (`stmg_bench.published`); this run: "
-        "mean and 95% t-interval over seeds of the share of evaluation episodes. "
-        + " ".join(f"Where the settings differ ({source}): {note}." for source, note in notes.items() if note),
+        "mean and 95% t-interval over seeds of the share of evaluation episodes. " + " ".join(settings_notes(results)),
         "",
         "| task | algo | paper | metric | published | this run |",
         "|---|---|---|---|---:|---:|",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stmg_bench.published import METRICS, PUBLISHED, published_for
+from stmg_bench.published import METRICS, PUBLISHED, published_for, settings_notes
 from stmg_bench.registry import registered
 from stmg_bench.suites.matrix import game_spec
 from stmg_bench.suites.matrix_report import published_lines
@@ -67,3 +67,16 @@ def test_merge_report_shows_the_outcome_shares_beside_the_paper():
     lines = merge_published_lines([row], {"biac-ac": target})
     assert any("72.2% | 60.0% (50.0% .. 70.0%) |" in line for line in lines)
     assert any("25.2% | not measured |" in line for line in lines)
+
+
+def test_a_note_shared_by_two_sources_is_said_once():
+    """Escape's and Maintain's tables share one note on how the settings differ: a report of both games says it
+    once, naming both tables, instead of repeating the sentence per table."""
+    target = registered()["biac-ac"].target
+    results = published_for("escape", target) + published_for("maintain", target)
+    notes = settings_notes(results)
+    assert len(notes) == 1
+    assert all(r.source in notes[0] for r in results)
+    assert settings_notes(published_for("two-car", target)) == [
+        f"Where the settings differ ({r.source}): {r.note}." for r in published_for("two-car", target)
+    ]

@@ -31,7 +31,6 @@ Examples:
 from __future__ import annotations
 
 import io
-import json
 import pickle
 import zipfile
 from abc import ABC, abstractmethod
@@ -353,10 +352,7 @@ class SharedPolicyAgent(ABC):
         """
         if isinstance(path, (bytes, bytearray)):
             path = io.BytesIO(path)
-        try:
-            meta, payload = read_archive(path)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"expected a saved {cls.algorithm_name} agent, got a damaged meta.json: {exc}") from None
+        meta, payload = read_archive(path)
         if meta.get("algorithm") != cls.algorithm_name:
             raise ValueError(
                 f"expected a saved {cls.algorithm_name} agent, got {meta.get('algorithm')!r}; "

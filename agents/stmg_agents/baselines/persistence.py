@@ -51,7 +51,8 @@ def read_archive(path: PathOrFile) -> tuple[dict[str, Any], dict[str, bytes]]:
         ``(meta, payload)``.
 
     Raises:
-        ValueError: If the file is not a baselines archive or has a newer format version.
+        ValueError: If the file is not a baselines archive (not a zip, no ``meta.json``, a damaged one) or has a
+            newer format version.
     """
     try:
         with zipfile.ZipFile(path, "r") as archive:
@@ -62,6 +63,12 @@ def read_archive(path: PathOrFile) -> tuple[dict[str, Any], dict[str, bytes]]:
             payload = {name: archive.read(name) for name in names if name != "meta.json"}
     except zipfile.BadZipFile as exc:
         raise ValueError(f"expected a {FORMAT_NAME} zip archive at {path!r}, got an unreadable file: {exc}.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"expected a {FORMAT_NAME} archive at {path!r}, got a damaged meta.json: {exc}.") from None
+    if not isinstance(meta, dict):
+        raise ValueError(
+            f"expected a {FORMAT_NAME} archive at {path!r}, got a meta.json holding {type(meta).__name__}."
+        )
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"expected format {FORMAT_NAME!r}, got {meta.get('format')!r}.")
     if meta.get("format_version", 0) > FORMAT_VERSION:

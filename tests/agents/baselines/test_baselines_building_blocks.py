@@ -172,3 +172,24 @@ def test_mappo_and_ippo_build_their_action_distributions_unchecked(task):
     assert issubclass(expected, parent)
     ippo.learn(8)  # SB3's rollout and update run on it
     assert ippo.num_timesteps == 8
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [(b"{not json", "got a damaged meta.json"), (b"\xff\xfe", "got a damaged meta.json"), (b"[1, 2]", "holding list")],
+)
+def test_a_damaged_meta_json_is_a_plain_value_error_that_says_so(meta, expected):
+    """Every archive-based algorithm (HAPPO, MAT, MADDPG, Bi-AC, O&F, MAPPO/IPPO) loads through ``read_archive``: a
+    meta.json that is not JSON, not text or not an object must give its "damaged" ValueError there, not a bare
+    ``json.JSONDecodeError`` ("Expecting value: line 1 column 2") or an ``AttributeError`` further on."""
+    import io
+    import zipfile
+
+    from stmg_agents.baselines.persistence import read_archive
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("meta.json", meta)
+    with pytest.raises(ValueError, match=expected) as info:
+        read_archive(io.BytesIO(buffer.getvalue()))
+    assert type(info.value) is ValueError

@@ -557,7 +557,7 @@ def physics_section(args: Args, today: dict[tuple[str, str], dict[str, float]]) 
         "`mujoco.batch.Batch(model, nsim=K, nthread=T)` of the task's own model (the backend's), random controls "
         "within the actuators' ranges, the task's frame skip per time step, no resets, no observations. `batched "
         "STMG`: `BatchedSTMG` on `MuJoCoBackend(env, K, nthread=T)` (what `stmg_envs.vector.batched_stmg(id, K, "
-        "backend='mujoco')` builds, there with nthread=0, all CPUs), random actions, one array of K actions per "
+        "backend='mujoco')` builds, there with nthread=1), random actions, one array of K actions per "
         "rank, through episode ends; `batched parallel`: `BatchedParallel` on the same backend, one (K, agents, "
         f"...) array per joint step. {today_note} Target: the batched STMG >= {PHYSICS_TARGET:.0%} of the physics "
         "limit.",

@@ -103,7 +103,10 @@ class MuJoCoBackend(Backend):
         env: A :class:`~stmg_envs.mujoco.MaMuJoCoParallelEnv` of a robot this backend runs (:meth:`fits`); its
             model and settings are read, it is not stepped.
         num_copies: ``K``.
-        nthread: Simulation threads of ``mujoco.batch`` (0: all CPUs).
+        nthread: Simulation threads of ``mujoco.batch`` (0: all CPUs). The default, 1, is what
+            :func:`~stmg_envs.vector.make_backend` builds: one thread per process, as a plain env steps, so that
+            parallel trials (one per core) do not oversubscribe the cores; pass more to spread one process's
+            copies over several cores (the results are the same: the simulations are independent).
 
     Raises:
         TypeError: an env this backend does not run.
@@ -127,7 +130,7 @@ class MuJoCoBackend(Backend):
             return False
         return batch_available()
 
-    def __init__(self, env: Any, num_copies: int, nthread: int = 0):
+    def __init__(self, env: Any, num_copies: int, nthread: int = 1):
         if not self.fits(env):
             raise TypeError(
                 "MuJoCoBackend expected a HalfCheetah, Ant or ManySegmentAnt MaMuJoCoParallelEnv (stmg_envs.mujoco) "

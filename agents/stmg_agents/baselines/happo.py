@@ -53,11 +53,20 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
+from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 # The config helpers and the error hints of MAPPO's configuration (same package), reused as they are.
 from stmg_agents.baselines.config import PPOFields, _expect_choice
 from stmg_agents.baselines.mappo_networks import CentralCritic, SharedActor, ValueNorm
-from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
+from stmg_agents.baselines.mappo_rollout import (
+    CriticInputBuilder,
+    LockstepRollout,
+    RolloutBatch,
+    batched_copies,
+    compute_gae,
+    joint_action_converter,
+    state_space_of,
+)
 from stmg_agents.baselines.observation_encoding import SharedObservationEncoder, flatten_observation_fn
 from stmg_agents.baselines.persistence import read_archive, write_archive
 from stmg_agents.baselines.rng import GlobalRngScope
@@ -154,44 +163,25 @@ class SequentialUpdate(NamedTuple):
     stats: dict[str, dict[str, float]]
 
 
-class _AgentActions(ParallelEnv):
-    """The game, with each agent's action given as one row of the rollout's padded float layout.
+class _PaddedActions(BaseParallelWrapper):
+    """The game, with every agent's action given as one padded float row: for agents whose spaces cannot be stacked.
 
-    :class:`~stmg_agents.baselines.mappo_rollout.LockstepRollout` stacks the actions of all agents into
-    one tensor and converts them with one function for every agent (MAPPO's actor is shared, so its agents
-    share an action space); HAPPO's agents may differ (``Discrete(3)`` and ``Discrete(5)``, ``Box`` of
-    different sizes). The rollout stores each agent's action in the first columns of a float row, and this
-    layer turns the row back into that agent's action before the game sees it.
+    The batched game stacks the agents' actions when they are all ``Discrete`` or all ``Box`` of one shape;
+    HAPPO's agents may have anything else (``Discrete(3)`` and ``Box(2)``, ``Box`` of different sizes). Each
+    agent's action space is then ``Box(-inf, inf, (width,))``, its action in the first columns of the row
+    (what :meth:`HAPPO._act` samples), and this layer turns the row back into that agent's action.
     """
 
-    def __init__(self, env: Any, converters: Mapping[str, Callable[[np.ndarray], Any]]) -> None:
-        self.env = env
-        self.possible_agents = list(env.possible_agents)
-        self.agents: list[str] = list(env.agents)
+    def __init__(self, env: ParallelEnv, converters: Mapping[str, Callable[[np.ndarray], Any]], width: int) -> None:
+        super().__init__(env)
         self._convert = dict(converters)
-        self.metadata = dict(getattr(env, "metadata", {}) or {})
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self.env.observation_space(agent)
+        self._row_space = spaces.Box(-np.inf, np.inf, (width,), np.float32)
 
     def action_space(self, agent: str) -> spaces.Space:
-        return self.env.action_space(agent)
-
-    def reset(self, seed: int | None = None, options: dict | None = None) -> Any:
-        out = self.env.reset(seed=seed, options=options)
-        self.agents = list(self.env.agents)
-        return out
+        return self._row_space
 
     def step(self, actions: dict[str, Any]) -> Any:
-        out = self.env.step({agent: self._convert[agent](row) for agent, row in actions.items()})
-        self.agents = list(self.env.agents)
-        return out
-
-    def state(self) -> np.ndarray:
-        return self.env.state()
-
-    def close(self) -> None:
-        self.env.close()
+        return self.env.step({agent: self._convert[agent](row) for agent, row in actions.items()})
 
 
 def _row_converter(space: spaces.Space) -> Callable[[np.ndarray], Any]:
@@ -304,10 +294,12 @@ class HAPPO:
     def _build(self, probe: Any) -> None:
         c = self.config
         state_dim = 0
+        state_space: spaces.Box | None = None
         if c.critic_input == "state":
             probe.reset(seed=self.seed)
             try:
-                state_dim = int(np.asarray(probe.state()).size)
+                state_space = state_space_of(probe)
+                state_dim = int(np.prod(state_space.shape))
             except (NotImplementedError, AttributeError) as exc:
                 raise ValueError(
                     f"critic_input='state' reads parallel_env.state(), which {type(probe).__name__} does not "
@@ -326,10 +318,31 @@ class HAPPO:
             torch.optim.Adam(actor.parameters(), lr=c.learning_rate, eps=c.adam_eps) for actor in self.actors
         ]
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=c.learning_rate, eps=c.adam_eps)
-        converters = {a: _row_converter(self.action_spaces[a]) for a in self.possible_agents}
-        envs = [_AgentActions(self.make_env(), converters) for _ in range(c.n_envs)]
-        self.rollout = LockstepRollout(envs, self.encoder, self.critic_inputs, lambda row: row)
+        make_env, to_env_actions = self._batched_actions()
+        venv = batched_copies(make_env, c.n_envs, state_space)
+        self.rollout = LockstepRollout(venv, self.encoder, self.critic_inputs, to_env_actions)
         self.rollout.request_reset(seed=self.seed)
+
+    def _batched_actions(self) -> tuple[Callable[[], Any], Callable[[np.ndarray], np.ndarray]]:
+        """The copies' factory and the conversion of :meth:`_act`'s padded rows ``(K, N, width)`` into their actions.
+
+        All ``Discrete``: each row's first entry, rounded; all ``Box`` of one shape: its first columns, clipped to
+        each agent's bounds; anything else: the rows as they are, to the game behind :class:`_PaddedActions`.
+        """
+        action_spaces = list(self.action_spaces.values())
+        if all(type(space) is spaces.Discrete for space in action_spaces):
+            return self.make_env, lambda rows: np.rint(rows[..., 0]).astype(np.int64)
+        first = action_spaces[0]
+        if all(type(s) is spaces.Box and s.shape == first.shape and s.dtype == first.dtype for s in action_spaces):
+            clip = joint_action_converter(action_spaces)
+            width, shape = self._action_widths[0], tuple(first.shape or ())
+            return self.make_env, lambda rows: clip(rows[..., :width].reshape(*rows.shape[:2], *shape))
+        converters = {a: _row_converter(self.action_spaces[a]) for a in self.possible_agents}
+        width = max(self._action_widths)
+        make_env = self.make_env
+        return (lambda: _PaddedActions(make_env(), converters, width)), joint_action_converter(
+            [spaces.Box(-np.inf, np.inf, (width,), np.float32)] * self.n_agents
+        )
 
     # ------------------------------------------------------------------ acting
     def _actor_input(self, agent: str, observation: Any) -> tuple[int, torch.Tensor]:

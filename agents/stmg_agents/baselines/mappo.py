@@ -30,13 +30,23 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import Distribution
 
 from stmg_agents.baselines.base import SharedPolicyAgent
 from stmg_agents.baselines.config import MAPPOConfig
 from stmg_agents.baselines.mappo_networks import CentralCritic, SharedActor, ValueNorm
-from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
+from stmg_agents.baselines.mappo_rollout import (
+    CriticInputBuilder,
+    LockstepRollout,
+    RolloutBatch,
+    batched_copies,
+    compute_gae,
+    joint_action_converter,
+    stackable_action_space,
+    state_space_of,
+)
 from stmg_agents.losses import clipped_surrogate_loss, clipped_value_loss, huber
 from stmg_agents.schedules import ent_coef_at
 
@@ -45,16 +55,15 @@ __all__ = ["MAPPO"]
 _WEIGHTS = "mappo_state.pt"
 
 
-def _state_dim(env: Any, seed: int) -> int:
+def _state_space(env: Any, seed: int) -> spaces.Box:
     env.reset(seed=seed)
     try:
-        state = env.state()
+        return state_space_of(env)
     except (NotImplementedError, AttributeError) as exc:
         raise ValueError(
             f"MAPPO's critic reads parallel_env.state(), which {type(env).__name__} does not provide ({exc!r}); "
             "pass critic_input='concat_obs' to use the concatenated observations instead."
         ) from exc
-    return int(np.asarray(state).size)
 
 
 class MAPPO(SharedPolicyAgent):
@@ -76,8 +85,8 @@ class MAPPO(SharedPolicyAgent):
         value_norm: The :class:`~stmg_agents.baselines.mappo_networks.ValueNorm`
             (None when ``value_norm=False``).
         optimizer: Adam with one parameter group for the actor and one for the critic.
-        rollout: The :class:`~stmg_agents.baselines.mappo_rollout.LockstepRollout`
-            over the ``n_envs`` environment copies.
+        rollout: The :class:`~stmg_agents.baselines.mappo_rollout.LockstepRollout` over the ``n_envs``
+            environment copies (one :class:`~stmg_envs.vector.BatchedParallel`, ``rollout.venv``).
         last_update_stats: Losses, entropy, approximate KL and clip fraction of
             the last mini-batch of the last update, and that update's entropy bonus
             (``ent_coef``, at its progress when ``ent_coef`` is a schedule).
@@ -97,7 +106,8 @@ class MAPPO(SharedPolicyAgent):
 
     def _build(self) -> None:
         c = self.config
-        state_dim = _state_dim(self._probe_env, self.seed) if c.critic_input == "state" else 0
+        state_space = _state_space(self._probe_env, self.seed) if c.critic_input == "state" else None
+        state_dim = 0 if state_space is None else int(np.prod(state_space.shape))
         self.critic_inputs = CriticInputBuilder(c.critic_input, self.encoder, state_dim)
         net = {"hidden_sizes": c.hidden_sizes, "activation": c.activation, "feature_norm": c.feature_norm}
         self.actor = SharedActor(self.encoder.dim, self.action_space, **net)  # type: ignore[arg-type]
@@ -118,8 +128,9 @@ class MAPPO(SharedPolicyAgent):
             eps=c.adam_eps,
             fused=True,
         )
-        envs = [self._source.make() for _ in range(c.n_envs)]
-        self.rollout = LockstepRollout(envs, self.encoder, self.critic_inputs, self._to_env_action)
+        venv = batched_copies(self._source.make, c.n_envs, state_space)
+        to_env_actions = joint_action_converter([stackable_action_space(self.action_space)] * self.n_agents)
+        self.rollout = LockstepRollout(venv, self.encoder, self.critic_inputs, to_env_actions)
         self.rollout.request_reset(seed=self.seed)
         self.last_update_stats: dict[str, float] = {}
 

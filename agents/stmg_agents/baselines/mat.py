@@ -71,7 +71,14 @@ from torch.nn import functional as F
 from stmg_agents.baselines.config import PPOFields, _expect_float, _expect_int
 from stmg_agents.baselines.env_source import resolve_env_source
 from stmg_agents.baselines.mappo_networks import ValueNorm
-from stmg_agents.baselines.mappo_rollout import CriticInputBuilder, LockstepRollout, RolloutBatch, compute_gae
+from stmg_agents.baselines.mappo_rollout import (
+    CriticInputBuilder,
+    LockstepRollout,
+    RolloutBatch,
+    batched_copies,
+    compute_gae,
+    joint_action_converter,
+)
 from stmg_agents.baselines.observation_encoding import SharedObservationEncoder
 from stmg_agents.baselines.persistence import PathOrFile, read_archive, write_archive
 from stmg_agents.baselines.rng import GlobalRngScope
@@ -315,11 +322,11 @@ class _OrderedRollout(LockstepRollout):
         self._draw_order = draw_order
         super().__init__(*args, **kwargs)
         #: ``(n_envs, n_agents)``: the ``possible_agents`` index at each decoding position, per copy.
-        self.orders = np.zeros((len(self.envs), len(self.agents)), dtype=np.int64)
+        self.orders = np.zeros((self.num_copies, len(self.agents)), dtype=np.int64)
 
-    def _reset_env(self, e: int, seed: int | None) -> None:
-        super()._reset_env(e, seed)
-        self.orders[e] = self._draw_order()
+    def _new_episodes(self, copies: np.ndarray) -> None:
+        for e in copies.tolist():  # in copy order: the draws of a random order are those of one reset after another
+            self.orders[e] = self._draw_order()
 
 
 # ---------------------------------------------------------------------------------------------------- MAT
@@ -591,9 +598,10 @@ class MAT:
     # ------------------------------------------------------------------ training
     def _rollout_source(self) -> _OrderedRollout:
         if self._rollout is None:
-            envs = [self._source.make() for _ in range(self.config.n_envs)]
+            venv = batched_copies(self._source.make, self.config.n_envs)
+            to_env_actions = joint_action_converter([self.action_space] * self.n_agents)
             self._rollout = _OrderedRollout(
-                envs, self.encoder, self._critic_inputs, self._to_env_action, draw_order=self._draw_order
+                venv, self.encoder, self._critic_inputs, to_env_actions, draw_order=self._draw_order
             )
             self._rollout.request_reset(seed=self.seed)
         return self._rollout

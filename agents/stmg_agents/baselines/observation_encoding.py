@@ -95,6 +95,7 @@ class SharedObservationEncoder:
         if missing:
             raise ValueError(f"expected an observation space for every agent, missing {missing}.")
         flats = [flatten_observation_fn(observation_spaces[a]) for a in self.agents]
+        self._boxes = tuple(isinstance(observation_spaces[a], spaces.Box) for a in self.agents)
         self._sizes = tuple(size for size, _ in flats)
         self._flatten = tuple(fn for _, fn in flats)
         self.agent_indicator = agent_indicator
@@ -137,6 +138,42 @@ class SharedObservationEncoder:
                         f"got shape {np.shape(obs)}."
                     )
                 out[i, : self._sizes[i]] = flat
+        return out
+
+    def encode_batch(self, observations: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Encode the observations of every copy and agent of a batched game at once.
+
+        Args:
+            observations: ``(K, N, ...)``, as :class:`stmg_envs.vector.BatchedParallel` gives them: agent ``i``'s
+                own observation in row ``[k, i]`` (a ``Box`` observation possibly flattened and zero-padded).
+            present: ``(K, N)`` bool: the rows that hold an observation; the others encode as a dead agent's
+                (:meth:`zero_row`), as agents missing from :meth:`encode`'s dict do.
+
+        Returns:
+            A new ``(K, N, dim)`` float32 array; ``[k]`` equals :meth:`encode` of copy ``k``'s observation dict.
+        """
+        k, n = present.shape
+        if n != len(self.agents) or observations.shape[:2] != (k, n):
+            raise ValueError(
+                f"expected observations of shape ({k}, {len(self.agents)}, ...) and present of shape "
+                f"({k}, {len(self.agents)}), got {observations.shape} and {present.shape}."
+            )
+        out = np.broadcast_to(self._template, (k, n, self.dim)).copy()
+        flat = observations.reshape(k, n, -1)
+        if all(self._boxes) and flat.shape[2] == self.obs_dim:  # equal (or padded) Box rows: one copy
+            out[:, :, : self.obs_dim] = flat
+        else:
+            for i, size in enumerate(self._sizes):
+                if self._boxes[i]:
+                    if flat.shape[2] < size:
+                        raise ValueError(
+                            f"expected rows of at least {size} values for {self.agents[i]!r}, got {flat.shape[2]}."
+                        )
+                    out[:, i, :size] = flat[:, i, :size]
+                else:
+                    for e in range(k):
+                        out[e, i, :size] = self._flatten[i](observations[e, i])
+        out[~present, : self.obs_dim] = 0.0
         return out
 
     def zero_row(self, agent: str) -> np.ndarray:

@@ -6,7 +6,7 @@ Modules:
     hypernetwork: rank encodings, the conditional hypernetwork and the policy head.
     networks: state embedding, critic trunk, features extractor, value normaliser.
     buffer: per-agent rollout buffer.
-    vec_env: several STMG copies stepped one priority rank at a time.
+    vec_env: the SB3 ``VecEnv`` facade over the batched STMG (``stmg_envs.vector``) STEP rolls out on.
     losses: the loss terms of Eq. 11-12.
     execution: received and symmetric execution.
     evaluation: joint-policy read-out and one-call training.

@@ -13,7 +13,10 @@ Examples:
     >>> _ = model.learn(200)
     >>> model.num_timesteps
     200
-    >>> env = model.get_env().envs[0]
+    >>> type(model.get_env().batch.backend).__name__   # the copies: one batched STMG, in NumPy for a matrix game
+    'MatrixBackend'
+    >>> env = model.get_env().make_stmg()                # a new STMG of the task, to act on
+    >>> env.reset(seed=0)
     >>> obs = env.observe(env.agent_selection)
     >>> action, _ = model.predict(obs, deterministic=True)
     >>> int(action) in (0, 1, 2)
@@ -52,7 +55,7 @@ from stmg_agents.step.buffer import STMGRolloutBuffer
 from stmg_agents.step.inference import NumpyPolicySnapshot, snapshot_or_none
 from stmg_agents.step.losses import hypernetwork_regularizer
 from stmg_agents.step.policy import NLevelPolicy
-from stmg_agents.step.vec_env import EnvSource, STMGVecEnv, make_stmg_vec_env
+from stmg_agents.step.vec_env import BootstrapRequest, EnvSource, STMGVecEnv, make_stmg_vec_env
 from stmg_agents.threads import deprecated_threads, scoped_threads
 
 __all__ = ["STEP", "DEFAULT_BETA"]
@@ -591,16 +594,25 @@ class STEP(PPO):
         Differences from the parent (why it is overridden): the parent asks the
         policy once per env step for every copy; an STMG time step is a
         sequence of decisions in which each agent sees the actions of those
-        ranked above it. Here each time step is a loop over priority ranks with
-        ONE batched policy call per rank (the acting agents of all copies whose
-        time step is still running), the actions are passed down through the
-        STMG, and each decision is stored in its agent's own lane (one
-        trajectory and reward stream per agent and copy). The bootstrap value
-        of a truncated or unfinished trajectory, ``V^i(s, a^1..a^{i-1})``, needs
-        the actions of the agents above, which are sampled from the current
-        policy (:meth:`_bootstrap_values`). Callbacks see one ``on_step`` per time step.
+        ranked above it. Here the copies are one :class:`~stmg_envs.vector.BatchedSTMG`
+        (``env.batch``, on the task's native backend where it has one) and each
+        time step is a loop over priority ranks with ONE batched policy call per
+        rank (the acting agents of all copies that have an agent at that rank:
+        :meth:`STMGVecEnv.decisions`), whose actions the batch passes down the
+        order (:meth:`STMGVecEnv.play`). Each decision is stored in its agent's
+        own lane (one trajectory and reward stream per agent and copy). The
+        bootstrap value of a truncated or unfinished trajectory,
+        ``V^i(s, a^1..a^{i-1})``, needs the actions of the agents above, which are
+        sampled from the current policy (:meth:`_bootstrap_values`); a truncated
+        one is bootstrapped from the batch's final observation, before its copy
+        resets. Callbacks see one ``on_step`` per time step.
         """
         assert self._last_obs is not None, "No previous observation was provided"
+        if env.batch.rank != 0:
+            raise RuntimeError(
+                f"STEP collects whole time steps: expected the copies at rank 0, got rank {env.batch.rank} "
+                "(the SB3 view was stepped in the middle of a time step)."
+            )
         self.policy.set_training_mode(False)
         rollout_buffer.reset()
         callback.on_rollout_start()
@@ -609,8 +621,9 @@ class STEP(PPO):
         lane_starts = self._last_lane_starts
         for step in range(n_rollout_steps):
             rollout_buffer.begin_step(step, lane_starts)
-            env.begin_tick()
-            while (batch := env.next_decisions()) is not None:
+            outcome = None
+            while outcome is None:
+                batch = env.decisions()
                 actions, values, log_probs = act(batch.observations)
                 explored = self._explore_for_followers(batch.observations, batch.ranks, actions)
                 rollout_buffer.add_decisions(
@@ -623,8 +636,7 @@ class STEP(PPO):
                     batch.ranks,
                     explored,
                 )
-                env.apply(batch, actions)
-            outcome = env.outcome()
+                outcome = env.play(batch, actions)
             rewards = outcome.rewards.reshape(-1).copy()
             if outcome.final_observations:
                 for lane, value in self._bootstrap_values(env, outcome.final_observations, act).items():
@@ -647,7 +659,7 @@ class STEP(PPO):
             requests = []
             for lane in np.flatnonzero(continuing).tolist():
                 e, k = divmod(int(lane), n_agents)
-                requests.append((e, k, env.observe(e, k)))
+                requests.append(BootstrapRequest(e, k, env.observe(e, k)))
             for lane, value in self._bootstrap_values(env, requests, act).items():
                 last_values[lane] = value
         rollout_buffer.compute_returns_and_advantage(
@@ -714,7 +726,7 @@ class STEP(PPO):
     def _bootstrap_values(
         self,
         env: STMGVecEnv,
-        requests: Sequence[tuple[int, int, dict[str, Any]]],
+        requests: Sequence[BootstrapRequest],
         act: Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray, np.ndarray]],
     ) -> dict[int, float]:
         """``V^i(s, a^1..a^{i-1})`` for agents at the start of a time step, superiors' actions sampled.
@@ -722,7 +734,7 @@ class STEP(PPO):
         Args:
             env: The env copies (for the action encoding).
             act: The rollout actor (:meth:`_rollout_actor`).
-            requests: ``(copy, agent, observation)`` triples; observations show
+            requests: :class:`~stmg_agents.step.vec_env.BootstrapRequest` s (copy, agent, observation); observations show
                 no prior actions yet. Within a copy the agents are processed in
                 the order of their ``rank``, each seeing the sampled actions of
                 the requested agents ranked above it (one policy call per rank).

@@ -75,7 +75,7 @@ def _fresh_env(model: STEP, env: AECEnv | None) -> AECEnv:
     vec_env = model.get_env()
     if vec_env is None:
         raise ValueError("expected an env: the model has none (loaded without one); pass env=...")
-    return copy.deepcopy(vec_env.envs[0])  # type: ignore[attr-defined]
+    return vec_env.make_stmg()  # type: ignore[attr-defined]
 
 
 def joint_policy_readout(model: STEP, env: AECEnv | None = None, seed: int | None = 0) -> JointPolicyReadout:
@@ -83,7 +83,8 @@ def joint_policy_readout(model: STEP, env: AECEnv | None = None, seed: int | Non
 
     Args:
         model: A :class:`~stmg_agents.STEP` with a ``Discrete`` action space.
-        env: The STMG to read out on (it is reset); default: a copy of the model's first training env.
+        env: The STMG to read out on (it is reset); default: a new STMG of the model's training task
+            (:meth:`~stmg_agents.step.vec_env.STMGVecEnv.make_stmg`).
         seed: Seed of the reset.
 
     Raises:

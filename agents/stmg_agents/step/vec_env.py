@@ -1,86 +1,110 @@
-"""Several copies of an STMG, stepped one priority rank at a time for STEP.
+"""STEP's view of ``n`` STMG copies: Stable-Baselines3's ``VecEnv`` over a :class:`~stmg_envs.vector.BatchedSTMG`.
 
-:class:`STMGVecEnv` holds ``n`` copies of an STMG (:func:`stmg_envs.stmg_v0`,
-``flatten=False``). It is an SB3 ``VecEnv`` so that Stable-Baselines3's
-machinery (seeding, ``learn``, ``load``, callbacks, ``evaluate_policy``)
-accepts it:
+The copies are one :class:`~stmg_envs.vector.BatchedSTMG` (:mod:`stmg_envs.vector`, the env package's one
+batched form of the STMG): every copy advances rank by rank, one policy call per rank for all copies,
+on the native backend of the task where it has one (NumPy for the matrix games, ``mujoco.batch`` for
+the Multi-Agent MuJoCo robots; ``backend="auto"``) and on the generic one elsewhere.
+:class:`STMGVecEnv` steps nothing itself. It is the thin facade that Stable-Baselines3's machinery
+(seeding, ``learn``, ``load``, ``set_env``, callbacks) needs, plus what STEP's rollouts read off the batch:
 
-* its *SB3 view* (``reset``/``step``) is the STMG one decision at a time:
-  the observation of copy ``e`` is the subgame state of the agent acting
-  there now, the action is that agent's action, the reward is the mean of the
-  agents' rewards on the decision that completes a time step and 0 otherwise,
-  and a copy resets by itself when its episode ends;
-* its *rank-by-rank API* (:meth:`begin_tick`, :meth:`next_decisions`,
-  :meth:`apply`, :meth:`outcome`) lets STEP advance every copy by one time
-  step with one policy call per priority rank: each call of
-  :meth:`next_decisions` gathers the acting agent of every copy whose time
-  step is still running, and :meth:`apply` plays their actions.
+* :meth:`STMGVecEnv.decisions` and :meth:`STMGVecEnv.play`: the acting agents of the current rank in
+  the copies that have one (:class:`Decisions`, observations in STEP's policy space), and their actions
+  played on the batch; after the last rank, what the time step did (:class:`TickOutcome`, with the
+  episode statistics in SB3's ``Monitor`` format);
+* :meth:`STMGVecEnv.observe`, :meth:`STMGVecEnv.stack`, :meth:`STMGVecEnv.encode_action`: what
+  bootstrapping a value at the start of a time step needs;
+* its *SB3 view* (``reset``/``step``) is the batch one rank at a time: the observation of copy ``e`` is
+  that of its agent at the current rank (zeros where it has none: a copy with fewer live agents idles
+  at the higher ranks), the reward is the mean of the agents' rewards on the rank that completes a time
+  step and 0 otherwise, and a copy resets by itself when its episode ends.
 
-Orders may change between steps and agents may die or appear: the copies
-simply finish their time steps after different numbers of decisions.
+Orders may change between steps and agents may die or appear: a copy with fewer live agents has no
+acting agent at the higher ranks of a time step, and :meth:`STMGVecEnv.decisions` leaves it out.
 
-Agents must share one action space (STEP trains one policy). Their own
-observations may differ in length if they are ``Box`` spaces: they are then
-flattened and zero-padded to the longest (:attr:`STMGVecEnv.padded`).
+Agents must share one action space (STEP trains one policy). Their own observations may differ in length
+if they are ``Box`` spaces: they are then flattened and zero-padded to the longest, as float32
+(:attr:`STMGVecEnv.padded`).
 
 Examples:
-    >>> from stmg_envs import stmg_v0
-    >>> from stmg_envs.matrix import penalty
-    >>> venv = STMGVecEnv([stmg_v0(penalty()) for _ in range(2)])
+    >>> import numpy as np
+    >>> venv = make_stmg_vec_env("stmg/Penalty-v0", 2, env_kwargs={"k": -25})
+    >>> type(venv.batch.backend).__name__
+    'MatrixBackend'
     >>> venv.reset()["rank"].tolist()
     [0, 0]
-    >>> venv.begin_tick()
-    >>> batch = venv.next_decisions()
+    >>> batch = venv.decisions()
     >>> batch.agents.tolist(), batch.ranks.tolist()
     ([0, 0], [0, 0])
+    >>> venv.play(batch, np.array([0, 1])) is None      # the leaders' actions; the followers act next
+    True
+    >>> venv.play(venv.decisions(), np.array([2, 1])).rewards.tolist()   # the time step ran
+    [[10.0, 10.0], [2.0, 2.0]]
 """
 
 from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Union
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import AECEnv
+from pettingzoo import AECEnv, ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from stmg_agents.step._checks import check_int
 from stmg_agents.step.networks import check_subgame_space
-from stmg_envs.wrappers.stmg import OBSERVATION_KEYS, skip_dead_steps
+from stmg_envs.vector import BatchedSTMG, GenericBackend, RankObservation, TimeStep, batched_stmg
+from stmg_envs.wrappers.stmg import OBSERVATION_KEYS, STMGEnv
 
-__all__ = ["STMGVecEnv", "Decisions", "TickOutcome", "check_stmg_env", "make_stmg_vec_env", "EnvSource"]
+__all__ = [
+    "STMGVecEnv",
+    "Decisions",
+    "TickOutcome",
+    "BootstrapRequest",
+    "check_stmg_env",
+    "make_stmg_vec_env",
+    "EnvSource",
+]
 
 #: What STEP accepts as an environment: an STMG, a registered task id, a factory, or a ready STMGVecEnv.
 EnvSource = Union[AECEnv, str, Callable[[], AECEnv], "STMGVecEnv"]
 
 
 class Decisions(NamedTuple):
-    """The pending decisions of one rank round: one row per env copy still inside its time step."""
+    """The pending decisions of one rank: one row per env copy that has an agent at this rank."""
 
     envs: np.ndarray  #: copy index of each row, ``(B,)``
     agents: np.ndarray  #: index of the acting agent in ``possible_agents``, ``(B,)``
     ranks: np.ndarray  #: rank of the acting agent, ``(B,)``
-    observations: dict[str, np.ndarray]  #: stacked subgame states, ``(B, ...)`` per key
+    observations: dict[str, np.ndarray]  #: stacked subgame states in the policy's space, ``(B, ...)`` per key
+
+
+class BootstrapRequest(NamedTuple):
+    """One agent whose value STEP bootstraps: its copy, its index in ``possible_agents``, its observation."""
+
+    copy: int
+    agent: int
+    observation: dict[str, Any]
 
 
 class TickOutcome(NamedTuple):
     """What happened in every copy during one time step (indexed ``[copy, agent]``)."""
 
     acted: np.ndarray  #: bool, the agent took a decision this step
-    rewards: np.ndarray  #: float32, reward of the step
-    terminated: np.ndarray  #: bool
-    truncated: np.ndarray  #: bool
-    final_observations: list[tuple[int, int, dict[str, np.ndarray]]]  #: (copy, agent, obs) of truncated agents
+    rewards: np.ndarray  #: float32, reward of the step (0 where the agent did not act)
+    terminated: np.ndarray  #: bool (only where the agent acted)
+    truncated: np.ndarray  #: bool (only where the agent acted)
+    final_observations: list[BootstrapRequest]  #: truncated (not terminated) agents, in the order STEP bootstraps them
     episode_over: np.ndarray  #: bool per copy: the episode ended (the copy has been reset)
     infos: list[dict[str, Any]]  #: per copy; ``"episode"`` (SB3 Monitor format) when it ended
 
 
-def check_stmg_env(env: Any) -> AECEnv:
+def check_stmg_env(env: Any) -> STMGEnv:
     """Return ``env`` if it is an STMG with ``Dict`` observations, else raise a ``TypeError`` that says what to pass."""
     if isinstance(env, gym.Env):
         raise TypeError(
@@ -92,9 +116,9 @@ def check_stmg_env(env: Any) -> AECEnv:
             "STEP expected an STMG AECEnv built by stmg_envs.stmg_v0(parallel_env), a registered task id such "
             f"as 'stmg/Penalty-v0', or a factory returning one; got {type(env).__name__}."
         )
-    if not hasattr(env, "action_layout") or not hasattr(env, "encode_action"):
+    if not isinstance(env, STMGEnv):
         raise TypeError(
-            f"STEP expected an STMG AECEnv from stmg_envs.stmg_v0 (with action_layout and encode_action), "
+            f"STEP expected an STMG AECEnv from stmg_envs.stmg_v0 (it steps that STMG's parallel env in a batch), "
             f"got the AECEnv {type(env).__name__}; wrap its parallel form with stmg_v0."
         )
     for agent in env.possible_agents:
@@ -139,57 +163,78 @@ def _canonical_spaces(env: AECEnv) -> tuple[spaces.Dict, spaces.Space, bool]:
 
 
 class STMGVecEnv(VecEnv):
-    """``n`` copies of one STMG (see the module docstring).
+    """``n`` copies of one STMG as one :class:`~stmg_envs.vector.BatchedSTMG` (see the module docstring).
+
+    Build it with :func:`make_stmg_vec_env` (what STEP does with the env it is given).
 
     Args:
-        envs: The copies: STMG ``AECEnv`` objects with ``Dict`` observations
-            and identical agents and spaces. They are reset by :meth:`reset`.
+        batch: The copies, stepped rank by rank (:func:`stmg_envs.vector.batched_stmg`).
+        template: An STMG of the same task and order (:func:`stmg_envs.stmg_v0`, ``flatten=False``): it gives
+            the policy's spaces and the action encoding, and :meth:`make_stmg` copies it for read-outs. It is
+            not stepped here.
 
     Raises:
-        TypeError: a copy that is not an STMG with ``Dict`` observations.
-        ValueError: no copies, copies that differ, or agents with different action spaces.
+        TypeError: ``batch`` is no ``BatchedSTMG`` or ``template`` no STMG with ``Dict`` observations.
+        ValueError: agents with different action spaces, or a template whose agents or spaces differ from the batch's.
+
+    Attributes:
+        batch: The :class:`~stmg_envs.vector.BatchedSTMG` (its ``backend`` says which backend runs the copies).
+        template: The STMG given.
+        possible_agents: The agents; ``n_agents`` their number, ``agent_index`` each one's index.
+        padded: Whether the agents' own observations are zero-padded (float32) to one width.
+        action_layout: Each agent's slot of ``prior_actions`` (a ``slice``).
     """
 
-    def __init__(self, envs: Sequence[AECEnv]):
-        envs = list(envs)
-        if not envs:
-            raise ValueError("STMGVecEnv expected at least one env copy, got none.")
-        for env in envs:
-            check_stmg_env(env)
-        if len({id(e) for e in envs}) != len(envs):
-            raise ValueError("STMGVecEnv expected distinct env copies, got the same object more than once.")
-        self.envs = envs
-        self.possible_agents: tuple[Any, ...] = tuple(envs[0].possible_agents)
-        for env in envs[1:]:
-            if tuple(env.possible_agents) != self.possible_agents:
-                raise ValueError(
-                    f"STMGVecEnv expected copies with the same possible_agents, got {self.possible_agents} "
-                    f"and {tuple(env.possible_agents)}."
+    def __init__(self, batch: BatchedSTMG, template: STMGEnv | None = None):
+        if not isinstance(batch, BatchedSTMG):
+            if isinstance(batch, Sequence) and batch and all(isinstance(e, AECEnv) for e in batch):
+                warnings.warn(
+                    "STMGVecEnv(list of STMG copies) is deprecated: STEP's copies are one stmg_envs.vector."
+                    "BatchedSTMG now. Use make_stmg_vec_env(env, n_envs) (or STMGVecEnv(batched_stmg(...), "
+                    "template)); the copies' parallel envs are stepped by the generic backend.",
+                    DeprecationWarning,
+                    stacklevel=2,
                 )
+                batch, template = _batch_of_copies(list(batch))
+            else:
+                raise TypeError(
+                    f"STMGVecEnv expected a stmg_envs.vector.BatchedSTMG and its template STMG, got "
+                    f"{type(batch).__name__}; build one with make_stmg_vec_env(env, n_envs)."
+                )
+        if template is None:
+            raise TypeError("STMGVecEnv expected a template STMG (stmg_v0 of the batch's task and order), got None.")
+        template = check_stmg_env(template)
+        self.batch = batch
+        self.template = template
+        self.possible_agents: tuple[Any, ...] = tuple(template.possible_agents)
+        if tuple(batch.possible_agents) != self.possible_agents:
+            raise ValueError(
+                f"STMGVecEnv expected the template's agents {self.possible_agents} in the batch, got "
+                f"{tuple(batch.possible_agents)}."
+            )
         self.n_agents = len(self.possible_agents)
         self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
-        observation_space, action_space, self.padded = _canonical_spaces(envs[0])
-        self.action_layout: tuple[slice, ...] = tuple(envs[0].action_layout[a] for a in self.possible_agents)
-        self._keys = tuple(observation_space.spaces)
-        self._own_width = int(np.prod(observation_space["observation"].shape or ()))
+        observation_space, action_space, self.padded = _canonical_spaces(template)
+        own_shape = tuple(observation_space["observation"].shape or ())
+        if own_shape != tuple(batch.layout.observation_shape):
+            raise ValueError(
+                f"STMGVecEnv expected the batch's own observations of shape {own_shape} (the template's), got "
+                f"{tuple(batch.layout.observation_shape)}."
+            )
+        self.action_layout: tuple[slice, ...] = tuple(template.action_layout[a] for a in self.possible_agents)
+        self._own_width = int(np.prod(own_shape))
         self._discrete = isinstance(action_space, spaces.Discrete)
         self._box = isinstance(action_space, spaces.Box)
-        super().__init__(len(envs), observation_space, action_space)
+        super().__init__(batch.num_copies, observation_space, action_space)
         n, k = self.num_envs, self.n_agents
-        self._acted = np.zeros((n, k), dtype=bool)
-        self._rewards = np.zeros((n, k), dtype=np.float32)
-        self._terminated = np.zeros((n, k), dtype=bool)
-        self._truncated = np.zeros((n, k), dtype=bool)
-        self._episode_over = np.zeros(n, dtype=bool)
-        self._final_obs: list[tuple[int, int, dict[str, np.ndarray]]] = []
-        self._infos: list[dict[str, Any]] = [{} for _ in range(n)]
-        self._open: list[int] = []
+        self._all_rows = np.arange(n)
+        self._actions_buffer = np.zeros((n, *batch.layout.action_shape), dtype=batch.layout.action_dtype)
+        self._observation: RankObservation | None = None
         self._ep_returns = np.zeros((n, k), dtype=np.float64)
         self._ep_present = np.zeros((n, k), dtype=bool)
         self._ep_length = np.zeros(n, dtype=np.int64)
         self._ep_start = [time.time()] * n
         self._actions: np.ndarray | None = None
-        self._has_reset = False
 
     # ------------------------------------------------------------------ observations
     def canonical(self, agent: int, obs: dict[str, Any]) -> dict[str, Any]:
@@ -206,24 +251,49 @@ class STMGVecEnv(VecEnv):
     def stack(self, observations: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
         """Stack canonical observations into a batch, one array per key."""
         out = {}
-        for key in self._keys:
+        for key in OBSERVATION_KEYS:
             if key == "rank":
                 out[key] = np.fromiter((o[key] for o in observations), dtype=np.int64, count=len(observations))
             else:
                 out[key] = np.stack([o[key] for o in observations])
         return out
 
+    def _policy_batch(self, obs: RankObservation) -> dict[str, np.ndarray]:
+        """A rank's observations as the policy's ``Dict`` batch (the padded own part as float32)."""
+        out = obs.as_dict()
+        if self.padded:
+            out["observation"] = out["observation"].astype(np.float32, copy=False)
+        return out
+
+    def _start_observation(self, e: int, k: int, own: np.ndarray, rank: int) -> dict[str, Any]:
+        """Agent ``k``'s canonical observation outside a running time step: ``own``, no prior action, ``rank``."""
+        layout = self.batch.layout
+        return self.canonical(
+            k,
+            {
+                "observation": own.copy(),
+                "prior_actions": np.zeros(layout.prior_size, dtype=np.float32),
+                "prior_mask": np.zeros(self.n_agents, dtype=np.int8),
+                "rank": np.int64(rank),
+            },
+        )
+
     def observe(self, env_index: int, agent: int) -> dict[str, Any]:
-        """Canonical observation of agent ``agent`` (index) in copy ``env_index`` now."""
-        return self.canonical(agent, self.envs[env_index].observe(self.possible_agents[agent]))
+        """Canonical observation of live agent ``agent`` (index) in copy ``env_index`` at the start of a time step."""
+        rank = int(self.batch.ranks[env_index, agent])
+        if rank < 0:
+            raise ValueError(
+                f"expected a live agent of copy {env_index}, got {self.possible_agents[agent]!r}, which has no rank now."
+            )
+        return self._start_observation(env_index, agent, self.batch.backend.observations[env_index, agent], rank)
 
     def live_agents(self, env_index: int) -> list[int]:
-        """Indices of the agents alive in copy ``env_index`` (those that will act next step)."""
-        return [self.agent_index[a] for a in self.envs[env_index].agents]
+        """Indices of the agents alive in copy ``env_index`` (those that act in the current time step)."""
+        return np.flatnonzero(self.batch.live[env_index]).tolist()
 
     def encode_action(self, agent: int, action: Any) -> np.ndarray:
         """Content of agent ``agent``'s ``prior_actions`` slot when it plays ``action`` (the STMG's encoding)."""
-        return self.envs[0].encode_action(self.possible_agents[agent], self.to_env_action(action))
+        return self.template.encode_action(self.possible_agents[agent], self.to_env_action(action))
 
     def to_env_action(self, action: Any) -> Any:
         """A policy output in the form the STMG accepts (``int`` for Discrete, clipped array for Box)."""
@@ -234,213 +304,224 @@ class STMGVecEnv(VecEnv):
             return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)  # type: ignore[attr-defined]
         return action
 
-    # ------------------------------------------------------------------ rank-by-rank API
-    def begin_tick(self) -> None:
-        """Start one time step in every copy (they must all be at the start of one)."""
-        if not self._has_reset:
-            raise RuntimeError("STMGVecEnv: call reset() before begin_tick().")
-        if self._open:
-            raise RuntimeError("STMGVecEnv: begin_tick() called while a time step is still running.")
-        self._acted.fill(False)
-        self._rewards.fill(0.0)
-        self._terminated.fill(False)
-        self._truncated.fill(False)
-        self._episode_over.fill(False)
-        self._final_obs = []
-        self._infos = [{} for _ in range(self.num_envs)]
-        self._open = list(range(self.num_envs))
+    def batch_actions(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Policy outputs for the copies ``rows`` as the batch's actions array (``Box``: clipped into bounds).
 
-    def next_decisions(self) -> Decisions | None:
-        """The acting agents of the copies whose time step is still running (``None`` when all are done)."""
-        if not self._open:
-            return None
-        envs = np.asarray(self._open, dtype=np.int64)
-        agents = np.empty(len(envs), dtype=np.int64)
-        observations = []
-        for row, e in enumerate(self._open):
-            env = self.envs[e]
-            agent = env.agent_selection
-            k = self.agent_index[agent]
-            agents[row] = k
-            observations.append(self.canonical(k, env.observe(agent)))
-        batch = self.stack(observations)
-        return Decisions(envs, agents, batch["rank"], batch)
+        Rows of other copies hold zeros (the batch does not read them). The array is reused between calls.
+        """
+        out = self._actions_buffer
+        if len(rows) != self.num_envs:
+            out[...] = 0
+        if self._discrete:
+            out[rows] = np.asarray(actions).reshape(len(rows))
+        else:
+            space = self.action_space
+            values = np.asarray(actions, dtype=space.dtype).reshape(len(rows), *space.shape)  # type: ignore[misc]
+            out[rows] = np.clip(values, space.low, space.high)  # type: ignore[attr-defined]
+        return out
 
-    def apply(self, decisions: Decisions, actions: np.ndarray) -> None:
-        """Play one action per row of ``decisions`` (policy outputs; converted by :meth:`to_env_action`)."""
-        still_open = []
-        for row, e in enumerate(decisions.envs):
-            e = int(e)  # noqa: PLW2901
-            if self._step_copy(e, actions[row], int(decisions.agents[row]), int(decisions.ranks[row])):
-                continue
-            still_open.append(e)
-        self._open = still_open
+    def make_stmg(self) -> STMGEnv:
+        """A new STMG of the task (a deep copy of :attr:`template`), e.g. for read-outs; reset it before use."""
+        return copy.deepcopy(self.template)
 
-    def outcome(self) -> TickOutcome:
-        """The results of the time step just finished in every copy."""
-        if self._open:
-            raise RuntimeError("STMGVecEnv: outcome() called while a time step is still running.")
-        return TickOutcome(
-            self._acted.copy(),
-            self._rewards.copy(),
-            self._terminated.copy(),
-            self._truncated.copy(),
-            list(self._final_obs),
-            self._episode_over.copy(),
-            self._infos,
-        )
+    # ------------------------------------------------------------------ rank by rank
+    def _current(self) -> RankObservation:
+        if self._observation is None:
+            raise RuntimeError("STMGVecEnv: call reset() before stepping.")
+        return self._observation
 
-    def _step_copy(self, e: int, action: Any, k: int, rank: int) -> bool:
-        """Step copy ``e``'s acting agent ``k``; True when that completed the copy's time step."""
-        env = self.envs[e]
-        completes = rank == len(env.order) - 1
-        env.step(self.to_env_action(action))
-        self._acted[e, k] = True
-        if completes:
-            self._finish_time_step(e)
-        return completes
+    def decisions(self) -> Decisions:
+        """The decisions of the current rank: the copies that have an agent at it, and its observations."""
+        obs = self._current()
+        if obs.active.all():
+            return Decisions(self._all_rows, obs.agent, obs.rank, self._policy_batch(obs))
+        rows = np.flatnonzero(obs.active)
+        batch = {key: value[rows] for key, value in self._policy_batch(obs).items()}
+        return Decisions(rows, obs.agent[rows], obs.rank[rows], batch)
 
-    def _finish_time_step(self, e: int) -> None:
-        env = self.envs[e]
-        index = self.agent_index
-        acted = self._acted[e]
-        for agent, reward in env.rewards.items():
-            k = index[agent]
-            if not acted[k]:
-                continue
-            self._rewards[e, k] = reward
-            term = bool(env.terminations[agent])
-            trunc = bool(env.truncations[agent])
-            self._terminated[e, k] = term
-            self._truncated[e, k] = trunc
-            if trunc and not term:
-                self._final_obs.append((e, k, self.canonical(k, env.observe(agent))))
-        self._ep_returns[e] += self._rewards[e]
-        self._ep_present[e] |= acted
-        self._ep_length[e] += 1
-        skip_dead_steps(env)
-        if not env.agents:
+    def play(self, decisions: Decisions, actions: np.ndarray) -> TickOutcome | None:
+        """Play one action per row of ``decisions`` (policy outputs) on the batch; after the last rank, the outcome."""
+        out = self.batch.step(self.batch_actions(decisions.envs, actions))
+        self._observation = out.observation
+        return None if out.time_step is None else self._outcome(out.time_step)
+
+    def _outcome(self, step: TimeStep) -> TickOutcome:
+        """A time step's arrays as STEP reads them, and the episode statistics of the copies."""
+        acted = step.acted
+        rewards = np.where(acted, step.rewards, 0.0).astype(np.float32)
+        terminated = step.terminations & acted
+        truncated = step.truncations & acted
+        finals = []
+        bootstrap = truncated & ~terminated
+        if bootstrap.any():
+            # in the order the copies finished their time steps: by number of ranks, then copy
+            copies = np.flatnonzero(bootstrap.any(axis=1))
+            for e in copies[np.argsort(acted[copies].sum(axis=1), kind="stable")].tolist():
+                for k in np.flatnonzero(bootstrap[e]).tolist():
+                    own = step.final_observation[e, k]
+                    finals.append(BootstrapRequest(e, k, self._start_observation(e, k, own, int(step.ranks[e, k]))))
+        self._ep_returns += rewards
+        self._ep_present |= acted
+        self._ep_length += 1
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for e in np.flatnonzero(step.episode_over).tolist():
             present = self._ep_present[e]
             agent_returns = {self.possible_agents[i]: float(self._ep_returns[e, i]) for i in np.flatnonzero(present)}
-            self._infos[e]["episode"] = {
+            infos[e]["episode"] = {
                 "r": float(np.mean(list(agent_returns.values()))) if agent_returns else 0.0,
                 "l": int(self._ep_length[e]),
                 "t": round(time.time() - self._ep_start[e], 6),
                 "agent_returns": agent_returns,
             }
-            self._episode_over[e] = True
-            self._reset_copy(e, seed=None, options=None)
+            self._new_episode(e)
+        return TickOutcome(acted, rewards, terminated, truncated, finals, step.episode_over, infos)
 
-    def _reset_copy(self, e: int, seed: int | None, options: dict | None) -> None:
-        env = self.envs[e]
-        env.reset(seed=seed, options=options or None)
+    def _new_episode(self, e: int) -> None:
         self._ep_returns[e] = 0.0
         self._ep_present[e] = False
         self._ep_length[e] = 0
         self._ep_start[e] = time.time()
-        skip_dead_steps(env)
-        if not env.agents:
-            raise RuntimeError(f"STMGVecEnv: copy {e} has no live agent right after reset(); nothing can act.")
 
     # ------------------------------------------------------------------ SB3 VecEnv view
-    def _acting_batch(self) -> dict[str, np.ndarray]:
-        obs = []
-        for env in self.envs:
-            agent = env.agent_selection
-            obs.append(self.canonical(self.agent_index[agent], env.observe(agent)))
-        return self.stack(obs)
-
     def reset(self) -> VecEnvObs:
-        """Reset every copy (with the seeds/options set by ``seed``/``set_options``); observations of the acting agents."""
-        self._open = []
+        """Reset every copy (with the seeds/options set by ``seed``/``set_options``); observations of rank 0."""
+        options = self._options[0] or None
+        if any((o or None) != options for o in self._options[1:]):
+            raise ValueError(
+                f"STMGVecEnv resets its copies together with one options dict, got different ones: {self._options}."
+            )
+        self._observation, _ = self.batch.reset(seed=list(self._seeds), options=options)
         for e in range(self.num_envs):
-            self._reset_copy(e, self._seeds[e], self._options[e])
+            self._new_episode(e)
         self._reset_seeds()
         self._reset_options()
-        self._has_reset = True
-        return self._acting_batch()
+        return self._policy_batch(self._observation)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
 
     def step_wait(self) -> VecEnvStepReturn:
-        """One decision per copy (the SB3 view described in the module docstring)."""
+        """One rank of every copy (the SB3 view described in the module docstring)."""
         if self._actions is None:
             raise RuntimeError("STMGVecEnv: step_wait() called without step_async().")
-        if self._open:
-            raise RuntimeError("STMGVecEnv: the SB3 view cannot be used while a rank-by-rank time step is running.")
+        obs = self._current()
+        agents = [self.possible_agents[k] if k >= 0 else None for k in obs.agent.tolist()]
+        outcome = self.play(Decisions(self._all_rows, obs.agent, obs.rank, {}), self._actions)
+        self._actions = None
         rewards = np.zeros(self.num_envs, dtype=np.float32)
         dones = np.zeros(self.num_envs, dtype=bool)
-        infos: list[dict[str, Any]] = []
-        for e, env in enumerate(self.envs):
-            agent = env.agent_selection
-            k = self.agent_index[agent]
-            rank = env.rank(agent)
-            if rank == 0:
-                self._clear_copy(e)
-            info: dict[str, Any] = {"agent": agent}
-            if self._step_copy(e, self._actions[e], k, rank):
-                acted = self._acted[e]
-                rewards[e] = float(self._rewards[e][acted].mean()) if acted.any() else 0.0
+        infos: list[dict[str, Any]] = [{"agent": agent} for agent in agents]
+        if outcome is not None:
+            for e, info in enumerate(infos):
+                acted = outcome.acted[e]
+                rewards[e] = float(outcome.rewards[e][acted].mean()) if acted.any() else 0.0
                 info["agent_rewards"] = {
-                    self.possible_agents[i]: float(self._rewards[e, i]) for i in np.flatnonzero(acted)
+                    self.possible_agents[i]: float(outcome.rewards[e, i]) for i in np.flatnonzero(acted)
                 }
-                info.update(self._infos[e])
-                if self._episode_over[e]:
+                info.update(outcome.infos[e])
+                if outcome.episode_over[e]:
                     dones[e] = True
-                    truncated = bool(self._truncated[e][acted].any()) and not bool(self._terminated[e][acted].any())
-                    info["TimeLimit.truncated"] = truncated
-            infos.append(info)
-        self._actions = None
-        obs = self._acting_batch()
-        return obs, rewards, dones, infos
-
-    def _clear_copy(self, e: int) -> None:
-        self._acted[e] = False
-        self._rewards[e] = 0.0
-        self._terminated[e] = False
-        self._truncated[e] = False
-        self._episode_over[e] = False
-        self._infos[e] = {}
-        self._final_obs = [f for f in self._final_obs if f[0] != e]
+                    over_by_time = bool(outcome.truncated[e][acted].any())
+                    info["TimeLimit.truncated"] = over_by_time and not bool(outcome.terminated[e][acted].any())
+        return self._policy_batch(self._current()), rewards, dones, infos
 
     def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-    def _targets(self, indices: VecEnvIndices) -> list[AECEnv]:
-        return [self.envs[i] for i in self._get_indices(indices)]
+        self.batch.close()
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """The template STMG's attribute, once per index (the copies share the task; their state is in :attr:`batch`)."""
         if attr_name == "render_mode":
-            return [getattr(env, "render_mode", None) for env in self._targets(indices)]
-        return [getattr(env, attr_name) for env in self._targets(indices)]
+            value = getattr(self.template, "render_mode", None)
+        else:
+            value = getattr(self.template, attr_name)
+        return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        for env in self._targets(indices):
-            setattr(env, attr_name, value)
+        raise NotImplementedError(
+            "STMGVecEnv's copies are one stmg_envs.vector.BatchedSTMG (STMGVecEnv.batch), not separate envs whose "
+            f"attributes can be set; got set_attr({attr_name!r})."
+        )
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        return [getattr(env, method_name)(*method_args, **method_kwargs) for env in self._targets(indices)]
+        raise NotImplementedError(
+            "STMGVecEnv's copies are one stmg_envs.vector.BatchedSTMG (STMGVecEnv.batch), not separate envs whose "
+            f"methods can be called; got env_method({method_name!r})."
+        )
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False for _ in self._targets(indices)]
+        return [False for _ in self._get_indices(indices)]
+
+    def __repr__(self) -> str:
+        return f"STMGVecEnv({self.batch!r})"
 
 
-def make_stmg_vec_env(env: EnvSource, n_envs: int, env_kwargs: dict[str, Any] | None = None) -> STMGVecEnv:
-    """Build ``n_envs`` copies of an STMG as an :class:`STMGVecEnv`.
+def _stmg_factory(env: EnvSource, env_kwargs: dict[str, Any] | None, n_envs: int) -> Callable[[], STMGEnv]:
+    """A zero-argument factory of the STMG copies of ``env`` (its first call returns ``env`` itself for an STMG)."""
+    if isinstance(env, str):
+        import pettingzoo
+
+        import stmg_envs  # noqa: F401  (registers the stmg tasks)
+
+        task_id, kwargs = env, dict(env_kwargs or {})
+        return lambda: check_stmg_env(pettingzoo.make("aec", task_id, **kwargs))
+    if isinstance(env, AECEnv):
+        original = check_stmg_env(env)
+        handed = [False]
+
+        def copies() -> STMGEnv:
+            if not handed[0]:
+                handed[0] = True
+                return original
+            try:
+                return copy.deepcopy(original)
+            except Exception as exc:  # simulators holding native handles may refuse to be copied
+                raise ValueError(
+                    f"could not copy the env to make {n_envs} copies ({exc}); pass a factory such as "
+                    "lambda: stmg_v0(make_parallel_env()) or a registered id instead."
+                ) from exc
+
+        return copies
+    if callable(env) and not isinstance(env, (gym.Env, type)):
+        factory = env
+        return lambda: check_stmg_env(factory())
+    check_stmg_env(env)  # raises the right TypeError
+    raise AssertionError("unreachable")
+
+
+def _batch_of_copies(envs: list[AECEnv]) -> tuple[BatchedSTMG, STMGEnv]:
+    """The batch of ready STMG copies' parallel envs on the generic backend (the deprecated ``STMGVecEnv(list)``)."""
+    if len({id(e) for e in envs}) != len(envs):
+        raise ValueError("STMGVecEnv expected distinct env copies, got the same object more than once.")
+    stmgs = [check_stmg_env(e) for e in envs]
+    parallel = iter([e.parallel_env for e in stmgs])
+    backend = GenericBackend(lambda: next(parallel), len(stmgs))
+    return BatchedSTMG(backend, order=stmgs[0]._priority.spec), stmgs[0]
+
+
+def make_stmg_vec_env(
+    env: EnvSource, n_envs: int, env_kwargs: dict[str, Any] | None = None, backend: str = "auto"
+) -> STMGVecEnv:
+    """Build ``n_envs`` copies of an STMG as an :class:`STMGVecEnv` over one :class:`~stmg_envs.vector.BatchedSTMG`.
+
+    The batch steps the STMGs' parallel envs under the STMG's priority order (``batched_stmg(parallel factory,
+    n_envs, order=...)``): the STMG objects themselves are not stepped.
 
     Args:
-        env: An STMG ``AECEnv`` (copied with ``copy.deepcopy``; it is used as
-            the first copy), a registered id (``pettingzoo.make("aec", id, **env_kwargs)``
-            after ``import stmg_envs``), a zero-argument factory returning an
-            STMG, or an :class:`STMGVecEnv` (returned as it is; it must have ``n_envs`` copies).
+        env: An STMG ``AECEnv`` from :func:`stmg_envs.stmg_v0` (its parallel env is the first copy; the others
+            are ``copy.deepcopy`` of it), a registered id (``pettingzoo.make("aec", id, **env_kwargs)`` after
+            ``import stmg_envs``), a zero-argument factory returning an STMG (called once per copy on the generic
+            backend, once on a native one), or an :class:`STMGVecEnv` (returned as it is; it must have ``n_envs``
+            copies).
         n_envs: Number of copies.
         env_kwargs: Keyword arguments for a registered id (e.g. ``{"k": -50}``).
+        backend: The batch's backend (:func:`stmg_envs.vector.make_backend`): ``"auto"`` (default) runs the task
+            on its native backend where it has one (the matrix games in NumPy, the MuJoCo robots on
+            ``mujoco.batch``), else on the generic one; with an order callable, ``"auto"`` is ``"generic"``, so
+            that the callable gets each copy's parallel env as under ``stmg_v0``.
 
     Raises:
         TypeError: ``env`` is none of the above, or not an STMG with ``Dict`` observations.
-        ValueError: a bad ``n_envs``, ``env_kwargs`` with something other than an id,
+        ValueError: a bad ``n_envs`` or ``backend``, ``env_kwargs`` with something other than an id,
             or a copy that cannot be made.
 
     Examples:
@@ -457,25 +538,17 @@ def make_stmg_vec_env(env: EnvSource, n_envs: int, env_kwargs: dict[str, Any] | 
         if env.num_envs != n_envs:
             raise ValueError(f"expected an STMGVecEnv with n_envs={n_envs} copies, got {env.num_envs}.")
         return env
-    if isinstance(env, str):
-        import pettingzoo
+    make_stmg = _stmg_factory(env, env_kwargs, n_envs)
+    template = make_stmg()
+    order = template._priority.spec
+    handed = [False]
 
-        import stmg_envs  # noqa: F401  (registers the stmg tasks)
+    def parallel_env() -> ParallelEnv:
+        if not handed[0]:
+            handed[0] = True
+            return template.parallel_env
+        return make_stmg().parallel_env
 
-        return STMGVecEnv([pettingzoo.make("aec", env, **(env_kwargs or {})) for _ in range(n_envs)])
-    if isinstance(env, AECEnv):
-        check_stmg_env(env)
-        copies = [env]
-        for _ in range(n_envs - 1):
-            try:
-                copies.append(copy.deepcopy(env))
-            except Exception as exc:  # simulators holding native handles may refuse to be copied
-                raise ValueError(
-                    f"could not copy the env to make {n_envs} copies ({exc}); pass a factory such as "
-                    "lambda: stmg_v0(make_parallel_env()) or a registered id instead."
-                ) from exc
-        return STMGVecEnv(copies)
-    if callable(env) and not isinstance(env, (gym.Env, type)):
-        return STMGVecEnv([check_stmg_env(env()) for _ in range(n_envs)])
-    check_stmg_env(env)  # raises the right TypeError
-    raise AssertionError("unreachable")
+    if backend == "auto" and callable(order):
+        backend = "generic"
+    return STMGVecEnv(batched_stmg(parallel_env, n_envs, order=order, backend=backend), template)

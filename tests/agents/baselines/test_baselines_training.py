@@ -136,8 +136,9 @@ def test_box_actions_and_agent_death_train_in_the_rewarded_direction(cls, dying_
 def test_mappo_env_copies_get_seed_plus_index(dying_agent_env):
     """MAPPO seeds copy i with seed + i at the first collection and lets later resets continue the streams."""
     agent = MAPPO(dying_agent_env, seed=9, n_envs=3, n_steps=4).learn(24)
-    assert [env.seeds[0] for env in agent.rollout.envs] == [9, 10, 11]
-    assert all(len(env.seeds) > 1 and set(env.seeds[1:]) == {None} for env in agent.rollout.envs)
+    envs = agent.rollout.venv.backend.envs  # the generic backend's copies
+    assert [env.seeds[0] for env in envs] == [9, 10, 11]
+    assert all(len(env.seeds) > 1 and set(env.seeds[1:]) == {None} for env in envs)
 
 
 def _bonus_per_update(agent, monkeypatch) -> list[float]:

@@ -238,7 +238,7 @@ def test_each_agent_has_its_own_spaces():
     assert model.actors[0].body.linears[0].in_features == 2
     assert model.actors[1].body.linears[0].in_features == 1
     model.learn(16)
-    env = model.rollout.envs[0].env
+    env = model.rollout.venv.backend.envs[0].env  # the generic backend's copy, behind HAPPO's padded-action layer
     assert all(isinstance(a["agent_0"], int) and np.shape(a["agent_1"]) == (2,) for a in env.seen)
     assert model.act("agent_0", np.full(2, 0.5)) in (0, 1, 2)
     action = model.act("agent_1", np.full(1, 0.5))

@@ -108,14 +108,6 @@ def _check_fraction(value: Any, name: str) -> float:
     return value
 
 
-def _as_env_action(action: Any) -> Any:
-    """``predict``'s action for one observation as the STMG takes it: an ``int`` for a ``Discrete`` action."""
-    array = np.asarray(action)
-    if array.ndim == 0 and np.issubdtype(array.dtype, np.integer):
-        return int(array)
-    return array
-
-
 def _describe_zip(path: Any) -> str:
     """What a zip without SB3 data holds: a baselines save, a damaged file, or something else."""
     import zipfile
@@ -1017,12 +1009,12 @@ class STEP(PPO):
         ``predict`` for one observation; the snapshot is taken again whenever ``num_timesteps`` has changed,
         after every :meth:`learn` and after :meth:`set_parameters`.
         """
+        from stmg_agents.step.execution import env_action
+
         snapshot = self._greedy_snapshot()
         if snapshot is None:
             action, _ = self.predict(observation, deterministic=True)
-            return _as_env_action(action)
-        from stmg_agents.step.execution import env_action
-
+            return env_action(self, action)
         canonical = self.canonical_observation(observation)
         batch = {key: np.asarray(value)[None] for key, value in canonical.items()}
         return env_action(self, snapshot.act(batch, self._act_rng, deterministic=True)[0][0])

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from gymnasium import spaces
 from pettingzoo import AECEnv
 
 from stmg_envs.wrappers.stmg import OBSERVATION_KEYS
@@ -43,11 +44,18 @@ EXECUTION_MODES: tuple[str, ...] = ("received", "symmetric")
 
 
 def env_action(model: STEP, action: Any) -> Any:
-    """A ``predict`` output in the form an STMG accepts (``int`` for Discrete, clipped array for Box)."""
+    """The policy's action for one observation in the form an STMG accepts: an ``int`` for ``Discrete``, an array
+    clipped to the bounds for ``Box``, the integer array for ``MultiDiscrete`` and ``MultiBinary``.
+
+    The one conversion of STEP's actions: :meth:`STEP.act` (from ``predict`` or from the NumPy snapshot) and
+    symmetric execution go through it.
+    """
     space = model.action_space
-    if hasattr(space, "n"):
+    if isinstance(space, spaces.Discrete):
         return int(action)
-    return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)  # type: ignore[attr-defined]
+    if isinstance(space, spaces.Box):
+        return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)
+    return np.asarray(action).reshape(space.shape)
 
 
 def symmetric_action(

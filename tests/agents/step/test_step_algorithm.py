@@ -151,8 +151,17 @@ def test_dynamic_orders_dying_agents_and_uneven_observations(box_actions):
     assert np.isfinite(buf.advantages[buf.valid]).all()
     env = factory()
     env.reset(seed=1)
-    action, _ = model.predict(env.observe(env.agent_selection), deterministic=True)
+    obs = env.observe(env.agent_selection)
+    action, _ = model.predict(obs, deterministic=True)
     assert np.asarray(action).shape == (() if not box_actions else (2,))
+    # act (the contract's read-out) plays predict's action in the form the STMG takes: one conversion for both
+    acted = model.act(env.agent_selection, obs)
+    if box_actions:
+        space = model.action_space
+        assert isinstance(acted, np.ndarray) and acted.shape == space.shape and space.contains(acted)
+        np.testing.assert_array_equal(acted, action)
+    else:
+        assert type(acted) is int and acted == int(action)
 
 
 def test_each_agent_gets_its_own_reward_stream():

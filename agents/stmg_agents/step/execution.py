@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from gymnasium import spaces
 from pettingzoo import AECEnv
 
+from stmg_agents.step.vec_env import stmg_action
 from stmg_envs.wrappers.stmg import OBSERVATION_KEYS
 
 if TYPE_CHECKING:
@@ -44,18 +44,8 @@ EXECUTION_MODES: tuple[str, ...] = ("received", "symmetric")
 
 
 def env_action(model: STEP, action: Any) -> Any:
-    """The policy's action for one observation in the form an STMG accepts: an ``int`` for ``Discrete``, an array
-    clipped to the bounds for ``Box``, the integer array for ``MultiDiscrete`` and ``MultiBinary``.
-
-    The one conversion of STEP's actions: :meth:`STEP.act` (from ``predict`` or from the NumPy snapshot) and
-    symmetric execution go through it.
-    """
-    space = model.action_space
-    if isinstance(space, spaces.Discrete):
-        return int(action)
-    if isinstance(space, spaces.Box):
-        return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)
-    return np.asarray(action).reshape(space.shape)
+    """``model``'s action for one observation in the form an STMG accepts (:func:`~stmg_agents.step.vec_env.stmg_action`)."""
+    return stmg_action(model.action_space, action)
 
 
 def symmetric_action(

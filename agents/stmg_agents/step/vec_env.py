@@ -69,10 +69,22 @@ __all__ = [
     "check_stmg_env",
     "make_stmg_vec_env",
     "EnvSource",
+    "stmg_action",
 ]
 
 #: What STEP accepts as an environment: an STMG, a registered task id, a factory, or a ready STMGVecEnv.
 EnvSource = Union[AECEnv, str, Callable[[], AECEnv], "STMGVecEnv"]
+
+
+def stmg_action(space: spaces.Space, action: Any) -> Any:
+    """The policy's action for one decision in the form an STMG accepts: an ``int`` for ``Discrete``, an array cast
+    to the space's dtype and clipped to its bounds for ``Box``, the integer array for ``MultiDiscrete`` and
+    ``MultiBinary``. STEP's one conversion: its rollouts, :meth:`STEP.act` and symmetric execution use it."""
+    if isinstance(space, spaces.Discrete):
+        return int(action)
+    if isinstance(space, spaces.Box):
+        return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)
+    return np.asarray(action).reshape(space.shape)
 
 
 class Decisions(NamedTuple):
@@ -296,13 +308,8 @@ class STMGVecEnv(VecEnv):
         return self.template.encode_action(self.possible_agents[agent], self.to_env_action(action))
 
     def to_env_action(self, action: Any) -> Any:
-        """A policy output in the form the STMG accepts (``int`` for Discrete, clipped array for Box)."""
-        if self._discrete:
-            return int(action)
-        if self._box:
-            space = self.action_space
-            return np.clip(np.asarray(action, dtype=space.dtype).reshape(space.shape), space.low, space.high)  # type: ignore[attr-defined]
-        return action
+        """A policy output in the form the STMG accepts (:func:`stmg_action`)."""
+        return stmg_action(self.action_space, action)
 
     def batch_actions(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """Policy outputs for the copies ``rows`` as the batch's actions array (``Box``: clipped into bounds).
